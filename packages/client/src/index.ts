@@ -1,0 +1,2 @@
+// Public entry point of @pullmail/client: the wire shapes shared with the server.
+export * from './wire/index.ts';

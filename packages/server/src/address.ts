@@ -1,0 +1,46 @@
+// Mail addresses and domains as pm1 compares them (protocol "Names"): domain case-insensitive in
+// A-label form, local part kept as written but matched case-insensitively.
+import { domainToASCII } from 'node:url';
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+// RFC 5321 dot-atom local part; quoted local parts are refused (rare, and a header-injection risk).
+const LOCAL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
+/** Lower-case A-label form of a domain, or '' when it cannot be converted. */
+export function normalizeDomain(domain: string): string {
+  const trimmed = domain.trim().replace(/\.$/, '');
+  if (!trimmed || trimmed.length > 253) return '';
+  return domainToASCII(trimmed.toLowerCase());
+}
+
+/** True for a syntactically valid host name (already normalized). */
+export function isDomainName(domain: string): boolean {
+  if (!domain || domain.length > 253) return false;
+  return domain.split('.').every((l) => LABEL.test(l));
+}
+
+export interface Address {
+  local: string;
+  domain: string;
+}
+
+/** Parses `local@domain`; returns undefined for anything else (display names, quoting, CR/LF…). */
+export function parseAddress(input: string): Address | undefined {
+  if (typeof input !== 'string' || input.length > 320) return undefined;
+  const at = input.lastIndexOf('@');
+  if (at < 1) return undefined;
+  const local = input.slice(0, at);
+  const domain = normalizeDomain(input.slice(at + 1));
+  if (local.length > 64 || !LOCAL.test(local) || !isDomainName(domain)) return undefined;
+  return { local, domain };
+}
+
+/** The form we store and compare: local part lower-cased, domain normalized. */
+export function canonicalAddress(input: string): string | undefined {
+  const a = parseAddress(input);
+  return a && `${a.local.toLowerCase()}@${a.domain}`;
+}
+
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}

@@ -1,0 +1,184 @@
+// Environment -> one validated, frozen Config (docs/operator.md, "Configuration").
+// Three steps: read raw env, parse each option with its default, then cross-field checks.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { isDomainName, normalizeDomain } from '../address.ts';
+
+export interface RateLimit {
+  count: number;
+  seconds: number;
+}
+
+export interface Config {
+  /** Mail domains this node serves, lower-case A-labels. */
+  domains: readonly string[];
+  /** Base URL other nodes use to reach us, without trailing slash. */
+  publicUrl: string;
+  /** False when publicUrl is the default derived from the port. */
+  publicUrlExplicit: boolean;
+  httpHost: string;
+  /** 0 picks a free port (tests). */
+  httpPort: number;
+  tls?: { cert: string; key: string };
+  /** Extra CA PEM trusted when calling peers. */
+  trustCa?: string;
+  databaseUrl?: string;
+  dataDir: string;
+  /** Static discovery: domain -> node base URL. */
+  peers: ReadonlyMap<string, string>;
+  allowPrivatePeers: boolean;
+  smtpHost: string;
+  smtpPort: number;
+  submissionPort: number;
+  smtpRelay?: string;
+  greylistSeconds: number;
+  rateDomain: RateLimit;
+  rateSender: RateLimit;
+  adminToken?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Largest message we send or fetch, bytes (PULLMAIL_MAX_MESSAGE_BYTES, default 25 MiB). */
+  maxMessageBytes: number;
+  /** How long sent messages stay fetchable, seconds (PULLMAIL_RETENTION_DAYS, default 30 days). */
+  retentionSeconds: number;
+  /** How long a notification is retried before the delivery expires, seconds (default 5 days). */
+  notifyRetrySeconds: number;
+  /** Largest JSON/JOSE request body, bytes (PULLMAIL_MAX_REQUEST_BYTES, default 1 MiB + message size for sends). */
+  maxRequestBytes: number;
+  /** How often the queue looks for due work when idle, ms. */
+  queuePollMs: number;
+}
+
+/** One problem per variable, phrased for the operator. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const KNOWN = new Set([
+  'PULLMAIL_DOMAINS', 'PULLMAIL_PUBLIC_URL', 'PULLMAIL_HTTP_HOST', 'PULLMAIL_HTTP_PORT', 'PULLMAIL_TLS_CERT',
+  'PULLMAIL_TLS_KEY', 'PULLMAIL_TRUST_CA', 'PULLMAIL_DATA_DIR', 'PULLMAIL_PEERS', 'PULLMAIL_ALLOW_PRIVATE_PEERS',
+  'PULLMAIL_SMTP_HOST', 'PULLMAIL_SMTP_PORT', 'PULLMAIL_SUBMISSION_PORT', 'PULLMAIL_SMTP_RELAY',
+  'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
+  'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
+  'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS',
+]);
+
+const port = z.coerce.number().int('must be a whole number').min(0, 'must be 0-65535').max(65535, 'must be 0-65535');
+const positiveInt = z.coerce.number().int('must be a whole number').positive('must be positive');
+const flag = z.enum(['0', '1', 'true', 'false', 'yes', 'no', '']).transform((v) => ['1', 'true', 'yes'].includes(v));
+const httpUrl = z
+  .string()
+  .url('must be an http(s) URL')
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+const rate = z
+  .string()
+  .regex(/^\d+\/\d+$/, 'must look like count/seconds, e.g. 300/60')
+  .transform((v) => {
+    const [count, seconds] = v.split('/').map(Number);
+    return { count, seconds };
+  })
+  .refine((r) => r.count > 0 && r.seconds > 0, 'count and seconds must be positive');
+
+function domainList(raw: string, name: string, problems: string[]): string[] {
+  const out: string[] = [];
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const d = normalizeDomain(part);
+    if (!d || !isDomainName(d)) problems.push(`${name}: "${part}" is not a domain name`);
+    else out.push(d);
+  }
+  return out;
+}
+
+function peerMap(raw: string | undefined, problems: string[]): Map<string, string> {
+  const peers = new Map<string, string>();
+  if (!raw) return peers;
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const domain = normalizeDomain(entry.slice(0, eq));
+    const url = httpUrl.safeParse(entry.slice(eq + 1));
+    if (eq < 1 || !domain || !isDomainName(domain)) problems.push(`PULLMAIL_PEERS: "${entry}" must be domain=https://host:port`);
+    else if (!url.success) problems.push(`PULLMAIL_PEERS: "${entry}": the URL ${url.error.issues[0].message}`);
+    else peers.set(domain, url.data);
+  }
+  return peers;
+}
+
+function readPem(path: string | undefined, name: string, problems: string[]): string | undefined {
+  if (!path) return undefined;
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN')) problems.push(`${name}: ${path} is not a PEM file`);
+    return pem;
+  } catch (err) {
+    problems.push(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+/**
+ * Builds the node's Config from an environment record (usually process.env).
+ * @throws ConfigError listing every bad variable; unknown PULLMAIL_* names are returned as warnings.
+ */
+export function loadConfig(env: Record<string, string | undefined>): { config: Config; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings = Object.keys(env)
+    .filter((k) => k.startsWith('PULLMAIL_') && !KNOWN.has(k))
+    .map((k) => `unknown variable ${k} is ignored`);
+
+  function opt<T>(name: string, schema: z.ZodType<T>, fallback: T): T {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const r = schema.safeParse(raw.trim());
+    if (r.success) return r.data;
+    problems.push(`${name}: "${raw}" ${r.error.issues[0].message}`);
+    return fallback;
+  }
+
+  const domains = domainList(env.PULLMAIL_DOMAINS || 'localhost', 'PULLMAIL_DOMAINS', problems);
+  if (domains.length === 0) problems.push('PULLMAIL_DOMAINS: at least one domain is needed');
+  const httpPort = opt('PULLMAIL_HTTP_PORT', port, 8080);
+  const httpHost = opt('PULLMAIL_HTTP_HOST', z.string().min(1), '127.0.0.1');
+  const certPath = env.PULLMAIL_TLS_CERT || undefined;
+  const keyPath = env.PULLMAIL_TLS_KEY || undefined;
+  if (!!certPath !== !!keyPath) problems.push('PULLMAIL_TLS_CERT and PULLMAIL_TLS_KEY must be set together');
+  const cert = readPem(certPath, 'PULLMAIL_TLS_CERT', problems);
+  const key = readPem(keyPath, 'PULLMAIL_TLS_KEY', problems);
+  const scheme = cert ? 'https' : 'http';
+  const logLevel = opt('PULLMAIL_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be debug, info, warn or error'), 'info');
+  const maxMessageBytes = opt('PULLMAIL_MAX_MESSAGE_BYTES', positiveInt, 26_214_400);
+
+  const config: Config = {
+    domains,
+    publicUrl: opt('PULLMAIL_PUBLIC_URL', httpUrl, `${scheme}://localhost:${httpPort}`),
+    publicUrlExplicit: !!env.PULLMAIL_PUBLIC_URL,
+    httpHost,
+    httpPort,
+    tls: cert && key ? { cert, key } : undefined,
+    trustCa: readPem(env.PULLMAIL_TRUST_CA || undefined, 'PULLMAIL_TRUST_CA', problems),
+    databaseUrl: opt('DATABASE_URL', z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://'), undefined as string | undefined),
+    dataDir: opt('PULLMAIL_DATA_DIR', z.string().min(1), './data'),
+    peers: peerMap(env.PULLMAIL_PEERS, problems),
+    allowPrivatePeers: opt('PULLMAIL_ALLOW_PRIVATE_PEERS', flag, false),
+    smtpHost: opt('PULLMAIL_SMTP_HOST', z.string().min(1), '127.0.0.1'),
+    smtpPort: opt('PULLMAIL_SMTP_PORT', port, 2525),
+    submissionPort: opt('PULLMAIL_SUBMISSION_PORT', port, 2587),
+    smtpRelay: opt('PULLMAIL_SMTP_RELAY', z.string().regex(/^smtps?:\/\/[^/]+$/, 'must look like smtp://host:port'), undefined as string | undefined),
+    greylistSeconds: opt('PULLMAIL_GREYLIST_SECONDS', z.coerce.number().int().min(0, 'must be 0 or more'), 300),
+    rateDomain: opt('PULLMAIL_RATE_DOMAIN', rate, { count: 3000, seconds: 60 }),
+    rateSender: opt('PULLMAIL_RATE_SENDER', rate, { count: 300, seconds: 60 }),
+    adminToken: opt('PULLMAIL_ADMIN_TOKEN', z.string().min(16, 'must be at least 16 characters'), undefined as string | undefined),
+    logLevel,
+    maxMessageBytes,
+    retentionSeconds: opt('PULLMAIL_RETENTION_DAYS', positiveInt, 30) * 86_400,
+    notifyRetrySeconds: opt('PULLMAIL_NOTIFY_RETRY_DAYS', positiveInt, 5) * 86_400,
+    maxRequestBytes: opt('PULLMAIL_MAX_REQUEST_BYTES', positiveInt, 1_048_576),
+    queuePollMs: opt('PULLMAIL_QUEUE_POLL_MS', positiveInt, 1000),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return { config: Object.freeze(config), warnings };
+}

@@ -1,0 +1,30 @@
+// Everything a request handler or worker needs, built once by createServer and passed down.
+import type { Accounts } from './accounts/accounts.ts';
+import type { Config } from './config/config.ts';
+import type { Logger } from './log.ts';
+import type { Discovery, DnsResolver } from './peers/discovery.ts';
+import type { Fetcher } from './peers/fetcher.ts';
+import type { PeerKeys } from './peers/peer-keys.ts';
+import type { KeySet } from './protocol/key-set.ts';
+import type { Database, Db } from './store/db.ts';
+
+export interface AppContext {
+  config: Config;
+  database: Database;
+  db: Db;
+  keys: KeySet;
+  accounts: Accounts;
+  log: Logger;
+  fetcher: Fetcher;
+  resolver: DnsResolver;
+  discovery: Discovery;
+  peerKeys: PeerKeys;
+  /** Base URL peers reach us at (config, or derived from the bound port). */
+  publicUrl: string;
+  /** Injected clock: milliseconds since the epoch. */
+  now: () => number;
+  /** Wakes the outbound and fetch queues after new work is stored. */
+  kick: () => void;
+}
+
+export const seconds = (ctx: Pick<AppContext, 'now'>): number => Math.floor(ctx.now() / 1000);

@@ -1,0 +1,40 @@
+// The hono application: every route of the node, with body limits and one error mapping.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppContext } from '../context.ts';
+import { PullmailError } from '../errors.ts';
+import { errorResponse } from './errors.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { healthRoutes } from './routes/health.ts';
+import { wellKnownRoutes } from './routes/well-known.ts';
+
+export type RouteMount = (app: Hono, ctx: AppContext) => void;
+
+/**
+ * Builds the app. `mounts` add the routes of later subsystems (protocol, user API) so this file
+ * stays the one place where limits and error mapping are set.
+ */
+export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
+  const app = new Hono();
+  const log = ctx.log.child({ sub: 'http' });
+  const tooLarge = () => {
+    throw new PullmailError('too_large', 'request body is too large');
+  };
+  // sends carry whole messages (base64 attachments grow by a third); everything else is small
+  app.use('/api/v1/messages', bodyLimit({ maxSize: Math.ceil(ctx.config.maxMessageBytes * 1.4), onError: tooLarge }));
+  app.use('/api/v1/messages/*', bodyLimit({ maxSize: Math.ceil(ctx.config.maxMessageBytes * 1.4), onError: tooLarge }));
+  app.use('/pm/v1/notify/batch', bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge }));
+  app.use('*', async (c, next) => {
+    if (c.req.path.startsWith('/api/v1/messages') || c.req.path === '/pm/v1/notify/batch') return next();
+    return bodyLimit({ maxSize: ctx.config.maxRequestBytes, onError: tooLarge })(c, next);
+  });
+
+  app.route('/', wellKnownRoutes(ctx));
+  app.route('/', healthRoutes(ctx));
+  app.route('/api/v1/admin', adminRoutes(ctx));
+  for (const mount of mounts) mount(app, ctx);
+
+  app.notFound((c) => c.json({ error: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => errorResponse(c, err, log));
+  return app;
+}

@@ -1,0 +1,44 @@
+// Puts the app on a socket (HTTP, or HTTPS with PULLMAIL_TLS_CERT/KEY) and closes it gracefully:
+// stop accepting, let in-flight requests finish, then cut idle and remaining sockets at a deadline.
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+
+export interface Listener {
+  port: number;
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export function listen(app: Hono, opts: { host: string; port: number; tls?: { cert: string; key: string } }): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    let server: ServerType;
+    const onListening = (info: AddressInfo) => {
+      resolve({
+        port: info.port,
+        close: (deadlineMs = 10_000) => closeGracefully(server, deadlineMs),
+      });
+    };
+    server = opts.tls
+      ? serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, createServer: createHttpsServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } }, onListening)
+      : serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, onListening);
+    server.once('error', reject);
+    // slowloris: a client must send its headers within 20 s and a request within 60 s
+    const s = server as unknown as { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
+    s.headersTimeout = 20_000;
+    s.requestTimeout = 60_000;
+    s.keepAliveTimeout = 5_000;
+  });
+}
+
+function closeGracefully(server: ServerType, deadlineMs: number): Promise<void> {
+  const s = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => s.closeAllConnections(), deadlineMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.closeIdleConnections();
+  });
+}

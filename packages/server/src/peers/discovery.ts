@@ -1,0 +1,142 @@
+// Discovery of a mail domain's pull node (protocol §1): static peer map, then DNS TXT
+// `_pullmail.<domain>`, then https://<domain>/.well-known/pullmail. No match means a legacy domain.
+import { Resolver } from 'node:dns/promises';
+import { PROTOCOL_VERSION } from '@pullmail/client/wire';
+import { z } from 'zod';
+import { PullmailError } from '../errors.ts';
+import type { Fetcher } from './fetcher.ts';
+
+/** What we know about another node, from its metadata. */
+export interface PeerNode {
+  /** Base URL, no trailing slash. */
+  base: string;
+  origin: string;
+  notify: string;
+  jwksUri: string;
+  domains: string[];
+  maxMessageBytes: number;
+  /** Which discovery step found it. */
+  source: 'static' | 'dns' | 'well-known';
+}
+
+/** The DNS calls pullmail makes; a fake replaces it in tests. */
+export interface DnsResolver {
+  resolveTxt(name: string): Promise<string[][]>;
+  resolveMx(name: string): Promise<{ exchange: string; priority: number }[]>;
+}
+
+export function systemResolver(): DnsResolver {
+  const r = new Resolver({ timeout: 5000, tries: 2 });
+  return { resolveTxt: (n) => r.resolveTxt(n), resolveMx: (n) => r.resolveMx(n) };
+}
+
+export interface Discovery {
+  /** The node serving `domain`, or null for a legacy (SMTP-only) domain. Throws a temporary error when unsure. */
+  discover(domain: string): Promise<PeerNode | null>;
+  /** Drops the cached answer for a domain (after a peer changed). */
+  forget(domain: string): void;
+}
+
+const metadataSchema = z.object({
+  version: z.literal(PROTOCOL_VERSION),
+  domains: z.array(z.string()).max(10_000),
+  notify: z.string().url(),
+  jwks_uri: z.string().url(),
+  max_message_bytes: z.number().int().positive().optional(),
+});
+
+const POSITIVE_TTL_MS = 3600_000; // protocol §1: cache metadata at most 1 h
+const NEGATIVE_TTL_MS = 300_000;
+const METADATA_MAX_BYTES = 64 * 1024;
+
+/** Parses `v=pm1; node=https://host/` (protocol §1). Returns the node base URL or undefined. */
+export function parseTxtRecord(txt: string): string | undefined {
+  const fields = new Map<string, string>();
+  for (const part of txt.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  if (fields.get('v') !== PROTOCOL_VERSION) return undefined;
+  const node = fields.get('node');
+  if (!node) return undefined;
+  try {
+    const url = new URL(node);
+    if (url.protocol !== 'https:' || url.username || url.password || url.search || url.hash) return undefined;
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+export function createDiscovery(opts: {
+  peers: ReadonlyMap<string, string>;
+  resolver: DnsResolver;
+  fetcher: Fetcher;
+  now?: () => number;
+}): Discovery {
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, { node: PeerNode | null; until: number }>();
+
+  async function readMetadata(base: string, domain: string, source: PeerNode['source']): Promise<PeerNode> {
+    const origin = new URL(base).origin;
+    const res = await opts.fetcher.fetch(`${base}/.well-known/pullmail`, { maxBytes: METADATA_MAX_BYTES, headers: { accept: 'application/json' } });
+    if (res.status !== 200) {
+      throw new PullmailError('peer_error', `${base}: metadata answered ${res.status}`, { temporary: res.status >= 500 || res.status === 429 });
+    }
+    let parsed;
+    try {
+      parsed = metadataSchema.parse(JSON.parse(res.body.toString('utf8')));
+    } catch {
+      throw new PullmailError('peer_error', `${base}: metadata is not pm1 JSON`);
+    }
+    // protocol §1: notify and jwks_uri must share the node's origin; metadata pointing elsewhere is ignored
+    if (new URL(parsed.notify).origin !== origin || new URL(parsed.jwks_uri).origin !== origin) {
+      throw new PullmailError('peer_error', `${base}: metadata points to another origin`);
+    }
+    const domains = parsed.domains.map((d) => d.toLowerCase());
+    if (!domains.includes(domain)) throw new PullmailError('peer_error', `${base} does not serve ${domain}`);
+    return { base, origin, notify: parsed.notify, jwksUri: parsed.jwks_uri, domains, maxMessageBytes: parsed.max_message_bytes ?? 26_214_400, source };
+  }
+
+  async function txtBase(domain: string): Promise<string | undefined> {
+    let records: string[][];
+    try {
+      records = await opts.resolver.resolveTxt(`_pullmail.${domain}`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'NXDOMAIN') return undefined;
+      throw new PullmailError('peer_unreachable', `DNS TXT _pullmail.${domain}: ${code ?? (err as Error).message}`, { cause: err, temporary: true });
+    }
+    for (const chunks of records) {
+      const base = parseTxtRecord(chunks.join(''));
+      if (base) return base;
+    }
+    return undefined;
+  }
+
+  async function resolve(domain: string): Promise<PeerNode | null> {
+    const fixed = opts.peers.get(domain);
+    if (fixed) return readMetadata(fixed, domain, 'static');
+    const fromDns = await txtBase(domain);
+    if (fromDns) return readMetadata(fromDns, domain, 'dns');
+    try {
+      return await readMetadata(`https://${domain}`, domain, 'well-known');
+    } catch (err) {
+      // no node answering at the domain itself: a legacy domain (private-address refusals included)
+      if (err instanceof PullmailError) return null;
+      throw err;
+    }
+  }
+
+  return {
+    async discover(rawDomain) {
+      const domain = rawDomain.toLowerCase();
+      const hit = cache.get(domain);
+      if (hit && hit.until > now()) return hit.node;
+      const node = await resolve(domain);
+      cache.set(domain, { node, until: now() + (node ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+      return node;
+    },
+    forget: (domain) => void cache.delete(domain.toLowerCase()),
+  };
+}

@@ -1,0 +1,109 @@
+// The one place outbound HTTP to peers is made: a pooled undici Agent with timeouts, response size caps
+// and the private-address guard (unless PULLMAIL_ALLOW_PRIVATE_PEERS). Everything in peers/ and queue/
+// that talks to another node goes through a Fetcher.
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import { PullmailError } from '../errors.ts';
+import { isPrivateAddress } from './address-guard.ts';
+
+export interface FetchOptions {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Response bodies larger than this are cut off with an error. */
+  maxBytes: number;
+}
+
+export interface FetchResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface Fetcher {
+  fetch(url: string, opts: FetchOptions): Promise<FetchResponse>;
+  /** The undici dispatcher, for libraries that take one. */
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+export interface FetcherOptions {
+  allowPrivate: boolean;
+  /** Extra CA certificates (PEM) trusted besides the system roots. */
+  trustCa?: string;
+  connectTimeoutMs?: number;
+  /** Time allowed for response headers and between body chunks. */
+  timeoutMs?: number;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+function guardedLookup(hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    const bad = addresses.find((a) => isPrivateAddress(a.address));
+    if (bad) return callback(privateError(`${hostname} resolves to ${bad.address}`), []);
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0].address, addresses[0].family);
+  });
+}
+
+function privateError(what: string): PullmailError {
+  return new PullmailError('private_address', `refusing private address: ${what} (set PULLMAIL_ALLOW_PRIVATE_PEERS=1 to allow)`);
+}
+
+export function createFetcher(opts: FetcherOptions): Fetcher {
+  const ca = opts.trustCa ? [...rootCertificates, opts.trustCa] : undefined;
+  const connector = buildConnector({
+    ca,
+    timeout: opts.connectTimeoutMs ?? 10_000,
+    ...(opts.allowPrivate ? {} : { lookup: guardedLookup as never }),
+  });
+  const agent = new Agent({
+    connections: 32,
+    headersTimeout: opts.timeoutMs ?? 30_000,
+    bodyTimeout: opts.timeoutMs ?? 30_000,
+    connect: (connectOpts, callback) => {
+      const host = connectOpts.hostname.replace(/^\[|\]$/g, '');
+      if (!opts.allowPrivate && isIP(host) && isPrivateAddress(host)) return callback(privateError(host), null);
+      connector(connectOpts, callback);
+    },
+  });
+
+  async function fetch(url: string, fo: FetchOptions): Promise<FetchResponse> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: fo.method ?? 'GET', headers: fo.headers, body: fo.body, dispatcher: agent });
+    } catch (err) {
+      if (err instanceof PullmailError) throw err;
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof PullmailError) throw cause;
+      throw new PullmailError('peer_unreachable', `${new URL(url).origin}: ${(err as Error).message}`, { cause: err, temporary: true });
+    }
+    const length = Number(res.headers['content-length'] ?? 0);
+    if (length > fo.maxBytes) {
+      res.body.destroy();
+      throw new PullmailError('peer_error', `${url}: response of ${length} bytes exceeds ${fo.maxBytes}`);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of res.body) {
+        total += chunk.length;
+        if (total > fo.maxBytes) {
+          res.body.destroy();
+          throw new PullmailError('peer_error', `${url}: response exceeds ${fo.maxBytes} bytes`);
+        }
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      if (err instanceof PullmailError) throw err;
+      throw new PullmailError('peer_unreachable', `${url}: ${(err as Error).message}`, { cause: err, temporary: true });
+    }
+    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
+  return { fetch, dispatcher: agent, close: () => agent.close() };
+}

@@ -1,0 +1,107 @@
+// createServer(config) wires every subsystem of a node and returns { start, close }.
+// Dependencies that tests replace (DNS resolver, clock, log destination) arrive as options.
+import { createAccounts } from './accounts/accounts.ts';
+import type { Config } from './config/config.ts';
+import type { AppContext } from './context.ts';
+import { createApp, type RouteMount } from './http/app.ts';
+import { listen, type Listener } from './http/listen.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createDiscovery, systemResolver, type DnsResolver } from './peers/discovery.ts';
+import { createFetcher } from './peers/fetcher.ts';
+import { createPeerKeys } from './peers/peer-keys.ts';
+import { loadKeySet } from './protocol/key-set.ts';
+import { openDatabase } from './store/db.ts';
+import { ensureDomains } from './store/mailboxes.ts';
+
+export interface ServerOptions {
+  resolver?: DnsResolver;
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface Worker {
+  start(): void;
+  stop(): Promise<void>;
+  /** Look for due work now rather than at the next poll. */
+  kick?(): void;
+}
+
+/** Subsystems beyond the foundation plug in here: routes and background workers. */
+export interface Extension {
+  routes?: RouteMount;
+  workers?: (ctx: AppContext) => Worker[];
+}
+
+export interface PullmailServer {
+  /** Opens the database (migrating it), loads keys and listens. */
+  start(): Promise<{ port: number; url: string }>;
+  /** Graceful stop: no new requests, in-flight ones finish, workers stop, database closes. */
+  close(): Promise<void>;
+  readonly ctx: AppContext;
+}
+
+/** Opens the database and brings it to the current schema; used by `start` and `pullmail-server migrate`. */
+export async function openMigrated(config: Config) {
+  const database = await openDatabase(config);
+  try {
+    await database.migrate();
+    await ensureDomains(database.db, config.domains);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}
+
+export function createServer(config: Config, opts: ServerOptions = {}, extensions: Extension[] = []): PullmailServer {
+  const now = opts.now ?? Date.now;
+  const log = opts.logger ?? createLogger(config.logLevel);
+  let ctx: AppContext | undefined;
+  let listener: Listener | undefined;
+  let workers: Worker[] = [];
+
+  return {
+    get ctx() {
+      if (!ctx) throw new Error('server not started');
+      return ctx;
+    },
+    async start() {
+      const database = await openMigrated(config);
+      const fetcher = createFetcher({ allowPrivate: config.allowPrivatePeers, trustCa: config.trustCa });
+      const resolver = opts.resolver ?? systemResolver();
+      const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now });
+      const keys = await loadKeySet(database.db, { now: () => new Date(now()), publishSeconds: config.retentionSeconds + 86_400 });
+      ctx = {
+        config,
+        database,
+        db: database.db,
+        keys,
+        accounts: createAccounts(database.db, config.domains),
+        log,
+        fetcher,
+        resolver,
+        discovery,
+        peerKeys: createPeerKeys({ discovery, fetcher, now }),
+        now,
+        publicUrl: config.publicUrl,
+        kick: () => workers.forEach((w) => w.kick?.()),
+      };
+      const app = createApp(ctx, extensions.flatMap((e) => (e.routes ? [e.routes] : [])));
+      listener = await listen(app, { host: config.httpHost, port: config.httpPort, tls: config.tls });
+      if (config.httpPort === 0 && !config.publicUrlExplicit) {
+        ctx.publicUrl = `${config.tls ? 'https' : 'http'}://localhost:${listener.port}`;
+      }
+      workers = extensions.flatMap((e) => e.workers?.(ctx!) ?? []);
+      for (const w of workers) w.start();
+      log.info({ port: listener.port, url: ctx.publicUrl, domains: config.domains, db: database.kind }, 'pullmail node started');
+      return { port: listener.port, url: ctx.publicUrl };
+    },
+    async close() {
+      await listener?.close();
+      await Promise.all(workers.map((w) => w.stop()));
+      await ctx?.fetcher.close();
+      await ctx?.database.close();
+      log.info('pullmail node stopped');
+    },
+  };
+}

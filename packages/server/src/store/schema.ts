@@ -1,0 +1,188 @@
+// The node's tables (drizzle pg-core). One schema for PGlite and PostgreSQL; migrations/ is generated
+// from this file by `npm run db:generate` and is append-only.
+import { sql } from 'drizzle-orm';
+import {
+  customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+  toDriver: (v) => v,
+});
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const created = () => ts('created_at').notNull().defaultNow();
+
+export const domains = pgTable('domains', {
+  name: text('name').primaryKey(),
+  dkimSelector: text('dkim_selector'),
+  dkimPrivateKey: text('dkim_private_key'),
+  createdAt: created(),
+});
+
+export const mailboxes = pgTable('mailboxes', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  /** Canonical form: local part lower-cased, domain as A-label. */
+  address: text('address').notNull().unique(),
+  domain: text('domain').notNull().references(() => domains.name),
+  passwordHash: text('password_hash'),
+  /** Recipient policy for strangers: hold | challenge | fetch (protocol §6). */
+  firstContact: text('first_contact').notNull().default('hold'),
+  createdAt: created(),
+});
+
+export const apiTokens = pgTable('api_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  /** SHA-256 hex of the token; the token itself is shown once and never stored. */
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: created(),
+  lastUsedAt: ts('last_used_at'),
+});
+
+export const nodeKeys = pgTable('node_keys', {
+  kid: text('kid').primaryKey(),
+  publicJwk: jsonb('public_jwk').notNull(),
+  privateJwk: jsonb('private_jwk').notNull(),
+  createdAt: created(),
+  /** Set when a newer key takes over signing; the key stays published until its tokens expire. */
+  retiredAt: ts('retired_at'),
+});
+
+/** Sent messages, held by the sender's node until fetched (protocol §5). */
+export const messages = pgTable('messages', {
+  id: text('id').primaryKey(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  sender: text('sender').notNull(),
+  subject: text('subject').notNull().default(''),
+  version: integer('version').notNull().default(1),
+  messageIdHeader: text('message_id_header'),
+  createdAt: created(),
+  updatedAt: created(),
+}, (t) => [index('messages_mailbox_created_idx').on(t.mailboxId, t.createdAt)]);
+
+/** Every version's exact bytes: a recipient who fetched version n keeps getting version n. */
+export const messageVersions = pgTable('message_versions', {
+  messageId: text('message_id').notNull().references(() => messages.id, { onDelete: 'cascade' }),
+  version: integer('version').notNull(),
+  raw: bytea('raw').notNull(),
+  size: integer('size').notNull(),
+  sha256: text('sha256').notNull(),
+  createdAt: created(),
+}, (t) => [primaryKey({ columns: [t.messageId, t.version] })]);
+
+/** One row per (message, recipient); also the outbound notification queue (protocol §7). */
+export const deliveries = pgTable('deliveries', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  messageId: text('message_id').notNull().references(() => messages.id, { onDelete: 'cascade' }),
+  rcpt: text('rcpt').notNull(),
+  rcptDomain: text('rcpt_domain').notNull(),
+  /** pm1 | local | smtp */
+  transport: text('transport').notNull(),
+  state: text('state').notNull().default('queued'),
+  reason: text('reason'),
+  challengeUrl: text('challenge_url'),
+  challenge: jsonb('challenge'),
+  /** The version this recipient is offered (or fetched). */
+  version: integer('version').notNull().default(1),
+  /** Notification still to push: new | update | retract; null when nothing is owed. */
+  notifyKind: text('notify_kind'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: ts('next_attempt_at'),
+  leaseUntil: ts('lease_until'),
+  lastError: text('last_error'),
+  createdAt: created(),
+  notifiedAt: ts('notified_at'),
+  fetchedAt: ts('fetched_at'),
+  /** After this the notification is given up and the delivery is `expired`. */
+  giveUpAt: ts('give_up_at').notNull(),
+}, (t) => [
+  uniqueIndex('deliveries_message_rcpt_idx').on(t.messageId, t.rcpt),
+  index('deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.notifyKind} is not null`),
+]);
+
+/** Mail addressed to our users: held requests, pending fetches and stored messages. */
+export const inbound = pgTable('inbound', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  /** Sender domain (pm1 `iss`), or `smtp` for gateway mail. */
+  iss: text('iss').notNull(),
+  remoteId: text('remote_id').notNull(),
+  rcpt: text('rcpt').notNull(),
+  sender: text('sender').notNull(),
+  subject: text('subject').notNull().default(''),
+  size: integer('size').notNull(),
+  sha256: text('sha256'),
+  version: integer('version').notNull().default(1),
+  sentAt: ts('sent_at'),
+  /** pm1 | smtp */
+  via: text('via').notNull(),
+  /** fetching | held | challenged | stored | retracted | rejected | failed */
+  state: text('state').notNull(),
+  fetchUrl: text('fetch_url'),
+  cap: text('cap'),
+  raw: bytea('raw'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: ts('next_attempt_at'),
+  leaseUntil: ts('lease_until'),
+  lastError: text('last_error'),
+  receivedAt: created(),
+  storedAt: ts('stored_at'),
+  deletedAt: ts('deleted_at'),
+}, (t) => [
+  // protocol §7: the recipient deduplicates on (iss, msg.id, msg.rcpt)
+  uniqueIndex('inbound_origin_idx').on(t.iss, t.remoteId, t.rcpt),
+  index('inbound_mailbox_state_idx').on(t.mailboxId, t.state, t.receivedAt),
+  index('inbound_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'fetching'`),
+]);
+
+/** Answers given to notifications, for idempotent retries (protocol §2). */
+export const notifyLog = pgTable('notify_log', {
+  iss: text('iss').notNull(),
+  remoteId: text('remote_id').notNull(),
+  rcpt: text('rcpt').notNull(),
+  version: integer('version').notNull(),
+  kind: text('kind').notNull(),
+  result: jsonb('result').notNull(),
+  createdAt: created(),
+}, (t) => [primaryKey({ columns: [t.iss, t.remoteId, t.rcpt, t.version, t.kind] })]);
+
+/** Single-use token ids (fetch proofs, PoW nonces) kept until they could no longer verify. */
+export const seenJti = pgTable('seen_jti', {
+  jti: text('jti').primaryKey(),
+  iss: text('iss').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+}, (t) => [index('seen_jti_expires_idx').on(t.expiresAt)]);
+
+export const rules = pgTable('rules', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  /** allow | block */
+  action: text('action').notNull(),
+  /** `a@x.test` or `@x.test`, canonical. */
+  pattern: text('pattern').notNull(),
+  createdAt: created(),
+}, (t) => [uniqueIndex('rules_mailbox_pattern_idx').on(t.mailboxId, t.pattern)]);
+
+/** Known correspondents: people the user wrote to or accepted (protocol §6). */
+export const correspondents = pgTable('correspondents', {
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  address: text('address').notNull(),
+  /** sent | accepted | pow */
+  source: text('source').notNull(),
+  /** null = for good; set for a proof-of-work allow window. */
+  expiresAt: ts('expires_at'),
+  createdAt: created(),
+}, (t) => [primaryKey({ columns: [t.mailboxId, t.address] })]);
+
+export const consentTokens = pgTable('consent_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  jti: text('jti').notNull().unique(),
+  senderPattern: text('sender_pattern').notNull(),
+  maxUses: integer('max_uses').notNull(),
+  uses: integer('uses').notNull().default(0),
+  expiresAt: ts('expires_at').notNull(),
+  revokedAt: ts('revoked_at'),
+  createdAt: created(),
+});
