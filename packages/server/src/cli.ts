@@ -27,7 +27,8 @@ function config(): Config {
     for (const w of warnings) process.stderr.write(`pullmail-server: warning: ${w}\n`);
     return config;
   } catch (err) {
-    if (err instanceof ConfigError) fail(`bad configuration:\n  ${err.problems.join('\n  ')}`, 78);
+    // OPERATOR.md: one line per problem, naming the variable
+    if (err instanceof ConfigError) fail(err.problems.map((p) => `bad configuration: ${p}`).join('\npullmail-server: '), 78);
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import { listen, type Listener } from './http/listen.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createDiscovery, systemResolver, type DnsResolver } from './peers/discovery.ts';
 import { createFetcher } from './peers/fetcher.ts';
-import { createPeerKeys } from './peers/peer-keys.ts';
+import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
 import { loadKeySet } from './protocol/key-set.ts';
 import { openDatabase } from './store/db.ts';
 import { ensureDomains } from './store/mailboxes.ts';
@@ -81,7 +81,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
         fetcher,
         resolver,
         discovery,
-        peerKeys: createPeerKeys({ discovery, fetcher, now }),
+        peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
         now,
         publicUrl: config.publicUrl,
         kick: () => workers.forEach((w) => w.kick?.()),

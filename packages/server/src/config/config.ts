@@ -73,7 +73,8 @@ const flag = z.enum(['0', '1', 'true', 'false', 'yes', 'no', '']).transform((v) 
 const httpUrl = z
   .string()
   .url('must be an http(s) URL')
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+  // zod runs refinements even after .url() failed: new URL() must not see an unparsable string
+  .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 const rate = z
   .string()
@@ -132,7 +133,8 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
 
   function opt<T>(name: string, schema: z.ZodType<T>, fallback: T): T {
     const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
+    // blank counts as unset: z.coerce.number would read "  " as 0 (a random port, greylisting off)
+    if (raw === undefined || raw.trim() === '') return fallback;
     const r = schema.safeParse(raw.trim());
     if (r.success) return r.data;
     problems.push(`${name}: "${raw}" ${r.error.issues[0].message}`);
@@ -140,7 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
   }
 
   const domains = domainList(env.PULLMAIL_DOMAINS || 'localhost', 'PULLMAIL_DOMAINS', problems);
-  if (domains.length === 0) problems.push('PULLMAIL_DOMAINS: at least one domain is needed');
+  if (domains.length === 0 && problems.length === 0) problems.push('PULLMAIL_DOMAINS: at least one domain is needed');
   const httpPort = opt('PULLMAIL_HTTP_PORT', port, 8080);
   const httpHost = opt('PULLMAIL_HTTP_HOST', z.string().min(1), '127.0.0.1');
   const certPath = env.PULLMAIL_TLS_CERT || undefined;
@@ -155,7 +157,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
   const config: Config = {
     domains,
     publicUrl: opt('PULLMAIL_PUBLIC_URL', httpUrl, `${scheme}://localhost:${httpPort}`),
-    publicUrlExplicit: !!env.PULLMAIL_PUBLIC_URL,
+    publicUrlExplicit: !!env.PULLMAIL_PUBLIC_URL?.trim(),
     httpHost,
     httpPort,
     tls: cert && key ? { cert, key } : undefined,

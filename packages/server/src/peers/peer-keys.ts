@@ -3,6 +3,7 @@
 import { importJWK, type CryptoKey } from 'jose';
 import { z } from 'zod';
 import { PullmailError } from '../errors.ts';
+import type { KeySet } from '../protocol/key-set.ts';
 import type { Discovery } from './discovery.ts';
 import type { Fetcher } from './fetcher.ts';
 
@@ -57,6 +58,18 @@ export function createPeerKeys(opts: { discovery: Discovery; fetcher: Fetcher; n
       let keys = hit && now() - hit.fetchedAt < TTL_MS ? hit.keys : await load(domain);
       if (!keys.has(kid) && hit && keys === hit.keys && now() - hit.fetchedAt > REFETCH_GAP_MS) keys = await load(domain);
       const key = keys.get(kid);
+      if (!key) throw new PullmailError('unknown_key', `${domain} does not publish key ${kid}`);
+      return key;
+    },
+  };
+}
+
+/** Answers for this node's own domains from its own key set, and from peers' JWKS otherwise. */
+export function withOwnKeys(ownDomains: readonly string[], own: KeySet, peers: PeerKeys): PeerKeys {
+  return {
+    async keyFor(domain, kid) {
+      if (!ownDomains.includes(domain.toLowerCase())) return peers.keyFor(domain, kid);
+      const key = own.publicKey(kid);
       if (!key) throw new PullmailError('unknown_key', `${domain} does not publish key ${kid}`);
       return key;
     },

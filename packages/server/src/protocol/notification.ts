@@ -46,8 +46,6 @@ export interface VerifyDeps {
   ourDomains: readonly string[];
   peerKeys: PeerKeys;
   discovery: Discovery;
-  /** Our own key set, for notifications between two domains of this node. */
-  ownKeys: KeySet;
 }
 
 /**
@@ -61,8 +59,7 @@ export async function verifyNotification(jws: string, deps: VerifyDeps, nowSecon
   const iss = typeof unverified.iss === 'string' ? unverified.iss.toLowerCase() : '';
   if (!iss) throw new PullmailError('bad_request', 'iss is missing');
   const own = deps.ourDomains.includes(iss);
-  const key = own ? deps.ownKeys.publicKey(kid) : await deps.peerKeys.keyFor(iss, kid);
-  if (!key) throw new PullmailError('unknown_key', `${iss} does not publish key ${kid}`);
+  const key = await deps.peerKeys.keyFor(iss, kid);
   const payload = await verifyJwt(jws, key, TokenType.notify, nowSeconds);
 
   const parsed = claimsSchema.safeParse(payload);

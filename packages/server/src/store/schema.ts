@@ -58,7 +58,7 @@ export const messages = pgTable('messages', {
   version: integer('version').notNull().default(1),
   messageIdHeader: text('message_id_header'),
   createdAt: created(),
-  updatedAt: created(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
 }, (t) => [index('messages_mailbox_created_idx').on(t.mailboxId, t.createdAt)]);
 
 /** Every version's exact bytes: a recipient who fetched version n keeps getting version n. */

@@ -1,0 +1,38 @@
+// Retract and edit from the sender side (protocol §5, docs/operator.md).
+import { createHash } from 'node:crypto';
+import type { RetractResponse, SendResponse } from '@pullmail/client/wire';
+import type { AppContext } from '../context.ts';
+import { PullmailError } from '../errors.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
+import { offerVersion, retractDeliveries } from '../store/deliveries.ts';
+import { addVersion, findOwnMessage, listDeliveries, lockOwnMessage } from '../store/messages.ts';
+import { build, type Outgoing } from './send.ts';
+
+export async function retractMessage(ctx: AppContext, mailbox: Mailbox, id: string): Promise<RetractResponse> {
+  const m = await findOwnMessage(ctx.db, mailbox.id, id);
+  if (!m) throw new PullmailError('not_found', 'no such sent message');
+  const results = await ctx.db.transaction((tx) => retractDeliveries(tx, id, new Date(ctx.now())));
+  ctx.kick();
+  ctx.log.child({ sub: 'send' }).info({ msgId: id, results }, 'message retracted');
+  return { results };
+}
+
+export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string, out: Outgoing): Promise<SendResponse> {
+  const now = new Date(ctx.now());
+  const result = await ctx.db.transaction(async (tx) => {
+    const m = await lockOwnMessage(tx, mailbox.id, id);
+    if (!m) throw new PullmailError('not_found', 'no such sent message');
+    const built = await build(mailbox.address, out, { messageIdHeader: m.messageIdHeader ?? '', date: now });
+    const before = await listDeliveries(tx, id);
+    const same = built.recipients.length === before.length && built.recipients.every((r) => before.some((d) => d.rcpt === r));
+    if (!same) throw new PullmailError('bad_request', 'an edit cannot change the recipients');
+    if (built.raw.length > ctx.config.maxMessageBytes) throw new PullmailError('too_large', 'message is too large');
+    const version = m.version + 1;
+    await addVersion(tx, { messageId: id, version, raw: built.raw, sha256: createHash('sha256').update(built.raw).digest('base64url'), subject: built.subject, now });
+    // protocol §5: recipients who fetched keep what they have
+    if ((await offerVersion(tx, id, version, now)) === 0) throw new PullmailError('conflict', 'every recipient has fetched (or refused) this message');
+    return { id, version, deliveries: (await listDeliveries(tx, id)).map((d) => ({ rcpt: d.rcpt, state: d.state as never })) };
+  });
+  ctx.kick();
+  return result;
+}

@@ -1,0 +1,54 @@
+// Sending (docs/operator.md POST /api/v1/messages): build or take the RFC 5322 bytes, store them once,
+// queue one delivery per recipient, and remember the recipients as known correspondents.
+import { createHash } from 'node:crypto';
+import type { SendResponse } from '@pullmail/client/wire';
+import { domainOf } from '../address.ts';
+import type { AppContext } from '../context.ts';
+import { PullmailError } from '../errors.ts';
+import { completeRawMessage, composeMessage, newMessageIdHeader, type SendInput } from '../mail/compose.ts';
+import { randomId } from '../protocol/jws.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
+import { insertMessage } from '../store/messages.ts';
+import { addCorrespondents } from '../store/policy-data.ts';
+
+export type Outgoing = { json: SendInput } | { raw: Buffer };
+
+const MAX_RECIPIENTS = 1000;
+
+export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoing): Promise<SendResponse> {
+  const now = new Date(ctx.now());
+  const built = await build(mailbox.address, out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
+  if (built.recipients.length === 0) throw new PullmailError('bad_request', 'at least one recipient is needed');
+  if (built.recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
+  if (built.raw.length > ctx.config.maxMessageBytes) throw new PullmailError('too_large', `message is ${built.raw.length} bytes; the limit is ${ctx.config.maxMessageBytes}`);
+
+  const id = randomId(16);
+  const giveUpAt = new Date(now.getTime() + ctx.config.notifyRetrySeconds * 1000);
+  const rows = await ctx.db.transaction(async (tx) => {
+    const ds = await insertMessage(tx, {
+      id,
+      mailboxId: mailbox.id,
+      sender: mailbox.address,
+      subject: built.subject,
+      messageIdHeader: built.messageIdHeader,
+      raw: built.raw,
+      sha256: createHash('sha256').update(built.raw).digest('base64url'),
+      createdAt: now,
+      deliveries: built.recipients.map((rcpt) => {
+        const rcptDomain = domainOf(rcpt);
+        return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt };
+      }),
+    });
+    // protocol §6: people the user wrote to count as known correspondents
+    await addCorrespondents(tx, mailbox.id, built.recipients, 'sent');
+    return ds;
+  });
+  ctx.kick();
+  ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: built.recipients.length, size: built.raw.length }, 'message queued');
+  return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
+}
+
+/** The bytes and recipients of an outgoing message; also used by edits. */
+export async function build(from: string, out: Outgoing, opts: { messageIdHeader: string; date: Date }) {
+  return 'json' in out ? composeMessage(from, out.json, opts) : completeRawMessage(out.raw, from, opts);
+}

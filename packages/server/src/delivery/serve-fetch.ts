@@ -1,0 +1,51 @@
+// The sender side of a fetch (protocol §4, §5): check the capability with our own keys and the proof
+// with the recipient node's keys, make the proof single-use, then decide fetch-vs-retract atomically.
+import { createHash } from 'node:crypto';
+import type { AppContext } from '../context.ts';
+import { seconds } from '../context.ts';
+import { PullmailError } from '../errors.ts';
+import { verifyCapability, type Capability } from '../protocol/capability.ts';
+import { verifyProof } from '../protocol/proof.ts';
+import { markFetched } from '../store/deliveries.ts';
+import { findVersion } from '../store/messages.ts';
+import { useJti } from '../store/replay.ts';
+
+export interface Served {
+  raw: Buffer;
+  version: number;
+  /** base64 SHA-256 for Content-Digest (RFC 9530). */
+  digest: string;
+}
+
+export async function serveFetch(ctx: AppContext, req: { id: string; cap: string; proof: string; url: string }): Promise<Served> {
+  const now = seconds(ctx);
+  let cap: Capability;
+  try {
+    cap = await verifyCapability(ctx.keys, req.cap, now);
+  } catch (err) {
+    // a capability we cannot verify is a bad signature from the fetcher's point of view
+    if (err instanceof PullmailError && err.code === 'unknown_key') throw new PullmailError('bad_signature', err.message);
+    throw err;
+  }
+  if (!ctx.config.domains.includes(cap.iss.toLowerCase())) throw new PullmailError('bad_signature', 'capability was not issued here');
+  if (cap.sub !== req.id) throw new PullmailError('not_found', 'no such message for this capability');
+  const proof = await verifyProof(ctx.peerKeys, req.proof, { expectedIss: cap.aud, url: req.url, cap: req.cap }, now);
+  // protocol §4: proof jti is single-use
+  if (!(await useJti(ctx.db, proof.jti, proof.iss, new Date((proof.exp + 60) * 1000)))) {
+    throw new PullmailError('replayed', 'this proof was already used');
+  }
+  return fetchMessage(ctx, cap.sub, cap.rcpt);
+}
+
+/** The atomic part, shared with local delivery: mark fetched unless retracted, and return the bytes. */
+export async function fetchMessage(ctx: AppContext, messageId: string, rcpt: string): Promise<Served> {
+  const outcome = await markFetched(ctx.db, messageId, rcpt, new Date(ctx.now()));
+  if (outcome.outcome !== 'fetched') {
+    throw outcome.outcome === 'retracted'
+      ? new PullmailError('retracted', 'the sender retracted this message')
+      : new PullmailError('not_found', 'no such message for this capability');
+  }
+  const v = await findVersion(ctx.db, messageId, outcome.version);
+  if (!v) throw new PullmailError('not_found', 'message version is gone');
+  return { raw: v.raw, version: v.version, digest: createHash('sha256').update(v.raw).digest('base64') };
+}

@@ -1,0 +1,46 @@
+// POST /pm/v1/notify and /pm/v1/notify/batch (protocol §2): verify, then hand to the recipient side.
+import { MAX_BATCH, type NotifyResult } from '@pullmail/client/wire';
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppContext } from '../../context.ts';
+import { seconds } from '../../context.ts';
+import { receiveNotification } from '../../delivery/receive.ts';
+import { PullmailError } from '../../errors.ts';
+import { verifyNotification } from '../../protocol/notification.ts';
+import { readJson } from '../body.ts';
+
+const batchSchema = z.object({ notifications: z.array(z.string()).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} notifications per batch`) });
+
+export function notifyRoutes(app: Hono, ctx: AppContext): void {
+  const log = ctx.log.child({ sub: 'notify' });
+
+  async function handle(jws: string): Promise<NotifyResult> {
+    const claims = await verifyNotification(jws, { ourDomains: ctx.config.domains, peerKeys: ctx.peerKeys, discovery: ctx.discovery }, seconds(ctx));
+    const result = await receiveNotification(ctx, claims);
+    log.info({ iss: claims.iss, msgId: claims.msg.id, rcpt: claims.msg.rcpt, kind: claims.kind, decision: result.decision, reason: result.reason }, 'notification');
+    return result;
+  }
+
+  app.post('/pm/v1/notify', async (c) => {
+    if (!/^application\/jose\b/i.test(c.req.header('content-type') ?? '')) {
+      throw new PullmailError('unsupported_media_type', 'expected Content-Type: application/jose');
+    }
+    const jws = (await c.req.text()).trim();
+    return c.json(await handle(jws));
+  });
+
+  app.post('/pm/v1/notify/batch', async (c) => {
+    const { notifications } = await readJson(c, batchSchema);
+    const results: (NotifyResult | { error: string; detail: string })[] = [];
+    for (const jws of notifications) {
+      try {
+        results.push(await handle(jws));
+      } catch (err) {
+        if (!(err instanceof PullmailError) || err.temporary) throw err;
+        log.info({ code: err.code, detail: err.message }, 'batch item refused');
+        results.push({ error: err.code, detail: err.message });
+      }
+    }
+    return c.json({ results });
+  });
+}

@@ -1,0 +1,94 @@
+// Held requests, allow/block rules and settings (docs/operator.md, protocol §6).
+import type { HeldRequest, Rule, Settings } from '@pullmail/client/wire';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { canonicalAddress, isDomainName, normalizeDomain } from '../../address.ts';
+import type { AppContext } from '../../context.ts';
+import { PullmailError } from '../../errors.ts';
+import { findOwnInbound, listByState, updateInbound } from '../../store/inbound.ts';
+import { setFirstContact } from '../../store/mailboxes.ts';
+import { addCorrespondents, deleteRule, listRules, putRule } from '../../store/policy-data.ts';
+import { readJson } from '../body.ts';
+import type { UserEnv } from '../middleware/auth.ts';
+import { inboxEntry } from './inbox.ts';
+
+/** `a@x.test` or `@x.test`, canonical; undefined when neither. */
+export function canonicalPattern(p: string): string | undefined {
+  if (p.startsWith('@')) {
+    const d = normalizeDomain(p.slice(1));
+    return isDomainName(d) ? `@${d}` : undefined;
+  }
+  return canonicalAddress(p);
+}
+
+const ruleSchema = z.object({
+  action: z.enum(['allow', 'block']),
+  pattern: z.string().max(320).transform((p, ctx) => canonicalPattern(p) ?? (ctx.addIssue({ code: 'custom', message: 'must be an address or @domain' }), z.NEVER)),
+});
+const settingsSchema = z.object({ first_contact: z.enum(['hold', 'challenge', 'fetch']) });
+
+export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
+  const app = new Hono<UserEnv>();
+  const held = async (mailboxId: string, id: string) => {
+    const row = await findOwnInbound(ctx.db, mailboxId, id, 'held');
+    if (!row) throw new PullmailError('not_found', 'no such held request');
+    return row;
+  };
+
+  app.get('/requests', async (c) => {
+    const rows = await listByState(ctx.db, c.get('mailbox').id, 'held', 500);
+    const requests: HeldRequest[] = rows.map(inboxEntry);
+    return c.json({ requests });
+  });
+
+  app.post('/requests/:id/accept', async (c) => {
+    const mailbox = c.get('mailbox');
+    const row = await held(mailbox.id, c.req.param('id'));
+    await ctx.db.transaction(async (tx) => {
+      await updateInbound(tx, row.id, { state: 'fetching', nextAttemptAt: new Date(ctx.now()), leaseUntil: null, attempts: 0 });
+      await addCorrespondents(tx, mailbox.id, [row.sender], 'accepted');
+    });
+    ctx.kick();
+    return c.json({ id: row.id, state: 'accepted' });
+  });
+
+  app.post('/requests/:id/reject', async (c) => {
+    const row = await held(c.get('mailbox').id, c.req.param('id'));
+    await updateInbound(ctx.db, row.id, { state: 'rejected', cap: null });
+    return c.json({ id: row.id, state: 'rejected' });
+  });
+
+  app.post('/requests/:id/block', async (c) => {
+    const mailbox = c.get('mailbox');
+    const row = await held(mailbox.id, c.req.param('id'));
+    await ctx.db.transaction(async (tx) => {
+      await updateInbound(tx, row.id, { state: 'rejected', cap: null });
+      await putRule(tx, mailbox.id, 'block', row.sender);
+    });
+    return c.json({ id: row.id, state: 'blocked' });
+  });
+
+  app.get('/rules', async (c) => {
+    const rules: Rule[] = (await listRules(ctx.db, c.get('mailbox').id)).map((r) => ({ id: r.id, action: r.action as Rule['action'], pattern: r.pattern }));
+    return c.json({ rules });
+  });
+
+  app.post('/rules', async (c) => {
+    const body = await readJson(c, ruleSchema);
+    const r = await putRule(ctx.db, c.get('mailbox').id, body.action, body.pattern);
+    return c.json({ id: r.id, action: r.action, pattern: r.pattern }, 201);
+  });
+
+  app.delete('/rules/:id', async (c) => {
+    if (!(await deleteRule(ctx.db, c.get('mailbox').id, c.req.param('id')))) throw new PullmailError('not_found', 'no such rule');
+    return c.body(null, 204);
+  });
+
+  app.get('/settings', (c) => c.json({ first_contact: c.get('mailbox').firstContact } as Settings));
+  app.put('/settings', async (c) => {
+    const body = await readJson(c, settingsSchema);
+    await setFirstContact(ctx.db, c.get('mailbox').id, body.first_contact);
+    return c.json(body satisfies Settings);
+  });
+  return app;
+}

@@ -1,0 +1,128 @@
+// Builds the RFC 5322 bytes of a message sent through the API: from JSON with nodemailer's
+// MailComposer, or from a raw message/rfc822 body that we check and complete (Message-ID, Date).
+import { randomBytes } from 'node:crypto';
+import addressparser from 'nodemailer/lib/addressparser';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { z } from 'zod';
+import { canonicalAddress } from '../address.ts';
+import { PullmailError } from '../errors.ts';
+
+const address = z.string().max(320).refine((a) => canonicalAddress(a) !== undefined, 'is not a mail address (local@domain)');
+/** Header text may not carry line breaks: they would inject headers. */
+const headerText = z.string().max(998).refine((s) => !/[\r\n]/.test(s), 'may not contain line breaks');
+
+export const sendSchema = z
+  .object({
+    to: z.array(address).max(1000).default([]),
+    cc: z.array(address).max(1000).optional(),
+    bcc: z.array(address).max(1000).optional(),
+    subject: headerText.default(''),
+    text: z.string().optional(),
+    html: z.string().optional(),
+    attachments: z
+      .array(z.object({
+        filename: headerText.min(1),
+        contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be type/subtype'),
+        content: z.string().regex(/^[A-Za-z0-9+/=\s]*$/, 'must be base64'),
+      }))
+      .max(100)
+      .optional(),
+  })
+  .refine((m) => m.to.length + (m.cc?.length ?? 0) + (m.bcc?.length ?? 0) > 0, 'at least one recipient is needed');
+
+export type SendInput = z.infer<typeof sendSchema>;
+
+export interface Composed {
+  raw: Buffer;
+  subject: string;
+  messageIdHeader: string;
+  /** Canonical envelope recipients (To, Cc and Bcc), deduplicated. */
+  recipients: string[];
+}
+
+export function newMessageIdHeader(domain: string): string {
+  return `<${randomBytes(12).toString('base64url')}@${domain}>`;
+}
+
+export function uniqueRecipients(lists: (string[] | undefined)[]): string[] {
+  return [...new Set(lists.flatMap((l) => l ?? []).map((a) => canonicalAddress(a)!))];
+}
+
+/** Composes a JSON send into MIME. Bcc recipients never appear in the bytes. */
+export async function composeMessage(from: string, input: SendInput, opts: { messageIdHeader: string; date: Date }): Promise<Composed> {
+  const composer = new MailComposer({
+    from,
+    to: input.to,
+    cc: input.cc,
+    subject: input.subject,
+    text: input.text ?? (input.html ? undefined : ''),
+    html: input.html,
+    messageId: opts.messageIdHeader,
+    date: opts.date,
+    attachments: input.attachments?.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.content, 'base64') })),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  } as never);
+  const raw = await composer.compile().build();
+  return { raw, subject: input.subject, messageIdHeader: opts.messageIdHeader, recipients: uniqueRecipients([input.to, input.cc, input.bcc]) };
+}
+
+const HEADER_END = /\r?\n\r?\n/;
+
+/**
+ * Checks a raw message from the API: it must have a header block, a From that is the sender, and
+ * no bare CR. Adds Message-ID and Date when missing and removes any Bcc header (recipients arrive
+ * separately).
+ */
+export function completeRawMessage(
+  raw: Buffer,
+  from: string,
+  opts: { messageIdHeader: string; date: Date },
+): { raw: Buffer; subject: string; messageIdHeader: string; recipients: string[] } {
+  const text = raw.toString('latin1');
+  const end = text.search(HEADER_END);
+  if (end < 0) throw new PullmailError('bad_request', 'raw message has no header/body separator');
+  const headerBlock = text.slice(0, end);
+  const rest = text.slice(end);
+  const lines = headerBlock.split(/\r?\n/);
+  const headers: { name: string; lines: string[] }[] = [];
+  for (const line of lines) {
+    if (/^[ \t]/.test(line) && headers.length) headers[headers.length - 1].lines.push(line);
+    else if (/^[!-9;-~]+:/.test(line)) headers.push({ name: line.slice(0, line.indexOf(':')).toLowerCase(), lines: [line] });
+    else throw new PullmailError('bad_request', `raw message has a malformed header line: ${JSON.stringify(line.slice(0, 60))}`);
+  }
+  const value = (name: string) => {
+    const h = headers.find((x) => x.name === name);
+    return h ? h.lines.join(' ').slice(name.length + 1).trim() : undefined;
+  };
+  const fromHeader = value('from');
+  const fromAddr = fromHeader && /<([^>]+)>\s*$/.exec(fromHeader)?.[1] || fromHeader;
+  if (!fromAddr || canonicalAddress(fromAddr) !== canonicalAddress(from)) {
+    throw new PullmailError('forbidden', `From must be your own address ${from}`);
+  }
+  const kept = headers.filter((h) => h.name !== 'bcc');
+  const added: string[] = [];
+  let messageIdHeader = value('message-id');
+  if (!messageIdHeader) {
+    messageIdHeader = opts.messageIdHeader;
+    added.push(`Message-ID: ${messageIdHeader}`);
+  }
+  if (!value('date')) added.push(`Date: ${opts.date.toUTCString().replace('GMT', '+0000')}`);
+  const out = [...added, ...kept.flatMap((h) => h.lines)].join('\r\n') + rest;
+  const recipients: string[] = [];
+  for (const name of ['to', 'cc', 'bcc']) {
+    for (const h of headers.filter((x) => x.name === name)) {
+      for (const a of flattenAddresses(addressparser(h.lines.join(' ').slice(name.length + 1)))) {
+        const c = canonicalAddress(a);
+        if (!c) throw new PullmailError('bad_request', `${name}: "${a}" is not a mail address`);
+        recipients.push(c);
+      }
+    }
+  }
+  return { raw: Buffer.from(out, 'latin1'), subject: value('subject') ?? '', messageIdHeader, recipients: [...new Set(recipients)] };
+}
+
+type Parsed = { address?: string; group?: Parsed[] };
+function flattenAddresses(list: Parsed[]): string[] {
+  return list.flatMap((a) => (a.group ? flattenAddresses(a.group) : a.address ? [a.address] : []));
+}

@@ -1,0 +1,156 @@
+// The outbound queue (protocol §7): claims due deliveries, groups them by recipient domain, and pushes
+// signed notifications (batched per peer through /notify/batch), recording each answer or retrying.
+import { MAX_BATCH, type NotificationClaims, type NotificationKind, type NotifyResult } from '@pullmail/client/wire';
+import { domainOf } from '../address.ts';
+import type { AppContext } from '../context.ts';
+import { seconds } from '../context.ts';
+import { receiveNotification } from '../delivery/receive.ts';
+import { PullmailError } from '../errors.ts';
+import type { PeerNode } from '../peers/discovery.ts';
+import { issueCapability } from '../protocol/capability.ts';
+import { signNotification } from '../protocol/notification.ts';
+import type { Worker } from '../server.ts';
+import { claimDue, recordAnswer, recordFailure } from '../store/deliveries.ts';
+import { findVersion, type DeliveryRow } from '../store/messages.ts';
+import { messages } from '../store/schema.ts';
+import { eq } from 'drizzle-orm';
+import { mapLimit } from './map-limit.ts';
+import { backoffMs, createPoller } from './poller.ts';
+
+const BATCH = 200;
+const LEASE_MS = 120_000;
+const NOTIFY_MAX_RESPONSE = 4 * 1024 * 1024;
+
+/** Delivery state the sender shows for each decision (docs/operator.md delivery states). */
+const STATE_FOR: Record<NotifyResult['decision'], string> = { fetch: 'notified', hold: 'held', challenge: 'challenged', reject: 'rejected' };
+
+type Item = { d: DeliveryRow; claims: Omit<NotificationClaims, 'iat' | 'exp' | 'jti'> };
+
+export function notifyWorker(ctx: AppContext): Worker {
+  const log = ctx.log.child({ sub: 'queue' });
+  return createPoller({
+    name: 'notify',
+    pollMs: ctx.config.queuePollMs,
+    batch: BATCH,
+    log,
+    async tick() {
+      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, LEASE_MS);
+      const byDomain = new Map<string, DeliveryRow[]>();
+      for (const d of claimed) byDomain.set(d.rcptDomain, [...(byDomain.get(d.rcptDomain) ?? []), d]);
+      await mapLimit([...byDomain], 8, ([domain, ds]) => notifyDomain(ctx, domain, ds).catch((err) => log.error({ err, domain }, 'notify failed')));
+      return claimed.length;
+    },
+  });
+}
+
+async function buildItem(ctx: AppContext, d: DeliveryRow, nowS: number): Promise<Item> {
+  const [m] = await ctx.db.select().from(messages).where(eq(messages.id, d.messageId));
+  const v = await findVersion(ctx.db, d.messageId, d.version);
+  const iss = domainOf(m.sender);
+  const cap = await issueCapability(ctx.keys, { iss, aud: d.rcptDomain, sub: m.id, rcpt: d.rcpt, exp: Math.floor(m.createdAt.getTime() / 1000) + ctx.config.retentionSeconds }, nowS);
+  return {
+    d,
+    claims: {
+      iss,
+      aud: d.rcptDomain,
+      kind: d.notifyKind as NotificationKind,
+      msg: { id: m.id, from: m.sender, rcpt: d.rcpt, version: d.version, size: v.size, sha256: v.sha256, subject: m.subject, sent_at: Math.floor(m.createdAt.getTime() / 1000) },
+      fetch: { url: `${ctx.publicUrl}/pm/v1/messages/${m.id}`, cap },
+    },
+  };
+}
+
+async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]): Promise<void> {
+  const nowS = seconds(ctx);
+  const items = await Promise.all(ds.map((d) => buildItem(ctx, d, nowS)));
+  if (ctx.config.domains.includes(domain)) {
+    // a local recipient: the same decision path, without the network
+    for (const it of items) await applyAnswer(ctx, it.d, await receiveNotification(ctx, { ...it.claims, iat: nowS, exp: nowS + 600, jti: 'local' }));
+    return;
+  }
+  let node: PeerNode | null;
+  try {
+    node = await ctx.discovery.discover(domain);
+  } catch (err) {
+    return failAll(ctx, ds, err);
+  }
+  if (!node) {
+    // legacy domain: the SMTP gateway takes these once it exists
+    for (const d of ds) await recordFailure(ctx.db, key(d), { error: `${domain} has no pull node and legacy SMTP delivery is not configured`, finalState: 'failed' });
+    return;
+  }
+  for (let i = 0; i < items.length; i += MAX_BATCH) {
+    const chunk = items.slice(i, i + MAX_BATCH);
+    try {
+      const jws = await Promise.all(chunk.map((it) => signNotification(ctx.keys, it.claims, nowS)));
+      const results = await postNotifications(ctx, node, jws);
+      for (const [j, it] of chunk.entries()) {
+        const r = results[j];
+        if ('error' in r) await recordFailure(ctx.db, key(it.d), { error: `${r.error}: ${r.detail}`, finalState: 'failed' });
+        else await applyAnswer(ctx, it.d, r);
+      }
+    } catch (err) {
+      await failAll(ctx, chunk.map((c) => c.d), err);
+    }
+  }
+}
+
+type ItemResult = NotifyResult | { error: string; detail: string };
+
+async function postNotifications(ctx: AppContext, node: PeerNode, jws: string[]): Promise<ItemResult[]> {
+  const single = jws.length === 1;
+  const res = await ctx.fetcher.fetch(single ? node.notify : `${node.notify}/batch`, {
+    method: 'POST',
+    headers: single ? { 'content-type': 'application/jose' } : { 'content-type': 'application/json' },
+    body: single ? jws[0] : JSON.stringify({ notifications: jws }),
+    maxBytes: NOTIFY_MAX_RESPONSE,
+  });
+  let body: unknown;
+  try {
+    body = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    body = undefined;
+  }
+  if (res.status === 429) {
+    const retryAfter = Number(res.headers['retry-after']) || 60;
+    throw new PullmailError('rate_limited', `${node.origin} asks us to slow down`, { temporary: true, retryAfter });
+  }
+  if (res.status >= 500 || body === undefined) throw new PullmailError('peer_error', `${node.notify} answered ${res.status}`, { temporary: true });
+  if (res.status !== 200) {
+    const e = body as { error?: string; detail?: string };
+    // a refusal of a single notification is about that item; of a batch, about every item
+    return jws.map(() => ({ error: String(e.error ?? res.status), detail: String(e.detail ?? '') }));
+  }
+  const results = single ? [body] : (body as { results?: unknown[] }).results;
+  if (!Array.isArray(results) || results.length !== jws.length) throw new PullmailError('peer_error', `${node.notify} answered a malformed result`, { temporary: true });
+  return results.map((r) => {
+    const x = r as Partial<NotifyResult> & { error?: string };
+    if (x && typeof x.decision === 'string' && x.decision in STATE_FOR) return x as NotifyResult;
+    return { error: String(x?.error ?? 'bad_answer'), detail: String((x as { detail?: string })?.detail ?? 'peer answered no decision') };
+  });
+}
+
+const key = (d: DeliveryRow) => ({ id: d.id, kind: d.notifyKind!, version: d.version });
+
+async function applyAnswer(ctx: AppContext, d: DeliveryRow, r: NotifyResult): Promise<void> {
+  const challenge = r.decision === 'challenge' ? r.challenge : undefined;
+  await recordAnswer(ctx.db, key(d), {
+    state: d.notifyKind === 'retract' ? 'retracted' : STATE_FOR[r.decision],
+    reason: r.decision === 'reject' ? r.reason : null,
+    challenge,
+    challengeUrl: challenge && 'url' in challenge ? (challenge.url ?? null) : null,
+    now: new Date(ctx.now()),
+  });
+}
+
+async function failAll(ctx: AppContext, ds: DeliveryRow[], err: unknown): Promise<void> {
+  const temporary = err instanceof PullmailError ? err.temporary : true;
+  const message = err instanceof Error ? err.message : String(err);
+  const now = ctx.now();
+  for (const d of ds) {
+    const giveUp = !temporary || now >= d.giveUpAt.getTime();
+    const retryMs = err instanceof PullmailError && err.retryAfter ? err.retryAfter * 1000 : backoffMs(d.attempts);
+    await recordFailure(ctx.db, key(d), giveUp ? { error: message, finalState: temporary ? 'expired' : 'failed' } : { error: message, retryAt: new Date(now + retryMs) });
+  }
+  ctx.log.child({ sub: 'queue' }).info({ count: ds.length, err: message, temporary }, 'notification not delivered');
+}

@@ -1,0 +1,130 @@
+// Delivery rows as the outbound queue (protocol §7): claiming due work with SKIP LOCKED leases, and
+// the atomic state changes of fetch, retract and edit (protocol §5).
+import { and, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
+import type { Executor } from './db.ts';
+import type { DeliveryRow } from './messages.ts';
+import { deliveries } from './schema.ts';
+
+/** States after which nothing changes any more for the recipient. */
+const FINAL_FOR_FETCH = ['fetched', 'retracted'];
+
+/**
+ * Claims up to `limit` deliveries with a notification due, leasing them for `leaseMs`. Several
+ * processes on one PostgreSQL never claim the same row; a crashed process's lease simply runs out.
+ */
+export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: number): Promise<DeliveryRow[]> {
+  const due = db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(and(isNotNull(deliveries.notifyKind), lte(deliveries.nextAttemptAt, now), or(isNull(deliveries.leaseUntil), lt(deliveries.leaseUntil, now))))
+    .orderBy(deliveries.nextAttemptAt)
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return db
+    .update(deliveries)
+    .set({ leaseUntil: new Date(now.getTime() + leaseMs), attempts: sql`${deliveries.attempts} + 1` })
+    .where(inArray(deliveries.id, due))
+    .returning();
+}
+
+/**
+ * Records a peer's answer to the notification we sent for (kind, version). Does nothing when an edit
+ * or retract has queued a newer notification meanwhile, and never moves a delivery out of
+ * fetched/retracted.
+ */
+export async function recordAnswer(
+  db: Executor,
+  d: { id: string; kind: string; version: number },
+  answer: { state: string; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date },
+): Promise<void> {
+  await db
+    .update(deliveries)
+    .set({
+      notifyKind: null,
+      leaseUntil: null,
+      lastError: null,
+      notifiedAt: answer.now,
+      state: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.state} else ${answer.state} end`,
+      reason: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.reason} else ${answer.reason ?? null} end`,
+      challenge: answer.challenge ?? null,
+      challengeUrl: answer.challengeUrl ?? null,
+    })
+    .where(and(eq(deliveries.id, d.id), eq(deliveries.notifyKind, d.kind), eq(deliveries.version, d.version)));
+}
+
+/** A retry later (temporary failure), or giving up when the retry period is over. */
+export async function recordFailure(
+  db: Executor,
+  d: { id: string; kind: string; version: number },
+  f: { error: string; retryAt?: Date; finalState?: 'expired' | 'failed' },
+): Promise<void> {
+  const set = f.finalState
+    ? {
+        notifyKind: null,
+        leaseUntil: null,
+        lastError: f.error,
+        state: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.state} else ${f.finalState} end`,
+        reason: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.reason} else ${f.error} end`,
+      }
+    : { leaseUntil: null, lastError: f.error, nextAttemptAt: f.retryAt };
+  await db.update(deliveries).set(set).where(and(eq(deliveries.id, d.id), eq(deliveries.notifyKind, d.kind), eq(deliveries.version, d.version)));
+}
+
+/**
+ * protocol §5: the fetch side of the retract-vs-fetch race. One UPDATE decides: the row lock makes a
+ * concurrent retract wait and then see `fetched` (or makes us see `retracted`).
+ */
+export async function markFetched(db: Executor, messageId: string, rcpt: string, now: Date): Promise<{ outcome: 'fetched'; version: number } | { outcome: 'retracted' | 'not_found' }> {
+  const [row] = await db
+    .update(deliveries)
+    .set({ state: 'fetched', fetchedAt: sql`coalesce(${deliveries.fetchedAt}, ${now.toISOString()}::timestamptz)`, reason: null })
+    .where(and(eq(deliveries.messageId, messageId), eq(deliveries.rcpt, rcpt), sql`${deliveries.state} <> 'retracted'`))
+    .returning({ version: deliveries.version });
+  if (row) return { outcome: 'fetched', version: row.version };
+  const [exists] = await db.select({ state: deliveries.state }).from(deliveries).where(and(eq(deliveries.messageId, messageId), eq(deliveries.rcpt, rcpt)));
+  return { outcome: exists ? 'retracted' : 'not_found' };
+}
+
+/**
+ * protocol §5: the retract side. Deliveries not yet fetched become `retracted`; those already
+ * notified owe the recipient a `retract` notification.
+ */
+export async function retractDeliveries(db: Executor, messageId: string, now: Date): Promise<{ rcpt: string; result: 'retracted' | 'already_fetched' }[]> {
+  await db
+    .update(deliveries)
+    .set({
+      state: 'retracted',
+      // never tried: the recipient has heard nothing, so nothing is owed
+      notifyKind: sql`case when ${deliveries.notifiedAt} is null and ${deliveries.attempts} = 0 then null else 'retract' end`,
+      nextAttemptAt: now,
+      leaseUntil: null,
+      attempts: 0,
+    })
+    .where(and(eq(deliveries.messageId, messageId), notInArray(deliveries.state, FINAL_FOR_FETCH)));
+  const rows = await db.select({ rcpt: deliveries.rcpt, state: deliveries.state }).from(deliveries).where(eq(deliveries.messageId, messageId)).orderBy(deliveries.rcpt);
+  return rows.map((r) => ({ rcpt: r.rcpt, result: r.state === 'fetched' ? 'already_fetched' : 'retracted' }));
+}
+
+/**
+ * protocol §5: an edit offers version `version` to every recipient who has not fetched (and was not
+ * retracted or refused); those already notified get an `update` notification.
+ */
+export async function offerVersion(db: Executor, messageId: string, version: number, now: Date): Promise<number> {
+  const rows = await db
+    .update(deliveries)
+    .set({
+      version,
+      notifyKind: sql`case when ${deliveries.notifiedAt} is null and ${deliveries.notifyKind} = 'new' then 'new' else 'update' end`,
+      nextAttemptAt: now,
+      leaseUntil: null,
+      attempts: 0,
+    })
+    .where(and(eq(deliveries.messageId, messageId), notInArray(deliveries.state, ['fetched', 'retracted', 'rejected', 'expired', 'failed'])))
+    .returning({ id: deliveries.id });
+  return rows.length;
+}
+
+export async function findDelivery(db: Executor, messageId: string, rcpt: string): Promise<DeliveryRow | undefined> {
+  const [row] = await db.select().from(deliveries).where(and(eq(deliveries.messageId, messageId), eq(deliveries.rcpt, rcpt)));
+  return row;
+}

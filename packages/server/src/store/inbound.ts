@@ -1,0 +1,89 @@
+// Mail for our users (recipient side): notifications turned into pending fetches or held requests,
+// and stored messages. Deduplicated on (iss, msg.id, rcpt) (protocol §7).
+import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import type { Executor } from './db.ts';
+import { inbound } from './schema.ts';
+
+export type InboundRow = typeof inbound.$inferSelect;
+export type NewInbound = typeof inbound.$inferInsert;
+
+/** States that may still change on an update or retract notification. */
+export const OPEN_STATES = ['fetching', 'held', 'challenged'];
+
+export async function findInbound(db: Executor, iss: string, remoteId: string, rcpt: string): Promise<InboundRow | undefined> {
+  const [row] = await db.select().from(inbound).where(and(eq(inbound.iss, iss), eq(inbound.remoteId, remoteId), eq(inbound.rcpt, rcpt)));
+  return row;
+}
+
+export async function lockInbound(db: Executor, iss: string, remoteId: string, rcpt: string): Promise<InboundRow | undefined> {
+  const [row] = await db.select().from(inbound).where(and(eq(inbound.iss, iss), eq(inbound.remoteId, remoteId), eq(inbound.rcpt, rcpt))).for('update');
+  return row;
+}
+
+/** Inserts unless that (iss, msg.id, rcpt) exists; returns the new row or undefined. */
+export async function insertInbound(db: Executor, row: NewInbound): Promise<InboundRow | undefined> {
+  const [created] = await db.insert(inbound).values(row).onConflictDoNothing().returning();
+  return created;
+}
+
+export async function updateInbound(db: Executor, id: string, set: Partial<NewInbound>): Promise<void> {
+  await db.update(inbound).set(set).where(eq(inbound.id, id));
+}
+
+/** Pending fetches that are due, leased like the outbound queue. */
+export async function claimDueFetches(db: Executor, now: Date, limit: number, leaseMs: number): Promise<InboundRow[]> {
+  const due = db
+    .select({ id: inbound.id })
+    .from(inbound)
+    .where(and(eq(inbound.state, 'fetching'), lte(inbound.nextAttemptAt, now), or(isNull(inbound.leaseUntil), lt(inbound.leaseUntil, now))))
+    .orderBy(inbound.nextAttemptAt)
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return db
+    .update(inbound)
+    .set({ leaseUntil: new Date(now.getTime() + leaseMs), attempts: sql`${inbound.attempts} + 1` })
+    .where(inArray(inbound.id, due))
+    .returning();
+}
+
+/** Completes a fetch unless the row moved on meanwhile (retracted, or a newer version was announced). */
+export async function storeFetched(db: Executor, id: string, f: { raw: Buffer; sha256: string; version: number; now: Date }): Promise<boolean> {
+  const rows = await db
+    .update(inbound)
+    .set({ state: 'stored', raw: f.raw, size: f.raw.length, sha256: f.sha256, version: f.version, storedAt: f.now, leaseUntil: null, lastError: null, cap: null })
+    .where(and(eq(inbound.id, id), eq(inbound.state, 'fetching')))
+    .returning({ id: inbound.id });
+  return rows.length > 0;
+}
+
+/** Columns for listings: everything but the message bytes. */
+const summary = {
+  id: inbound.id, iss: inbound.iss, remoteId: inbound.remoteId, rcpt: inbound.rcpt, sender: inbound.sender, subject: inbound.subject,
+  size: inbound.size, via: inbound.via, state: inbound.state, receivedAt: inbound.receivedAt, storedAt: inbound.storedAt,
+};
+
+export async function listByState(db: Executor, mailboxId: string, state: string, limit: number, cursor?: { at: Date; id: string }) {
+  return db
+    .select(summary)
+    .from(inbound)
+    .where(and(
+      eq(inbound.mailboxId, mailboxId),
+      eq(inbound.state, state),
+      isNull(inbound.deletedAt),
+      cursor ? or(lt(inbound.receivedAt, cursor.at), and(eq(inbound.receivedAt, cursor.at), lt(inbound.id, cursor.id))) : undefined,
+    ))
+    .orderBy(desc(inbound.receivedAt), desc(inbound.id))
+    .limit(limit);
+}
+
+export async function countByState(db: Executor, mailboxId: string, state: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(inbound).where(and(eq(inbound.mailboxId, mailboxId), eq(inbound.state, state), isNull(inbound.deletedAt)));
+  return Number(row.n);
+}
+
+export async function findOwnInbound(db: Executor, mailboxId: string, id: string, state: string): Promise<InboundRow | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+  const [row] = await db.select().from(inbound).where(and(eq(inbound.id, id), eq(inbound.mailboxId, mailboxId), eq(inbound.state, state), isNull(inbound.deletedAt)));
+  return row;
+}
+

@@ -1,0 +1,70 @@
+// Sent messages and their versions (sender side, protocol §5).
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import type { Executor } from './db.ts';
+import { deliveries, messages, messageVersions } from './schema.ts';
+
+export type MessageRow = typeof messages.$inferSelect;
+export type DeliveryRow = typeof deliveries.$inferSelect;
+
+export interface NewMessage {
+  id: string;
+  mailboxId: string;
+  sender: string;
+  subject: string;
+  messageIdHeader: string;
+  raw: Buffer;
+  sha256: string;
+  createdAt: Date;
+  deliveries: { rcpt: string; rcptDomain: string; transport: string; giveUpAt: Date }[];
+}
+
+/** Stores a message, its first version and one queued delivery per recipient. */
+export async function insertMessage(tx: Executor, m: NewMessage): Promise<DeliveryRow[]> {
+  await tx.insert(messages).values({ id: m.id, mailboxId: m.mailboxId, sender: m.sender, subject: m.subject, messageIdHeader: m.messageIdHeader, createdAt: m.createdAt, updatedAt: m.createdAt });
+  await tx.insert(messageVersions).values({ messageId: m.id, version: 1, raw: m.raw, size: m.raw.length, sha256: m.sha256, createdAt: m.createdAt });
+  return tx
+    .insert(deliveries)
+    .values(m.deliveries.map((d) => ({ messageId: m.id, ...d, state: 'queued', version: 1, notifyKind: 'new', nextAttemptAt: m.createdAt, createdAt: m.createdAt })))
+    .returning();
+}
+
+export async function findOwnMessage(db: Executor, mailboxId: string, id: string): Promise<MessageRow | undefined> {
+  const [row] = await db.select().from(messages).where(and(eq(messages.id, id), eq(messages.mailboxId, mailboxId)));
+  return row;
+}
+
+export async function lockOwnMessage(tx: Executor, mailboxId: string, id: string): Promise<MessageRow | undefined> {
+  const [row] = await tx.select().from(messages).where(and(eq(messages.id, id), eq(messages.mailboxId, mailboxId))).for('update');
+  return row;
+}
+
+export async function findVersion(db: Executor, messageId: string, version: number) {
+  const [row] = await db.select().from(messageVersions).where(and(eq(messageVersions.messageId, messageId), eq(messageVersions.version, version)));
+  return row;
+}
+
+export async function addVersion(tx: Executor, v: { messageId: string; version: number; raw: Buffer; sha256: string; subject: string; now: Date }): Promise<void> {
+  await tx.insert(messageVersions).values({ messageId: v.messageId, version: v.version, raw: v.raw, size: v.raw.length, sha256: v.sha256, createdAt: v.now });
+  await tx.update(messages).set({ version: v.version, subject: v.subject, updatedAt: v.now }).where(eq(messages.id, v.messageId));
+}
+
+export async function listDeliveries(db: Executor, messageId: string): Promise<DeliveryRow[]> {
+  return db.select().from(deliveries).where(eq(deliveries.messageId, messageId)).orderBy(deliveries.rcpt);
+}
+
+/** Newest first; the cursor is `<created_at ms>.<id>` of the last row of the previous page. */
+export async function listSent(db: Executor, mailboxId: string, limit: number, cursor?: { at: Date; id: string }) {
+  const rows = await db
+    .select({
+      id: messages.id,
+      subject: messages.subject,
+      version: messages.version,
+      createdAt: messages.createdAt,
+      recipients: sql<string[]>`(select coalesce(array_agg(d.rcpt order by d.rcpt), '{}') from deliveries d where d.message_id = "messages"."id")`,
+    })
+    .from(messages)
+    .where(and(eq(messages.mailboxId, mailboxId), cursor ? or(lt(messages.createdAt, cursor.at), and(eq(messages.createdAt, cursor.at), lt(messages.id, cursor.id))) : undefined))
+    .orderBy(desc(messages.createdAt), desc(messages.id))
+    .limit(limit);
+  return rows;
+}

@@ -1,0 +1,53 @@
+// What the recipient policy reads and writes: rules, known correspondents, settings.
+import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import type { Executor } from './db.ts';
+import { correspondents, rules } from './schema.ts';
+
+export type RuleRow = typeof rules.$inferSelect;
+
+/** Rules matching an address exactly or by its `@domain`. */
+export async function matchingRules(db: Executor, mailboxId: string, address: string): Promise<RuleRow[]> {
+  const domainPattern = address.slice(address.lastIndexOf('@'));
+  return db.select().from(rules).where(and(eq(rules.mailboxId, mailboxId), inArray(rules.pattern, [address, domainPattern])));
+}
+
+export async function isCorrespondent(db: Executor, mailboxId: string, address: string, now: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ a: correspondents.address })
+    .from(correspondents)
+    .where(and(eq(correspondents.mailboxId, mailboxId), eq(correspondents.address, address), or(isNull(correspondents.expiresAt), gt(correspondents.expiresAt, now))));
+  return !!row;
+}
+
+/** Remembers correspondents; a permanent entry is never shortened by a temporary one. */
+export async function addCorrespondents(db: Executor, mailboxId: string, addresses: string[], source: string, expiresAt: Date | null = null): Promise<void> {
+  if (!addresses.length) return;
+  await db
+    .insert(correspondents)
+    .values(addresses.map((address) => ({ mailboxId, address, source, expiresAt })))
+    .onConflictDoUpdate({
+      target: [correspondents.mailboxId, correspondents.address],
+      set: expiresAt === null ? { expiresAt: null, source } : { expiresAt },
+      setWhere: expiresAt === null ? undefined : gt(correspondents.expiresAt, new Date(0)),
+    });
+}
+
+export async function listRules(db: Executor, mailboxId: string): Promise<RuleRow[]> {
+  return db.select().from(rules).where(eq(rules.mailboxId, mailboxId)).orderBy(rules.createdAt);
+}
+
+/** Adds or replaces the rule for a pattern (one action per pattern). */
+export async function putRule(db: Executor, mailboxId: string, action: string, pattern: string): Promise<RuleRow> {
+  const [row] = await db
+    .insert(rules)
+    .values({ mailboxId, action, pattern })
+    .onConflictDoUpdate({ target: [rules.mailboxId, rules.pattern], set: { action } })
+    .returning();
+  return row;
+}
+
+export async function deleteRule(db: Executor, mailboxId: string, id: string): Promise<boolean> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+  const rows = await db.delete(rules).where(and(eq(rules.mailboxId, mailboxId), eq(rules.id, id))).returning({ id: rules.id });
+  return rows.length > 0;
+}

@@ -1,0 +1,38 @@
+// Notification answers for idempotent retries (protocol §2) and single-use token ids (protocol §4).
+import { and, eq, lt } from 'drizzle-orm';
+import type { Executor } from './db.ts';
+import { notifyLog, seenJti } from './schema.ts';
+
+export interface NotifyKey {
+  iss: string;
+  remoteId: string;
+  rcpt: string;
+  version: number;
+  kind: string;
+}
+
+export async function findAnswer(db: Executor, k: NotifyKey): Promise<unknown | undefined> {
+  const [row] = await db
+    .select({ result: notifyLog.result })
+    .from(notifyLog)
+    .where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt), eq(notifyLog.version, k.version), eq(notifyLog.kind, k.kind)));
+  return row?.result;
+}
+
+/** Records an answer; replaces an earlier one (re-evaluation after a pow/consent retry). */
+export async function saveAnswer(db: Executor, k: NotifyKey, result: unknown): Promise<void> {
+  await db.insert(notifyLog).values({ ...k, result }).onConflictDoUpdate({
+    target: [notifyLog.iss, notifyLog.remoteId, notifyLog.rcpt, notifyLog.version, notifyLog.kind],
+    set: { result },
+  });
+}
+
+/** True the first time a jti is seen; false on reuse. */
+export async function useJti(db: Executor, jti: string, iss: string, expiresAt: Date): Promise<boolean> {
+  const rows = await db.insert(seenJti).values({ jti: `${iss}:${jti}`, iss, expiresAt }).onConflictDoNothing().returning({ jti: seenJti.jti });
+  return rows.length > 0;
+}
+
+export async function pruneJtis(db: Executor, now: Date): Promise<void> {
+  await db.delete(seenJti).where(lt(seenJti.expiresAt, now));
+}
