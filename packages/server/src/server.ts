@@ -11,6 +11,7 @@ import { createFetcher } from './peers/fetcher.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
 import { loadKeySet } from './protocol/key-set.ts';
 import { openDatabase } from './store/db.ts';
+import { releaseAllLeases } from './store/deliveries.ts';
 import { ensureDomains } from './store/mailboxes.ts';
 
 export interface ServerOptions {
@@ -67,6 +68,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
     },
     async start() {
       const database = await openMigrated(config);
+      if (!database.shared) await releaseAllLeases(database.db);
       const fetcher = createFetcher({ allowPrivate: config.allowPrivatePeers, trustCa: config.trustCa });
       const resolver = opts.resolver ?? systemResolver();
       const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now });

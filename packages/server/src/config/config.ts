@@ -46,6 +46,8 @@ export interface Config {
   maxRequestBytes: number;
   /** How often the queue looks for due work when idle, ms. */
   queuePollMs: number;
+  /** How long a claimed queue item is reserved; after a crash another process takes it over then, seconds. */
+  queueLeaseSeconds: number;
 }
 
 /** One problem per variable, phrased for the operator. */
@@ -64,7 +66,7 @@ const KNOWN = new Set([
   'PULLMAIL_SMTP_HOST', 'PULLMAIL_SMTP_PORT', 'PULLMAIL_SUBMISSION_PORT', 'PULLMAIL_SMTP_RELAY',
   'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
-  'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS',
+  'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS', 'PULLMAIL_QUEUE_LEASE_SECONDS',
 ]);
 
 const port = z.coerce.number().int('must be a whole number').min(0, 'must be 0-65535').max(65535, 'must be 0-65535');
@@ -180,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     notifyRetrySeconds: opt('PULLMAIL_NOTIFY_RETRY_DAYS', positiveInt, 5) * 86_400,
     maxRequestBytes: opt('PULLMAIL_MAX_REQUEST_BYTES', positiveInt, 1_048_576),
     queuePollMs: opt('PULLMAIL_QUEUE_POLL_MS', positiveInt, 1000),
+    queueLeaseSeconds: opt('PULLMAIL_QUEUE_LEASE_SECONDS', positiveInt, 120),
   };
   if (problems.length) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };

@@ -14,7 +14,6 @@ import { mapLimit } from './map-limit.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
 const BATCH = 50;
-const LEASE_MS = 300_000;
 /** How long a pending fetch is retried before it is given up. */
 const GIVE_UP_MS = 5 * 86_400_000;
 
@@ -31,7 +30,7 @@ export function fetchWorker(ctx: AppContext): Worker {
     batch: BATCH,
     log,
     async tick() {
-      const rows = await claimDueFetches(ctx.db, new Date(ctx.now()), BATCH, LEASE_MS);
+      const rows = await claimDueFetches(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000);
       await mapLimit(rows, 8, (row) => pull(ctx, row).catch((err) => log.error({ err, id: row.id }, 'fetch crashed')));
       return rows.length;
     },

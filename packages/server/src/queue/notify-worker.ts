@@ -18,7 +18,6 @@ import { mapLimit } from './map-limit.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
 const BATCH = 200;
-const LEASE_MS = 120_000;
 const NOTIFY_MAX_RESPONSE = 4 * 1024 * 1024;
 
 /** Delivery state the sender shows for each decision (docs/operator.md delivery states). */
@@ -34,7 +33,7 @@ export function notifyWorker(ctx: AppContext): Worker {
     batch: BATCH,
     log,
     async tick() {
-      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, LEASE_MS);
+      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000);
       const byDomain = new Map<string, DeliveryRow[]>();
       for (const d of claimed) byDomain.set(d.rcptDomain, [...(byDomain.get(d.rcptDomain) ?? []), d]);
       await mapLimit([...byDomain], 8, ([domain, ds]) => notifyDomain(ctx, domain, ds).catch((err) => log.error({ err, domain }, 'notify failed')));

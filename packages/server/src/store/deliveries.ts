@@ -3,7 +3,7 @@
 import { and, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import type { DeliveryRow } from './messages.ts';
-import { deliveries } from './schema.ts';
+import { deliveries, inbound } from './schema.ts';
 
 /** States after which nothing changes any more for the recipient. */
 const FINAL_FOR_FETCH = ['fetched', 'retracted'];
@@ -127,4 +127,13 @@ export async function offerVersion(db: Executor, messageId: string, version: num
 export async function findDelivery(db: Executor, messageId: string, rcpt: string): Promise<DeliveryRow | undefined> {
   const [row] = await db.select().from(deliveries).where(and(eq(deliveries.messageId, messageId), eq(deliveries.rcpt, rcpt)));
   return row;
+}
+
+/**
+ * Frees every lease. Only for a process that owns the database alone (PGlite): whatever a crashed
+ * predecessor had claimed is due again at once instead of after its lease.
+ */
+export async function releaseAllLeases(db: Executor): Promise<void> {
+  await db.update(deliveries).set({ leaseUntil: null }).where(isNotNull(deliveries.leaseUntil));
+  await db.update(inbound).set({ leaseUntil: null }).where(isNotNull(inbound.leaseUntil));
 }

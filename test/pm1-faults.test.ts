@@ -1,0 +1,138 @@
+// Failures between nodes: the recipient node is down for a while; the sender node is killed with
+// SIGKILL in the middle of its queue and restarted. Nothing is lost, nothing arrives twice.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fetch } from 'undici';
+import { listDeliveries } from '../packages/server/src/store/messages.ts';
+import { testDatabase } from './harness/database.ts';
+import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
+import { testPki } from './harness/tls.ts';
+import { waitFor } from './harness/wait.ts';
+
+type Json = Record<string, any>;
+
+describe('recipient node down', () => {
+  const nodes: TestNode[] = [];
+  after(() => Promise.all(nodes.map((n) => n.stop())));
+
+  it('keeps the delivery queued and delivers once the recipient node is back', async () => {
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs; // one clock for both nodes, moved forward instead of sleeping
+    const [pa, pb] = [await freePort(), await freePort()];
+    const peers = `a.test=https://127.0.0.1:${pa},b.test=https://127.0.0.1:${pb}`;
+    const a = await startNode({ domain: 'a.test', https: true, port: pa, peers, now });
+    nodes.push(a);
+    const alice = await a.addUser('alice@a.test');
+    const sent = await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject: 'are you there?', text: 'x' } });
+    const { id } = (await sent.json()) as Json;
+
+    const [pending] = await waitFor('a failed attempt', async () => {
+      const ds = await listDeliveries(a.server.ctx.db, id);
+      return ds[0].lastError ? ds : undefined;
+    });
+    assert.equal(pending.state, 'queued');
+    assert.match(pending.lastError!, /127\.0\.0\.1|ECONNREFUSED|connect/i);
+
+    const b = await startNode({ domain: 'b.test', https: true, port: pb, peers, now });
+    nodes.push(b);
+    const bob = await b.addUser('bob@b.test');
+    await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } });
+
+    offsetMs += 10 * 60_000; // past the backoff
+    a.server.ctx.kick();
+    await waitFor('fetched', async () => ((await (await a.api(`/api/v1/messages/${id}`, { token: alice })).json()) as Json).deliveries[0].state === 'fetched');
+    const inbox = (await (await b.api('/api/v1/inbox', { token: bob })).json()) as Json;
+    assert.equal(inbox.total, 1);
+  });
+});
+
+describe('sender node killed with SIGKILL mid-queue', () => {
+  let child: ChildProcess | undefined;
+  let b: TestNode | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'pm-kill-'));
+  after(async () => {
+    child?.kill('SIGKILL');
+    await b?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers every message exactly once after a restart', async () => {
+    const N = 40;
+    const pki = testPki();
+    const db = await testDatabase();
+    const [pa, pb] = [await freePort(), await freePort()];
+    const urlA = `https://127.0.0.1:${pa}`;
+    const peers = `a.test=${urlA},b.test=https://127.0.0.1:${pb}`;
+    b = await startNode({ domain: 'b.test', https: true, port: pb, peers });
+    const bob = await b.addUser('bob@b.test');
+    await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } });
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PULLMAIL_TEST_LOG_LEVEL: undefined,
+      PULLMAIL_DOMAINS: 'a.test',
+      PULLMAIL_HTTP_PORT: String(pa),
+      PULLMAIL_PUBLIC_URL: urlA,
+      PULLMAIL_PEERS: peers,
+      PULLMAIL_ALLOW_PRIVATE_PEERS: '1',
+      PULLMAIL_ADMIN_TOKEN: ADMIN_TOKEN,
+      PULLMAIL_TLS_CERT: pki.certPath,
+      PULLMAIL_TLS_KEY: pki.keyPath,
+      PULLMAIL_TRUST_CA: pki.caPath,
+      PULLMAIL_SMTP_PORT: '0',
+      PULLMAIL_SUBMISSION_PORT: '0',
+      PULLMAIL_LOG_LEVEL: 'warn',
+      PULLMAIL_QUEUE_POLL_MS: '100',
+      PULLMAIL_QUEUE_LEASE_SECONDS: '3',
+      // PGlite on disk by default (an in-memory database would not survive the kill), else PostgreSQL
+      ...(db.env.DATABASE_URL ? db.env : { PULLMAIL_DATA_DIR: dataDir }),
+    };
+    const dispatcher = b.server.ctx.fetcher.dispatcher; // trusts the test CA
+    const call = async (path: string, init: { method?: string; token?: string; json?: unknown } = {}) => {
+      const res = await fetch(`${urlA}${path}`, {
+        method: init.method ?? 'GET',
+        headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.json ? { 'content-type': 'application/json' } : {}) },
+        body: init.json ? JSON.stringify(init.json) : undefined,
+        dispatcher,
+      });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const startA = async () => {
+      child = spawn(process.execPath, ['packages/server/src/cli.ts', 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      await waitFor('node a up', async () => (await call('/healthz').catch(() => ({ status: 0 }))).status === 200);
+    };
+
+    await startA();
+    const alice = (await call('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'alice@a.test' } })).body.token as string;
+    const ids: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const r = await call('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject: `msg ${i}`, text: `body ${i}` } });
+      assert.equal(r.status, 201);
+      ids.push(r.body.id);
+    }
+    child!.kill('SIGKILL'); // mid-queue: some notified, some fetched, some not yet tried
+    await new Promise((r) => child!.once('exit', r));
+
+    await startA();
+    await waitFor('all fetched', async () => {
+      for (const id of ids) {
+        const s = await call(`/api/v1/messages/${id}`, { token: alice });
+        if (s.status !== 200) throw new Error(`status of ${id}: ${s.status} ${JSON.stringify(s.body)}`);
+        if (s.body.deliveries[0].state !== 'fetched') return false;
+      }
+      return true;
+    }, 60_000);
+    const inbox = (await (await b.api('/api/v1/inbox?limit=200', { token: bob })).json()) as Json;
+    assert.equal(inbox.total, N, 'every message exactly once');
+    const subjects = inbox.messages.map((m: Json) => m.subject).sort();
+    assert.deepEqual(subjects, Array.from({ length: N }, (_, i) => `msg ${i}`).sort());
+    child!.kill('SIGTERM');
+    await new Promise((r) => child!.once('exit', r));
+    child = undefined;
+    await db.drop();
+  });
+});
