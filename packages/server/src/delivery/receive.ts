@@ -3,12 +3,11 @@
 import type { NotificationClaims, NotifyResult } from '@pullmail/client/wire';
 import { canonicalAddress } from '../address.ts';
 import type { AppContext } from '../context.ts';
-import { decide } from '../policy/decide.ts';
 import type { Tx } from '../store/db.ts';
 import { insertInbound, lockInbound, OPEN_STATES, updateInbound } from '../store/inbound.ts';
 import { findMailbox } from '../store/mailboxes.ts';
-import { isCorrespondent, matchingRules } from '../store/policy-data.ts';
 import { findAnswer, saveAnswer, type NotifyKey } from '../store/replay.ts';
+import { evaluatePolicy } from './recipient-policy.ts';
 
 /** Answer to an acknowledged retract: nothing will be fetched. */
 const RETRACT_ACK: NotifyResult = { decision: 'reject', reason: 'policy' };
@@ -43,15 +42,7 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
     } else if (n.msg.size > ctx.config.maxMessageBytes) {
       result = { decision: 'reject', reason: 'too_large' };
     } else {
-      const rules = await matchingRules(tx, mailbox.id, sender);
-      const d = decide({
-        blocked: rules.some((r) => r.action === 'block'),
-        allowed: rules.some((r) => r.action === 'allow'),
-        knownCorrespondent: await isCorrespondent(tx, mailbox.id, sender, now),
-        validConsent: false,
-        validPow: false,
-        firstContact: mailbox.firstContact as 'hold',
-      });
+      const d = await evaluatePolicy(ctx, tx, mailbox, sender);
       result = d;
       if (d.decision === 'fetch' || d.decision === 'hold') {
         await upsertPending(tx, existing?.id, {

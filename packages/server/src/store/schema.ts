@@ -28,6 +28,10 @@ export const mailboxes = pgTable('mailboxes', {
   passwordHash: text('password_hash'),
   /** Recipient policy for strangers: hold | challenge | fetch (protocol §6). */
   firstContact: text('first_contact').notNull().default('hold'),
+  /** Question shown on the human challenge page; null means no human challenge. */
+  challengeQuestion: text('challenge_question'),
+  /** SHA-256 hex of the normalized expected answer. */
+  challengeAnswerHash: text('challenge_answer_hash'),
   createdAt: created(),
 });
 
@@ -87,6 +91,10 @@ export const deliveries = pgTable('deliveries', {
   version: integer('version').notNull().default(1),
   /** Notification still to push: new | update | retract; null when nothing is owed. */
   notifyKind: text('notify_kind'),
+  /** Consent token (protocol §6) the sender's user supplied for this recipient. */
+  consent: text('consent'),
+  /** Proof-of-work answer to send with the next notification (protocol §6). */
+  pow: jsonb('pow'),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: ts('next_attempt_at'),
   leaseUntil: ts('lease_until'),
@@ -186,3 +194,16 @@ export const consentTokens = pgTable('consent_tokens', {
   revokedAt: ts('revoked_at'),
   createdAt: created(),
 });
+
+/** Human challenge pages (protocol §6 `url`): one per challenged sender and recipient. */
+export const challenges = pgTable('challenges', {
+  /** Random, unguessable: it is the path of the page. */
+  id: text('id').primaryKey(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  sender: text('sender').notNull(),
+  /** The held pm1 message that waits on this challenge, if any. */
+  inboundId: uuid('inbound_id').references(() => inbound.id, { onDelete: 'cascade' }),
+  createdAt: created(),
+  expiresAt: ts('expires_at').notNull(),
+  solvedAt: ts('solved_at'),
+}, (t) => [index('challenges_mailbox_sender_idx').on(t.mailboxId, t.sender)]);
