@@ -5,6 +5,7 @@ import type { Logger } from './log.ts';
 import type { Discovery, DnsResolver } from './peers/discovery.ts';
 import type { Fetcher } from './peers/fetcher.ts';
 import type { PeerKeys } from './peers/peer-keys.ts';
+import type { RateLimits } from './policy/rate-limits.ts';
 import type { KeySet } from './protocol/key-set.ts';
 import type { Database, Db } from './store/db.ts';
 
@@ -19,6 +20,7 @@ export interface AppContext {
   resolver: DnsResolver;
   discovery: Discovery;
   peerKeys: PeerKeys;
+  rateLimits: RateLimits;
   /** Base URL peers reach us at (config, or derived from the bound port). */
   publicUrl: string;
   /** Injected clock: milliseconds since the epoch. */

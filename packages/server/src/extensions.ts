@@ -1,8 +1,10 @@
 // The subsystems a full node runs, in one list: createServer stays independent of them.
+import { challengePageRoutes } from './http/routes/challenge-page.ts';
 import { fetchRoutes } from './http/routes/fetch.ts';
 import { notifyRoutes } from './http/routes/notify.ts';
 import { userRoutes } from './http/routes/user.ts';
 import { fetchWorker } from './queue/fetch-worker.ts';
+import { maintenanceWorker } from './queue/maintenance.ts';
 import { notifyWorker } from './queue/notify-worker.ts';
 import type { Extension } from './server.ts';
 
@@ -11,6 +13,7 @@ export function nodeExtensions(): Extension[] {
     { routes: notifyRoutes },
     { routes: fetchRoutes },
     { routes: userRoutes },
-    { workers: (ctx) => [notifyWorker(ctx), fetchWorker(ctx)] },
+    { routes: challengePageRoutes },
+    { workers: (ctx) => [notifyWorker(ctx), fetchWorker(ctx), maintenanceWorker(ctx)] },
   ];
 }

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createDiscovery, systemResolver, type DnsResolver } from './peers/discovery.ts';
 import { createFetcher } from './peers/fetcher.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
+import { createRateLimits } from './policy/rate-limits.ts';
 import { loadKeySet } from './protocol/key-set.ts';
 import { openDatabase } from './store/db.ts';
 import { releaseAllLeases } from './store/deliveries.ts';
@@ -84,6 +85,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
         resolver,
         discovery,
         peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
+        rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
         now,
         publicUrl: config.publicUrl,
         kick: () => workers.forEach((w) => w.kick?.()),

@@ -57,6 +57,8 @@ export interface SendRequest {
   text?: string;
   html?: string;
   attachments?: Attachment[];
+  /** Consent tokens recipients gave the sender (protocol §6); each applies to the recipient in its `sub`. */
+  consent?: string[];
 }
 
 export interface DeliverySummary {
@@ -133,4 +135,69 @@ export interface Rule {
 export type FirstContact = 'hold' | 'challenge' | 'fetch';
 export interface Settings {
   first_contact: FirstContact;
+  /** Question on the human challenge page; null when there is none. */
+  challenge_question?: string | null;
+}
+
+// Shapes the SDK (src/api) needs beside the ones above; the server answers exactly these.
+
+/** Query of the paginated, newest-first listings (`GET /api/v1/sent`, `GET /api/v1/inbox`). */
+export interface PageQuery {
+  /** 1-200; the server's default is 50. */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+}
+
+export type SentEntry = SentList['messages'][number];
+
+export interface RequestList {
+  requests: HeldRequest[];
+}
+
+export type RequestOutcome = 'accepted' | 'rejected' | 'blocked';
+/** Answer to `POST /api/v1/requests/:id/accept|reject|block`. */
+export interface RequestActionResponse {
+  id: string;
+  state: RequestOutcome;
+}
+
+/** Body of `POST /api/v1/rules`: an address `a@x.test` or a whole domain `@x.test`. */
+export interface RuleRequest {
+  action: RuleAction;
+  pattern: string;
+}
+export interface RuleList {
+  rules: Rule[];
+}
+
+/** Body of `POST /api/v1/consent-tokens`. */
+export interface ConsentTokenRequest {
+  /** The sender it lets in: an address `a@x.test` or a domain `@x.test`. */
+  sender: string;
+  max_uses: number;
+  expires_in_days: number;
+}
+/** Answer to `POST /api/v1/consent-tokens`: the token itself is shown only here. */
+export interface ConsentTokenCreated {
+  id: string;
+  token: string;
+}
+/** One entry of `GET /api/v1/consent-tokens` (never the token itself). */
+export interface ConsentTokenInfo {
+  id: string;
+  sender: string;
+  max_uses: number;
+  uses: number;
+  expires_at: string;
+  created_at: string;
+  revoked_at?: string;
+}
+export interface ConsentTokenList {
+  tokens: ConsentTokenInfo[];
+}
+
+/** `GET /healthz` when the node and its database answer. */
+export interface HealthStatus {
+  status: 'ok';
 }

@@ -48,6 +48,14 @@ export interface Config {
   queuePollMs: number;
   /** How long a claimed queue item is reserved; after a crash another process takes it over then, seconds. */
   queueLeaseSeconds: number;
+  /** Difficulty of the proof-of-work challenges we issue, in leading zero bits (PULLMAIL_POW_BITS, default 20). */
+  powBits: number;
+  /** How long a sender who answered a challenge stays allowed, seconds (PULLMAIL_ALLOW_WINDOW_DAYS, default 30). */
+  allowWindowSeconds: number;
+  /** How long an unanswered held request is kept, seconds (PULLMAIL_REQUEST_EXPIRY_DAYS, default 14). */
+  requestExpirySeconds: number;
+  /** How often a sender node asks again about a held or challenged delivery, seconds (default 900). */
+  heldRecheckSeconds: number;
 }
 
 /** One problem per variable, phrased for the operator. */
@@ -67,6 +75,7 @@ const KNOWN = new Set([
   'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
   'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS', 'PULLMAIL_QUEUE_LEASE_SECONDS',
+  'PULLMAIL_POW_BITS', 'PULLMAIL_ALLOW_WINDOW_DAYS', 'PULLMAIL_REQUEST_EXPIRY_DAYS', 'PULLMAIL_HELD_RECHECK_SECONDS',
 ]);
 
 const port = z.coerce.number().int('must be a whole number').min(0, 'must be 0-65535').max(65535, 'must be 0-65535');
@@ -183,6 +192,10 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     maxRequestBytes: opt('PULLMAIL_MAX_REQUEST_BYTES', positiveInt, 1_048_576),
     queuePollMs: opt('PULLMAIL_QUEUE_POLL_MS', positiveInt, 1000),
     queueLeaseSeconds: opt('PULLMAIL_QUEUE_LEASE_SECONDS', positiveInt, 120),
+    powBits: opt('PULLMAIL_POW_BITS', z.coerce.number().int().min(1, 'must be 1-26').max(26, 'must be 1-26'), 20),
+    allowWindowSeconds: opt('PULLMAIL_ALLOW_WINDOW_DAYS', positiveInt, 30) * 86_400,
+    requestExpirySeconds: opt('PULLMAIL_REQUEST_EXPIRY_DAYS', positiveInt, 14) * 86_400,
+    heldRecheckSeconds: opt('PULLMAIL_HELD_RECHECK_SECONDS', positiveInt, 900),
   };
   if (problems.length) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };

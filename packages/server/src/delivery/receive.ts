@@ -1,12 +1,20 @@
 // The recipient side of a notification (protocol §2, §6): find the mailbox, answer idempotently,
-// apply the user's policy, and turn the answer into a pending fetch or a held request.
-import type { NotificationClaims, NotifyResult } from '@pullmail/client/wire';
+// apply the user's policy (with consent tokens and proof-of-work answers), and turn the answer into a
+// pending fetch, a held request or a challenge.
+import type { NotificationClaims, NotifyResult, PowChallenge } from '@pullmail/client/wire';
 import { canonicalAddress } from '../address.ts';
 import type { AppContext } from '../context.ts';
-import type { Tx } from '../store/db.ts';
-import { insertInbound, lockInbound, OPEN_STATES, updateInbound } from '../store/inbound.ts';
-import { findMailbox } from '../store/mailboxes.ts';
-import { findAnswer, saveAnswer, type NotifyKey } from '../store/replay.ts';
+import { seconds } from '../context.ts';
+import { verifyConsent } from '../protocol/consent.ts';
+import { randomId } from '../protocol/jws.ts';
+import { isValidPow, makePowChallenge } from '../protocol/pow.ts';
+import { openChallenge } from '../store/challenges.ts';
+import { spendConsent } from '../store/consent-tokens.ts';
+import type { Executor, Tx } from '../store/db.ts';
+import { insertInbound, lockInbound, OPEN_STATES, updateInbound, type InboundRow } from '../store/inbound.ts';
+import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
+import { addCorrespondents } from '../store/policy-data.ts';
+import { findAnswer, saveAnswer, useJti, type NotifyKey } from '../store/replay.ts';
 import { evaluatePolicy } from './recipient-policy.ts';
 
 /** Answer to an acknowledged retract: nothing will be fetched. */
@@ -15,66 +23,110 @@ const RETRACT_ACK: NotifyResult = { decision: 'reject', reason: 'policy' };
 /** Handles one verified notification. Safe to call again with the same claims: same answer, no second effect. */
 export async function receiveNotification(ctx: AppContext, n: NotificationClaims): Promise<NotifyResult> {
   const rcpt = canonicalAddress(n.msg.rcpt)!;
-  const sender = canonicalAddress(n.msg.from)!;
   const key: NotifyKey = { iss: n.iss, remoteId: n.msg.id, rcpt, version: n.msg.version, kind: n.kind };
-  const now = new Date(ctx.now());
 
   const mailbox = await findMailbox(ctx.db, rcpt);
   if (!mailbox) return { decision: 'reject', reason: 'unknown_recipient' };
 
+  // protocol §2: idempotent, except that a pow answer or consent token added to a challenge or hold is evaluated anew
+  const mayReevaluate = (a: NotifyResult | undefined) => !!a && !!(n.pow || n.consent) && (a.decision === 'challenge' || a.decision === 'hold');
   const earlier = (await findAnswer(ctx.db, key)) as NotifyResult | undefined;
-  const reevaluate = earlier && (n.pow || n.consent) && (earlier.decision === 'challenge' || earlier.decision === 'hold');
-  if (earlier && !reevaluate) return earlier;
+  if (earlier && !mayReevaluate(earlier)) return earlier;
 
-  return ctx.db.transaction(async (tx) => {
+  const result = await ctx.db.transaction(async (tx) => {
     // serialize concurrent copies of the same notification on the inbound row
     const existing = await lockInbound(tx, n.iss, n.msg.id, rcpt);
     const again = (await findAnswer(tx, key)) as NotifyResult | undefined;
-    if (again && !reevaluate) return again;
-
-    let result: NotifyResult;
-    if (n.kind === 'retract') {
-      if (existing && OPEN_STATES.includes(existing.state)) await updateInbound(tx, existing.id, { state: 'retracted', leaseUntil: null, raw: null });
-      result = RETRACT_ACK;
-    } else if (existing && !OPEN_STATES.includes(existing.state)) {
-      // already stored (or retracted/refused): deduplicate, never a second copy
-      result = existing.state === 'stored' ? { decision: 'fetch', reason: 'already_fetched' } : { decision: 'reject', reason: 'policy' };
-    } else if (n.msg.size > ctx.config.maxMessageBytes) {
-      result = { decision: 'reject', reason: 'too_large' };
-    } else {
-      const d = await evaluatePolicy(ctx, tx, mailbox, sender);
-      result = d;
-      if (d.decision === 'fetch' || d.decision === 'hold') {
-        await upsertPending(tx, existing?.id, {
-          mailboxId: mailbox.id,
-          iss: n.iss,
-          remoteId: n.msg.id,
-          rcpt,
-          sender,
-          subject: n.msg.subject ?? '',
-          size: n.msg.size,
-          sha256: n.msg.sha256,
-          version: n.msg.version,
-          sentAt: new Date(n.msg.sent_at * 1000),
-          via: 'pm1',
-          state: d.decision === 'fetch' ? 'fetching' : 'held',
-          fetchUrl: n.fetch.url,
-          cap: n.fetch.cap,
-          nextAttemptAt: now,
-          receivedAt: existing?.receivedAt ?? now,
-        });
-      }
-    }
-    await saveAnswer(tx, key, result);
-    return result;
-  }).then((result) => {
-    if (result.decision === 'fetch') ctx.kick();
-    return result;
+    if (again && !mayReevaluate(again)) return again;
+    const r = await decideNotification(ctx, tx, mailbox, n, existing, again);
+    await saveAnswer(tx, key, r);
+    return r;
   });
+  if (result.decision === 'fetch') ctx.kick();
+  return result;
 }
 
-async function upsertPending(tx: Tx, existingId: string | undefined, row: Parameters<typeof insertInbound>[1]): Promise<void> {
-  if (existingId) await updateInbound(tx, existingId, { ...row, leaseUntil: null, attempts: 0 });
-  else await insertInbound(tx, row);
+async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: NotificationClaims, existing: InboundRow | undefined, earlier: NotifyResult | undefined): Promise<NotifyResult> {
+  const rcpt = mailbox.address;
+  const sender = canonicalAddress(n.msg.from)!;
+  const now = new Date(ctx.now());
+  const nowS = seconds(ctx);
+
+  if (n.kind === 'retract') {
+    if (existing && OPEN_STATES.includes(existing.state)) await updateInbound(tx, existing.id, { state: 'retracted', leaseUntil: null, raw: null, cap: null });
+    return RETRACT_ACK;
+  }
+  if (existing && !OPEN_STATES.includes(existing.state)) {
+    // already stored (or retracted/refused): deduplicate, never a second copy
+    return existing.state === 'stored' ? { decision: 'fetch', reason: 'already_fetched' } : { decision: 'reject', reason: 'policy' };
+  }
+  if (n.msg.size > ctx.config.maxMessageBytes) return { decision: 'reject', reason: 'too_large' };
+
+  const issued = earlier?.decision === 'challenge' && earlier.challenge?.type === 'pow' ? (earlier.challenge as PowChallenge) : undefined;
+  let powValid = false;
+  let powProblem: string | undefined;
+  if (n.pow) {
+    if (!issued) powProblem = 'pow_unexpected';
+    else if (issued.expires < nowS) powProblem = 'pow_expired';
+    else if (!isValidPow(issued, n.msg.id, n.pow)) powProblem = 'pow_invalid';
+    // protocol §6: a right answer counts once
+    else if (!(await useJti(tx, `pow:${n.pow.nonce}`, n.iss, new Date((issued.expires + 3600) * 1000)))) powProblem = 'pow_reused';
+    else powValid = true;
+  }
+
+  const d = await evaluatePolicy(ctx, tx, mailbox, sender, {
+    powValid,
+    consentValid: n.consent ? (db: Executor) => consentUsable(ctx, db, n.consent!, { rcpt, sender, mailboxId: mailbox.id }, now) : undefined,
+  });
+  if (d.decision === 'reject') return d;
+  if (d.reason === 'pow') await addCorrespondents(tx, mailbox.id, [sender], 'pow', new Date(now.getTime() + ctx.config.allowWindowSeconds * 1000));
+
+  const state = d.decision === 'fetch' ? 'fetching' : d.decision === 'hold' ? 'held' : 'challenged';
+  const row = await upsertPending(tx, existing, {
+    mailboxId: mailbox.id,
+    iss: n.iss,
+    remoteId: n.msg.id,
+    rcpt,
+    sender,
+    subject: n.msg.subject ?? '',
+    size: n.msg.size,
+    sha256: n.msg.sha256,
+    version: n.msg.version,
+    sentAt: new Date(n.msg.sent_at * 1000),
+    via: 'pm1',
+    state,
+    fetchUrl: n.fetch.url,
+    cap: n.fetch.cap,
+    nextAttemptAt: now,
+    receivedAt: existing?.receivedAt ?? now,
+  });
+  if (d.decision !== 'challenge') return d;
+
+  // protocol §6: a pow challenge, plus the human page when the user has set a question
+  const challenge: PowChallenge = makePowChallenge(ctx.config.powBits, nowS);
+  if (mailbox.challengeQuestion) {
+    const page = await openChallenge(tx, { id: randomId(18), mailboxId: mailbox.id, sender, inboundId: row.id, expiresAt: new Date(now.getTime() + ctx.config.requestExpirySeconds * 1000), now });
+    challenge.url = `${ctx.publicUrl}/challenge/${page.id}`;
+  }
+  return { decision: 'challenge', reason: powProblem ?? d.reason, challenge };
 }
 
+async function consentUsable(ctx: AppContext, db: Executor, token: string, who: { rcpt: string; sender: string; mailboxId: string }, now: Date): Promise<boolean> {
+  try {
+    const claims = await verifyConsent(ctx.keys, token, who, seconds(ctx));
+    // protocol §6: uses are counted by the issuing node; an exhausted, revoked or expired token is ignored
+    return await spendConsent(db, claims.jti, who.mailboxId, now);
+  } catch {
+    return false;
+  }
+}
+
+async function upsertPending(tx: Tx, existing: InboundRow | undefined, row: Parameters<typeof insertInbound>[1]): Promise<InboundRow> {
+  if (existing) {
+    await updateInbound(tx, existing.id, { ...row, leaseUntil: null, attempts: 0 });
+    return { ...existing, ...row } as InboundRow;
+  }
+  const created = await insertInbound(tx, row);
+  // a concurrent copy won the insert: the row exists now
+  return created ?? (await lockInbound(tx, row.iss, row.remoteId, row.rcpt))!;
+}

@@ -2,11 +2,11 @@
 // queue one delivery per recipient, and remember the recipients as known correspondents.
 import { createHash } from 'node:crypto';
 import type { SendResponse } from '@pullmail/client/wire';
-import { domainOf } from '../address.ts';
+import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { completeRawMessage, composeMessage, newMessageIdHeader, type SendInput } from '../mail/compose.ts';
-import { randomId } from '../protocol/jws.ts';
+import { peek, randomId } from '../protocol/jws.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { insertMessage } from '../store/messages.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
@@ -22,6 +22,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
   if (built.recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
   if (built.raw.length > ctx.config.maxMessageBytes) throw new PullmailError('too_large', `message is ${built.raw.length} bytes; the limit is ${ctx.config.maxMessageBytes}`);
 
+  const consent = consentByRecipient('json' in out ? out.json.consent : undefined);
   const id = randomId(16);
   const giveUpAt = new Date(now.getTime() + ctx.config.notifyRetrySeconds * 1000);
   const rows = await ctx.db.transaction(async (tx) => {
@@ -36,7 +37,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
       createdAt: now,
       deliveries: built.recipients.map((rcpt) => {
         const rcptDomain = domainOf(rcpt);
-        return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt };
+        return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt, consent: consent.get(rcpt) ?? null };
       }),
     });
     // protocol §6: people the user wrote to count as known correspondents
@@ -51,4 +52,21 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
 /** The bytes and recipients of an outgoing message; also used by edits. */
 export async function build(from: string, out: Outgoing, opts: { messageIdHeader: string; date: Date }) {
   return 'json' in out ? composeMessage(from, out.json, opts) : completeRawMessage(out.raw, from, opts);
+}
+
+/** Maps each consent token to the recipient named in its `sub` (unverified here: the recipient's node decides). */
+function consentByRecipient(tokens: string[] | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const token of tokens ?? []) {
+    let sub: unknown;
+    try {
+      sub = peek(token).claims.sub;
+    } catch {
+      throw new PullmailError('bad_request', 'consent: not a token');
+    }
+    const rcpt = typeof sub === 'string' ? canonicalAddress(sub) : undefined;
+    if (!rcpt) throw new PullmailError('bad_request', 'consent: token names no recipient');
+    map.set(rcpt, token);
+  }
+  return map;
 }

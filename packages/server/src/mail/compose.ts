@@ -27,6 +27,8 @@ export const sendSchema = z
       }))
       .max(100)
       .optional(),
+    /** Consent tokens (protocol §6) recipients gave the sender; each applies to the recipient in its `sub`. */
+    consent: z.array(z.string().max(8192)).max(1000).optional(),
   })
   .refine((m) => m.to.length + (m.cc?.length ?? 0) + (m.bcc?.length ?? 0) > 0, 'at least one recipient is needed');
 

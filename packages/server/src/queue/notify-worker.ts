@@ -1,6 +1,6 @@
 // The outbound queue (protocol §7): claims due deliveries, groups them by recipient domain, and pushes
 // signed notifications (batched per peer through /notify/batch), recording each answer or retrying.
-import { MAX_BATCH, type NotificationClaims, type NotificationKind, type NotifyResult } from '@pullmail/client/wire';
+import { MAX_BATCH, type NotificationClaims, type NotificationKind, type NotifyResult, type PowChallenge } from '@pullmail/client/wire';
 import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
@@ -10,7 +10,8 @@ import type { PeerNode } from '../peers/discovery.ts';
 import { issueCapability } from '../protocol/capability.ts';
 import { signNotification } from '../protocol/notification.ts';
 import type { Worker } from '../server.ts';
-import { claimDue, recordAnswer, recordFailure } from '../store/deliveries.ts';
+import { attachPow, claimDue, recordAnswer, recordFailure } from '../store/deliveries.ts';
+import { solveInWorker } from './pow-solver.ts';
 import { findVersion, type DeliveryRow } from '../store/messages.ts';
 import { messages } from '../store/schema.ts';
 import { eq } from 'drizzle-orm';
@@ -55,6 +56,8 @@ async function buildItem(ctx: AppContext, d: DeliveryRow, nowS: number): Promise
       kind: d.notifyKind as NotificationKind,
       msg: { id: m.id, from: m.sender, rcpt: d.rcpt, version: d.version, size: v.size, sha256: v.sha256, subject: m.subject, sent_at: Math.floor(m.createdAt.getTime() / 1000) },
       fetch: { url: `${ctx.publicUrl}/pm/v1/messages/${m.id}`, cap },
+      ...(d.consent ? { consent: d.consent } : {}),
+      ...(d.pow ? { pow: d.pow as { nonce: string; counter: string } } : {}),
     },
   };
 }
@@ -132,14 +135,34 @@ async function postNotifications(ctx: AppContext, node: PeerNode, jws: string[])
 const key = (d: DeliveryRow) => ({ id: d.id, kind: d.notifyKind!, version: d.version });
 
 async function applyAnswer(ctx: AppContext, d: DeliveryRow, r: NotifyResult): Promise<void> {
+  const now = ctx.now();
   const challenge = r.decision === 'challenge' ? r.challenge : undefined;
+  const pow = challenge?.type === 'pow' ? challenge : undefined;
+  const waiting = d.notifyKind !== 'retract' && (r.decision === 'hold' || (r.decision === 'challenge' && !pow));
+  // ask again while the recipient may still decide, to learn a rejection or expiry
+  const recheckUntil = d.createdAt.getTime() + (ctx.config.requestExpirySeconds + 86_400) * 1000;
+  const recheckAt = waiting && now < recheckUntil ? new Date(now + ctx.config.heldRecheckSeconds * 1000) : undefined;
   await recordAnswer(ctx.db, key(d), {
     state: d.notifyKind === 'retract' ? 'retracted' : STATE_FOR[r.decision],
     reason: r.decision === 'reject' ? r.reason : null,
     challenge,
     challengeUrl: challenge && 'url' in challenge ? (challenge.url ?? null) : null,
-    now: new Date(ctx.now()),
+    now: new Date(now),
+    recheckAt,
   });
+  if (pow && d.notifyKind !== 'retract') void answerPow(ctx, d, pow);
+}
+
+/** protocol §6: the sender node solves a proof-of-work challenge by itself, off the event loop. */
+async function answerPow(ctx: AppContext, d: DeliveryRow, pow: PowChallenge): Promise<void> {
+  const log = ctx.log.child({ sub: 'queue', msgId: d.messageId, rcpt: d.rcpt });
+  const timeoutMs = Math.max(0, Math.min(60_000, pow.expires * 1000 - ctx.now()));
+  const counter = timeoutMs > 0 ? await solveInWorker({ nonce: pow.nonce, msgId: d.messageId, bits: pow.bits, timeoutMs }) : undefined;
+  if (counter === undefined) {
+    log.info({ bits: pow.bits }, 'proof-of-work challenge left unanswered (too hard or timed out)');
+    return;
+  }
+  if (await attachPow(ctx.db, key(d), { nonce: pow.nonce, counter }, new Date(ctx.now()))) ctx.kick();
 }
 
 async function failAll(ctx: AppContext, ds: DeliveryRow[], err: unknown): Promise<void> {

@@ -35,12 +35,15 @@ export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: 
 export async function recordAnswer(
   db: Executor,
   d: { id: string; kind: string; version: number },
-  answer: { state: string; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date },
+  answer: { state: string; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date; recheckAt?: Date },
 ): Promise<void> {
   await db
     .update(deliveries)
     .set({
-      notifyKind: null,
+      // held and challenged deliveries are asked about again later, to learn the user's decision
+      notifyKind: answer.recheckAt ? d.kind : null,
+      nextAttemptAt: answer.recheckAt ?? null,
+      attempts: answer.recheckAt ? 0 : undefined,
       leaseUntil: null,
       lastError: null,
       notifiedAt: answer.now,
@@ -136,4 +139,14 @@ export async function findDelivery(db: Executor, messageId: string, rcpt: string
 export async function releaseAllLeases(db: Executor): Promise<void> {
   await db.update(deliveries).set({ leaseUntil: null }).where(isNotNull(deliveries.leaseUntil));
   await db.update(inbound).set({ leaseUntil: null }).where(isNotNull(inbound.leaseUntil));
+}
+
+/** Queues the notification again carrying a proof-of-work answer (protocol §6). */
+export async function attachPow(db: Executor, d: { id: string; kind: string; version: number }, pow: { nonce: string; counter: string }, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(deliveries)
+    .set({ pow, notifyKind: d.kind, nextAttemptAt: now, leaseUntil: null })
+    .where(and(eq(deliveries.id, d.id), eq(deliveries.version, d.version), eq(deliveries.state, 'challenged')))
+    .returning({ id: deliveries.id });
+  return rows.length > 0;
 }

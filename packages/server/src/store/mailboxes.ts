@@ -34,6 +34,7 @@ export async function findMailboxByToken(db: Executor, tokenHash: string): Promi
   return row?.mailbox;
 }
 
-export async function setFirstContact(db: Executor, mailboxId: string, mode: string): Promise<void> {
-  await db.update(mailboxes).set({ firstContact: mode }).where(eq(mailboxes.id, mailboxId));
+export async function updateSettings(db: Executor, mailboxId: string, set: { firstContact?: string; challengeQuestion?: string | null; challengeAnswerHash?: string | null }): Promise<Mailbox> {
+  const [row] = await db.update(mailboxes).set(set).where(eq(mailboxes.id, mailboxId)).returning();
+  return row;
 }

@@ -15,7 +15,7 @@ export interface NewMessage {
   raw: Buffer;
   sha256: string;
   createdAt: Date;
-  deliveries: { rcpt: string; rcptDomain: string; transport: string; giveUpAt: Date }[];
+  deliveries: { rcpt: string; rcptDomain: string; transport: string; giveUpAt: Date; consent?: string | null }[];
 }
 
 /** Stores a message, its first version and one queued delivery per recipient. */

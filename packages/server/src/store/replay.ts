@@ -36,3 +36,11 @@ export async function useJti(db: Executor, jti: string, iss: string, expiresAt: 
 export async function pruneJtis(db: Executor, now: Date): Promise<void> {
   await db.delete(seenJti).where(lt(seenJti.expiresAt, now));
 }
+
+/**
+ * Replaces every stored answer about one message for one recipient: after the user rejects or a
+ * request expires, the sender's next (re)notification learns the final answer.
+ */
+export async function overrideAnswers(db: Executor, k: { iss: string; remoteId: string; rcpt: string }, result: unknown): Promise<void> {
+  await db.update(notifyLog).set({ result }).where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt)));
+}

@@ -2,6 +2,7 @@
 import { MAX_BATCH, type NotifyResult } from '@pullmail/client/wire';
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { canonicalAddress } from '../../address.ts';
 import type { AppContext } from '../../context.ts';
 import { seconds } from '../../context.ts';
 import { receiveNotification } from '../../delivery/receive.ts';
@@ -16,6 +17,8 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
 
   async function handle(jws: string): Promise<NotifyResult> {
     const claims = await verifyNotification(jws, { ourDomains: ctx.config.domains, peerKeys: ctx.peerKeys, discovery: ctx.discovery }, seconds(ctx));
+    const wait = await ctx.rateLimits.take(canonicalAddress(claims.msg.from)!);
+    if (wait) throw new PullmailError('rate_limited', `too many notifications from ${claims.iss}; retry in ${wait} s`, { retryAfter: wait });
     const result = await receiveNotification(ctx, claims);
     log.info({ iss: claims.iss, msgId: claims.msg.id, rcpt: claims.msg.rcpt, kind: claims.kind, decision: result.decision, reason: result.reason }, 'notification');
     return result;
@@ -36,7 +39,8 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
       try {
         results.push(await handle(jws));
       } catch (err) {
-        if (!(err instanceof PullmailError) || err.temporary) throw err;
+        // a rate limit answers the whole batch with 429; the sender retries it, the answered items idempotently
+        if (!(err instanceof PullmailError) || err.temporary || err.code === 'rate_limited') throw err;
         log.info({ code: err.code, detail: err.message }, 'batch item refused');
         results.push({ error: err.code, detail: err.message });
       }

@@ -6,7 +6,9 @@ import { canonicalAddress, isDomainName, normalizeDomain } from '../../address.t
 import type { AppContext } from '../../context.ts';
 import { PullmailError } from '../../errors.ts';
 import { findOwnInbound, listByState, updateInbound } from '../../store/inbound.ts';
-import { setFirstContact } from '../../store/mailboxes.ts';
+import { updateSettings } from '../../store/mailboxes.ts';
+import { overrideAnswers } from '../../store/replay.ts';
+import { hashAnswer } from './challenge-page.ts';
 import { addCorrespondents, deleteRule, listRules, putRule } from '../../store/policy-data.ts';
 import { readJson } from '../body.ts';
 import type { UserEnv } from '../middleware/auth.ts';
@@ -25,7 +27,19 @@ const ruleSchema = z.object({
   action: z.enum(['allow', 'block']),
   pattern: z.string().max(320).transform((p, ctx) => canonicalPattern(p) ?? (ctx.addIssue({ code: 'custom', message: 'must be an address or @domain' }), z.NEVER)),
 });
-const settingsSchema = z.object({ first_contact: z.enum(['hold', 'challenge', 'fetch']) });
+const settingsSchema = z
+  .object({
+    first_contact: z.enum(['hold', 'challenge', 'fetch']).optional(),
+    /** The question of the human challenge page; null removes it. */
+    challenge_question: z.string().trim().min(1).max(300).nullable().optional(),
+    challenge_answer: z.string().trim().min(1).max(200).optional(),
+  })
+  .refine((s) => !s.challenge_question || s.challenge_answer, 'challenge_answer is needed with challenge_question');
+
+const settingsOf = (m: { firstContact: string; challengeQuestion: string | null }): Settings => ({
+  first_contact: m.firstContact as Settings['first_contact'],
+  challenge_question: m.challengeQuestion,
+});
 
 export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
   const app = new Hono<UserEnv>();
@@ -54,7 +68,11 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
 
   app.post('/requests/:id/reject', async (c) => {
     const row = await held(c.get('mailbox').id, c.req.param('id'));
-    await updateInbound(ctx.db, row.id, { state: 'rejected', cap: null });
+    await ctx.db.transaction(async (tx) => {
+      await updateInbound(tx, row.id, { state: 'rejected', cap: null });
+      // the sender's node learns it when it asks again about the held delivery
+      await overrideAnswers(tx, row, { decision: 'reject', reason: 'policy' });
+    });
     return c.json({ id: row.id, state: 'rejected' });
   });
 
@@ -63,6 +81,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
     const row = await held(mailbox.id, c.req.param('id'));
     await ctx.db.transaction(async (tx) => {
       await updateInbound(tx, row.id, { state: 'rejected', cap: null });
+      await overrideAnswers(tx, row, { decision: 'reject', reason: 'blocked' });
       await putRule(tx, mailbox.id, 'block', row.sender);
     });
     return c.json({ id: row.id, state: 'blocked' });
@@ -84,11 +103,16 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
     return c.body(null, 204);
   });
 
-  app.get('/settings', (c) => c.json({ first_contact: c.get('mailbox').firstContact } as Settings));
+  app.get('/settings', (c) => c.json(settingsOf(c.get('mailbox'))));
   app.put('/settings', async (c) => {
     const body = await readJson(c, settingsSchema);
-    await setFirstContact(ctx.db, c.get('mailbox').id, body.first_contact);
-    return c.json(body satisfies Settings);
+    const updated = await updateSettings(ctx.db, c.get('mailbox').id, {
+      firstContact: body.first_contact,
+      ...(body.challenge_question !== undefined ? { challengeQuestion: body.challenge_question } : {}),
+      ...(body.challenge_question === null ? { challengeAnswerHash: null } : {}),
+      ...(body.challenge_answer ? { challengeAnswerHash: hashAnswer(body.challenge_answer) } : {}),
+    });
+    return c.json(settingsOf(updated));
   });
   return app;
 }

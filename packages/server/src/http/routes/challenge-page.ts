@@ -1,0 +1,66 @@
+// The human challenge page (protocol §6 `url`): a sender answers the recipient's question; a right
+// answer allows the sender for the allow window and releases the message that waited on it.
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { AppContext } from '../../context.ts';
+import { findChallenge, solveChallenge } from '../../store/challenges.ts';
+import { updateInbound } from '../../store/inbound.ts';
+import { addCorrespondents } from '../../store/policy-data.ts';
+import { mailboxes, inbound } from '../../store/schema.ts';
+import { and, eq } from 'drizzle-orm';
+
+/** Answers compare case- and space-insensitively. */
+export function hashAnswer(answer: string): string {
+  return createHash('sha256').update(answer.trim().toLowerCase().replace(/\s+/g, ' ')).digest('hex');
+}
+
+const page = (title: string, body: unknown) => html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${title}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}
+input[type=text]{width:100%;padding:.5rem;font-size:1rem}button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}</style>
+</head><body><h1>${title}</h1>${body}</body></html>`;
+
+export function challengePageRoutes(app: Hono, ctx: AppContext): void {
+  const load = async (id: string) => {
+    const ch = await findChallenge(ctx.db, id);
+    if (!ch) return undefined;
+    const [owner] = await ctx.db.select().from(mailboxes).where(eq(mailboxes.id, ch.mailboxId));
+    return owner?.challengeQuestion ? { ch, owner } : undefined;
+  };
+
+  app.get('/challenge/:id', async (c) => {
+    const found = await load(c.req.param('id'));
+    if (!found) return c.html(page('Challenge not found', html`<p>This challenge does not exist or has expired.</p>`), 404);
+    const { ch, owner } = found;
+    if (ch.solvedAt) return c.html(page('Already answered', html`<p>Your message to ${owner.address} is on its way.</p>`));
+    return c.html(page(`A question from ${owner.address}`, html`
+<p>${owner.address} asks senders they do not know yet to answer a question. You are writing as <b>${ch.sender}</b>.</p>
+<form method="post"><label for="a">${owner.challengeQuestion}</label><input id="a" name="answer" type="text" autocomplete="off" maxlength="200" required>
+<button type="submit">Send answer</button></form>`));
+  });
+
+  app.post('/challenge/:id', async (c) => {
+    const found = await load(c.req.param('id'));
+    if (!found || found.ch.expiresAt.getTime() < ctx.now()) return c.html(page('Challenge not found', html`<p>This challenge does not exist or has expired.</p>`), 404);
+    const { ch, owner } = found;
+    const form = await c.req.parseBody();
+    const answer = typeof form.answer === 'string' ? form.answer.slice(0, 200) : '';
+    if (hashAnswer(answer) !== owner.challengeAnswerHash) {
+      return c.html(page('Not quite', html`<p>That is not the answer ${owner.address} expects. <a href="">Try again</a>.</p>`), 403);
+    }
+    const now = new Date(ctx.now());
+    await ctx.db.transaction(async (tx) => {
+      if (!(await solveChallenge(tx, ch.id, now))) return;
+      await addCorrespondents(tx, owner.id, [ch.sender], 'challenge', new Date(now.getTime() + ctx.config.allowWindowSeconds * 1000));
+      if (ch.inboundId) {
+        const [row] = await tx.select({ state: inbound.state }).from(inbound).where(and(eq(inbound.id, ch.inboundId)));
+        if (row?.state === 'challenged') await updateInbound(tx, ch.inboundId, { state: 'fetching', nextAttemptAt: now, leaseUntil: null, attempts: 0 });
+      }
+    });
+    ctx.kick();
+    ctx.log.child({ sub: 'policy' }).info({ rcpt: owner.address, sender: ch.sender }, 'human challenge answered');
+    return c.html(page('Thank you', html`<p>${owner.address} will now receive your mail.</p>`));
+  });
+}
