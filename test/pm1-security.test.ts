@@ -247,6 +247,9 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     await expectError(await fetchMessage(b, url, cap, proof), 401, 'replayed', 'replayed proof');
     // and from the attacker's connection just the same
     await expectError(await fetchMessage(c, url, cap, proof), 401, 'replayed', 'replayed proof from c');
+    // a proof made more than 120 s ago is stale, whatever its exp says
+    const stale = await createProof(b.server.ctx.keys, { iss: 'b.test', url, cap }, nowS() - 200);
+    await expectError(await fetchMessage(b, url, cap, stale), 401, 'expired', 'stale proof');
     // a fresh proof may fetch again (protocol §4: a fetch may be repeated)
     const again = await fetchMessage(b, url, cap, await createProof(b.server.ctx.keys, { iss: 'b.test', url, cap }, nowS()));
     assert.equal(again.status, 200);
@@ -409,6 +412,11 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     });
     assert.deepEqual(await countFor(input.msg.id), { inbound: 1, answers: 1, requests: 1 });
 
+    // the same notification with the addresses and issuer spelled differently is still the same one
+    const respelled = { ...input, iss: 'A.TEST', aud: 'B.test', msg: { ...input.msg, from: 'Alice@A.test', rcpt: 'Carol@b.TEST' } };
+    assert.deepEqual(await json(await notify(b, await signNotification(a.server.ctx.keys, respelled, nowS()))), first, 'respelled copy');
+    assert.deepEqual(await countFor(input.msg.id), { inbound: 1, answers: 1, requests: 1 }, 'still one after the respelled copy');
+
     // many fresh copies at once (several connections with PostgreSQL): still one row, one answer
     const burst = await claims({ rcpt: 'carol@b.test', subject: 'burst' });
     const copies = await Promise.all(Array.from({ length: 8 }, () => signNotification(a.server.ctx.keys, burst, nowS())));
@@ -426,7 +434,22 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     await assertBobUntouched('idempotency');
   });
 
-  it('9. retract racing a fetch: exactly one of them wins (protocol §5)', async () => {
+  it('8b. another node cannot retract or update a.test\'s message by reusing its id', async () => {
+    const { id } = await heldAtB('carol@b.test', 'not yours');
+    const hijack = await claims({ iss: 'c.test', from: 'mallory@c.test', rcpt: 'carol@b.test', id, subject: 'hijacked' });
+    hijack.fetch.url = `${c.url}/pm/v1/messages/${id}`;
+    for (const kind of ['retract', 'update'] as const) {
+      const res = await notify(b, await signNotification(c.server.ctx.keys, { ...hijack, kind, msg: { ...hijack.msg, version: 2 } }, nowS()));
+      assert.equal(res.status, 200, `${kind} from c.test is a valid notification about c's own message`);
+      await res.body?.cancel();
+    }
+    const row = await findInbound(b.server.ctx.db, 'a.test', id, 'carol@b.test');
+    assert.equal(row?.state, 'held', 'a.test\'s request is untouched');
+    assert.equal(row?.subject, 'not yours');
+    assert.equal(row?.fetchUrl, `${a.url}/pm/v1/messages/${id}`);
+  });
+
+  it('9. retract racing a fetch: exactly one of them wins (protocol §5)', async (t) => {
     const outcomes = { fetched: 0, retracted: 0 };
     for (let i = 0; i < 25; i++) {
       const { id, url, cap } = await heldAtB('erin@b.test', `race ${i}`);
@@ -468,7 +491,7 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
         assert.equal(d.fetched_at, undefined);
       }
     }
-    console.log(`# race outcomes over 25 iterations: ${JSON.stringify(outcomes)}`);
+    t.diagnostic(`race outcomes over 25 iterations: ${JSON.stringify(outcomes)}`);
     assert.equal(outcomes.fetched + outcomes.retracted, 25);
   });
 });
