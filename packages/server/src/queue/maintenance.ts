@@ -13,6 +13,7 @@ export function maintenanceWorker(ctx: AppContext): Worker {
     name: 'maintenance',
     pollMs: Math.max(ctx.config.queuePollMs, 60_000),
     batch: Number.POSITIVE_INFINITY,
+    kickable: false, // housekeeping runs on its own clock, not on every new message
     log,
     async tick() {
       const now = new Date(ctx.now());

@@ -3,7 +3,7 @@
 import type { Logger } from '../log.ts';
 import type { Worker } from '../server.ts';
 
-export function createPoller(opts: { name: string; pollMs: number; batch: number; log: Logger; tick: () => Promise<number> }): Worker {
+export function createPoller(opts: { name: string; pollMs: number; batch: number; log: Logger; tick: () => Promise<number>; kickable?: boolean }): Worker {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
@@ -41,7 +41,7 @@ export function createPoller(opts: { name: string; pollMs: number; batch: number
       stopped = false;
       schedule(0);
     },
-    kick: () => run(),
+    kick: opts.kickable === false ? undefined : () => run(),
     async stop() {
       stopped = true;
       clearTimeout(timer);
