@@ -10,11 +10,10 @@ import type { PeerNode } from '../peers/discovery.ts';
 import { issueCapability } from '../protocol/capability.ts';
 import { signNotification } from '../protocol/notification.ts';
 import type { Worker } from '../server.ts';
+import { deliverBySmtp } from '../smtp/outbound.ts';
 import { attachPow, claimDue, recordAnswer, recordFailure } from '../store/deliveries.ts';
 import { solveInWorker } from './pow-solver.ts';
-import { findVersion, type DeliveryRow } from '../store/messages.ts';
-import { messages } from '../store/schema.ts';
-import { eq } from 'drizzle-orm';
+import { notificationFacts, type DeliveryRow } from '../store/messages.ts';
 import { mapLimit } from './map-limit.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
@@ -43,19 +42,21 @@ export function notifyWorker(ctx: AppContext): Worker {
   });
 }
 
-async function buildItem(ctx: AppContext, d: DeliveryRow, nowS: number): Promise<Item> {
-  const [m] = await ctx.db.select().from(messages).where(eq(messages.id, d.messageId));
-  const v = await findVersion(ctx.db, d.messageId, d.version);
+type Facts = Awaited<ReturnType<typeof notificationFacts>>;
+
+async function buildItem(ctx: AppContext, d: DeliveryRow, facts: Facts, nowS: number): Promise<Item> {
+  const m = facts.get(`${d.messageId}:${d.version}`)!;
   const iss = domainOf(m.sender);
-  const cap = await issueCapability(ctx.keys, { iss, aud: d.rcptDomain, sub: m.id, rcpt: d.rcpt, exp: Math.floor(m.createdAt.getTime() / 1000) + ctx.config.retentionSeconds }, nowS);
+  const sentAt = Math.floor(m.createdAt.getTime() / 1000);
+  const cap = await issueCapability(ctx.keys, { iss, aud: d.rcptDomain, sub: d.messageId, rcpt: d.rcpt, exp: sentAt + ctx.config.retentionSeconds }, nowS);
   return {
     d,
     claims: {
       iss,
       aud: d.rcptDomain,
       kind: d.notifyKind as NotificationKind,
-      msg: { id: m.id, from: m.sender, rcpt: d.rcpt, version: d.version, size: v.size, sha256: v.sha256, subject: m.subject, sent_at: Math.floor(m.createdAt.getTime() / 1000) },
-      fetch: { url: `${ctx.publicUrl}/pm/v1/messages/${m.id}`, cap },
+      msg: { id: d.messageId, from: m.sender, rcpt: d.rcpt, version: d.version, size: m.size, sha256: m.sha256, subject: m.subject, sent_at: sentAt },
+      fetch: { url: `${ctx.publicUrl}/pm/v1/messages/${d.messageId}`, cap },
       ...(d.consent ? { consent: d.consent } : {}),
       ...(d.pow ? { pow: d.pow as { nonce: string; counter: string } } : {}),
     },
@@ -64,7 +65,8 @@ async function buildItem(ctx: AppContext, d: DeliveryRow, nowS: number): Promise
 
 async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]): Promise<void> {
   const nowS = seconds(ctx);
-  const items = await Promise.all(ds.map((d) => buildItem(ctx, d, nowS)));
+  const facts = await notificationFacts(ctx.db, ds);
+  const items = await Promise.all(ds.map((d) => buildItem(ctx, d, facts, nowS)));
   if (ctx.config.domains.includes(domain)) {
     // a local recipient: the same decision path, without the network
     for (const it of items) await applyAnswer(ctx, it.d, await receiveNotification(ctx, { ...it.claims, iat: nowS, exp: nowS + 600, jti: 'local' }));
@@ -76,11 +78,8 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
   } catch (err) {
     return failAll(ctx, ds, err);
   }
-  if (!node) {
-    // legacy domain: the SMTP gateway takes these once it exists
-    for (const d of ds) await recordFailure(ctx.db, key(d), { error: `${domain} has no pull node and legacy SMTP delivery is not configured`, finalState: 'failed' });
-    return;
-  }
+  // legacy domain (no pull node): the SMTP gateway delivers, with the same rows, leases and backoff
+  if (!node) return deliverBySmtp(ctx, domain, ds);
   for (let i = 0; i < items.length; i += MAX_BATCH) {
     const chunk = items.slice(i, i + MAX_BATCH);
     try {

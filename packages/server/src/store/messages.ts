@@ -1,5 +1,5 @@
 // Sent messages and their versions (sender side, protocol §5).
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { deliveries, messages, messageVersions } from './schema.ts';
 
@@ -41,6 +41,17 @@ export async function lockOwnMessage(tx: Executor, mailboxId: string, id: string
 export async function findVersion(db: Executor, messageId: string, version: number) {
   const [row] = await db.select().from(messageVersions).where(and(eq(messageVersions.messageId, messageId), eq(messageVersions.version, version)));
   return row;
+}
+
+/** What a notification needs about each (message, version): header fields and digest, not the bytes. */
+export async function notificationFacts(db: Executor, keys: { messageId: string; version: number }[]) {
+  if (!keys.length) return new Map<string, { sender: string; subject: string; createdAt: Date; size: number; sha256: string }>();
+  const rows = await db
+    .select({ id: messages.id, sender: messages.sender, subject: messages.subject, createdAt: messages.createdAt, version: messageVersions.version, size: messageVersions.size, sha256: messageVersions.sha256 })
+    .from(messages)
+    .innerJoin(messageVersions, eq(messageVersions.messageId, messages.id))
+    .where(inArray(messages.id, [...new Set(keys.map((k) => k.messageId))]));
+  return new Map(rows.map((r) => [`${r.id}:${r.version}`, r]));
 }
 
 export async function addVersion(tx: Executor, v: { messageId: string; version: number; raw: Buffer; sha256: string; subject: string; now: Date }): Promise<void> {

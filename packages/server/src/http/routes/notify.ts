@@ -8,6 +8,7 @@ import { seconds } from '../../context.ts';
 import { receiveNotification } from '../../delivery/receive.ts';
 import { PullmailError } from '../../errors.ts';
 import { verifyNotification } from '../../protocol/notification.ts';
+import { mapLimit } from '../../queue/map-limit.ts';
 import { readJson } from '../body.ts';
 
 const batchSchema = z.object({ notifications: z.array(z.string()).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} notifications per batch`) });
@@ -34,17 +35,18 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
 
   app.post('/pm/v1/notify/batch', async (c) => {
     const { notifications } = await readJson(c, batchSchema);
-    const results: (NotifyResult | { error: string; detail: string })[] = [];
-    for (const jws of notifications) {
+    const results: (NotifyResult | { error: string; detail: string })[] = new Array(notifications.length);
+    // items are independent (idempotent per message and recipient): a few at a time, answers in order
+    await mapLimit([...notifications.keys()], 8, async (i) => {
       try {
-        results.push(await handle(jws));
+        results[i] = await handle(notifications[i]);
       } catch (err) {
         // a rate limit answers the whole batch with 429; the sender retries it, the answered items idempotently
         if (!(err instanceof PullmailError) || err.temporary || err.code === 'rate_limited') throw err;
         log.info({ code: err.code, detail: err.message }, 'batch item refused');
-        results.push({ error: err.code, detail: err.message });
+        results[i] = { error: err.code, detail: err.message };
       }
-    }
+    });
     return c.json({ results });
   });
 }
