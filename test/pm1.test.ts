@@ -140,4 +140,16 @@ describe('pm1 between two nodes over HTTPS', () => {
     assert.equal(new Set(ids).size, ids.length, 'pages do not overlap');
     assert.equal((await a.api('/api/v1/sent?limit=0', { token: alice })).status, 400);
   });
+
+  it('exposes Prometheus metrics on both sides', async () => {
+    const recipient = await (await b.api('/metrics')).text();
+    assert.match(recipient, /pullmail_notify_decisions_total\{decision="fetch",reason="allowed"\} [1-9]/);
+    assert.match(recipient, /pullmail_notify_decisions_total\{decision="hold",reason="first_contact"\} [1-9]/);
+    assert.match(recipient, /pullmail_fetch_seconds_count\{outcome="stored"\} [1-9]/);
+    assert.match(recipient, /pullmail_queue_depth\{queue="fetch"\} 0/);
+    const sender = await (await a.api('/metrics')).text();
+    assert.match(sender, /pullmail_deliveries\{state="fetched"\} [1-9]/);
+    assert.match(sender, /pullmail_deliveries\{state="retracted"\} [1-9]/);
+    assert.match(sender, /pullmail_fetches_served_total\{outcome="served"\} [1-9]/);
+  });
 });

@@ -2,6 +2,7 @@
 import type { Accounts } from './accounts/accounts.ts';
 import type { Config } from './config/config.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { Discovery, DnsResolver } from './peers/discovery.ts';
 import type { Fetcher } from './peers/fetcher.ts';
 import type { PeerKeys } from './peers/peer-keys.ts';
@@ -21,6 +22,7 @@ export interface AppContext {
   discovery: Discovery;
   peerKeys: PeerKeys;
   rateLimits: RateLimits;
+  metrics: Metrics;
   /** Base URL peers reach us at (config, or derived from the bound port). */
   publicUrl: string;
   /** Injected clock: milliseconds since the epoch. */

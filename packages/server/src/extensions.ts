@@ -1,6 +1,7 @@
 // The subsystems a full node runs, in one list: createServer stays independent of them.
 import { challengePageRoutes } from './http/routes/challenge-page.ts';
 import { fetchRoutes } from './http/routes/fetch.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
 import { notifyRoutes } from './http/routes/notify.ts';
 import { userRoutes } from './http/routes/user.ts';
 import { fetchWorker } from './queue/fetch-worker.ts';
@@ -14,6 +15,7 @@ export function nodeExtensions(): Extension[] {
     { routes: fetchRoutes },
     { routes: userRoutes },
     { routes: challengePageRoutes },
+    { routes: metricsRoutes },
     { workers: (ctx) => [notifyWorker(ctx), fetchWorker(ctx), maintenanceWorker(ctx)] },
   ];
 }

@@ -6,6 +6,7 @@ import type { AppContext } from './context.ts';
 import { createApp, type RouteMount } from './http/app.ts';
 import { listen, type Listener } from './http/listen.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
 import { createDiscovery, systemResolver, type DnsResolver } from './peers/discovery.ts';
 import { createFetcher } from './peers/fetcher.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
@@ -22,7 +23,8 @@ export interface ServerOptions {
 }
 
 export interface Worker {
-  start(): void;
+  /** Workers that listen (the SMTP gateway) resolve once bound; a failure stops the node's start. */
+  start(): void | Promise<void>;
   stop(): Promise<void>;
   /** Look for due work now rather than at the next poll. */
   kick?(): void;
@@ -85,6 +87,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
         resolver,
         discovery,
         peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
+        metrics: createMetrics(() => ctx?.db),
         rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
         now,
         publicUrl: config.publicUrl,
@@ -96,7 +99,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
         ctx.publicUrl = `${config.tls ? 'https' : 'http'}://localhost:${listener.port}`;
       }
       workers = extensions.flatMap((e) => e.workers?.(ctx!) ?? []);
-      for (const w of workers) w.start();
+      for (const w of workers) await w.start();
       log.info({ port: listener.port, url: ctx.publicUrl, domains: config.domains, db: database.kind }, 'pullmail node started');
       return { port: listener.port, url: ctx.publicUrl };
     },

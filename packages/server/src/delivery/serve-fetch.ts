@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
 import { PullmailError } from '../errors.ts';
+import { fetchServed } from '../events.ts';
 import { verifyCapability, type Capability } from '../protocol/capability.ts';
 import { verifyProof } from '../protocol/proof.ts';
 import { markFetched } from '../store/deliveries.ts';
@@ -40,6 +41,7 @@ export async function serveFetch(ctx: AppContext, req: { id: string; cap: string
 /** The atomic part, shared with local delivery: mark fetched unless retracted, and return the bytes. */
 export async function fetchMessage(ctx: AppContext, messageId: string, rcpt: string): Promise<Served> {
   const outcome = await markFetched(ctx.db, messageId, rcpt, new Date(ctx.now()));
+  fetchServed(ctx, { msgId: messageId, rcpt, outcome: outcome.outcome === 'fetched' ? 'served' : outcome.outcome === 'retracted' ? 'retracted' : 'refused', code: outcome.outcome });
   if (outcome.outcome !== 'fetched') {
     throw outcome.outcome === 'retracted'
       ? new PullmailError('retracted', 'the sender retracted this message')

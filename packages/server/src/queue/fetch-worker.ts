@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
 import { fetchMessage } from '../delivery/serve-fetch.ts';
 import { PullmailError } from '../errors.ts';
+import { fetchNotCompleted, messageFetched } from '../events.ts';
 import { createProof } from '../protocol/proof.ts';
 import type { Worker } from '../server.ts';
 import { claimDueFetches, storeFetched, updateInbound, type InboundRow } from '../store/inbound.ts';
@@ -40,27 +41,30 @@ export function fetchWorker(ctx: AppContext): Worker {
 }
 
 async function pull(ctx: AppContext, row: InboundRow): Promise<void> {
-  const log = ctx.log.child({ sub: 'fetch', msgId: row.remoteId, iss: row.iss, rcpt: row.rcpt });
   const now = new Date(ctx.now());
+  const started = performance.now();
+  const ids = { iss: row.iss, msgId: row.remoteId, rcpt: row.rcpt };
+  const elapsed = () => (performance.now() - started) / 1000;
   try {
     // SMTP gateway mail keeps its bytes while held: accepting it needs no fetch
     const got = row.via === 'smtp' && row.raw
       ? { raw: row.raw, version: row.version }
       : ctx.config.domains.includes(row.iss) ? await fetchMessage(ctx, row.remoteId, row.rcpt) : await fetchRemote(ctx, row);
     const sha256 = createHash('sha256').update(got.raw).digest('base64url');
-    const stored = await storeFetched(ctx.db, row.id, { raw: got.raw, sha256, version: got.version, now });
-    log.info({ size: got.raw.length, version: got.version, stored }, 'message fetched');
+    if (await storeFetched(ctx.db, row.id, { raw: got.raw, sha256, version: got.version, now })) {
+      messageFetched(ctx, { ...ids, size: got.raw.length, version: got.version, seconds: elapsed() });
+    }
   } catch (err) {
     const e = err instanceof PullmailError ? err : new PullmailError('peer_error', String(err), { temporary: true, cause: err });
     if (e.code === 'retracted') {
       await updateInbound(ctx.db, row.id, { state: 'retracted', leaseUntil: null, cap: null });
-      log.info('message was retracted before we fetched it');
+      fetchNotCompleted(ctx, { ...ids, outcome: 'retracted', code: e.code, detail: e.message, seconds: elapsed() });
     } else if (!e.temporary || now.getTime() - row.receivedAt.getTime() > GIVE_UP_MS) {
       await updateInbound(ctx.db, row.id, { state: 'failed', leaseUntil: null, lastError: `${e.code}: ${e.message}` });
-      log.warn({ code: e.code, detail: e.message }, 'fetch failed for good');
+      fetchNotCompleted(ctx, { ...ids, outcome: 'failed', code: e.code, detail: e.message, seconds: elapsed() });
     } else {
       await updateInbound(ctx.db, row.id, { leaseUntil: null, lastError: `${e.code}: ${e.message}`, nextAttemptAt: new Date(now.getTime() + backoffMs(row.attempts)) });
-      log.info({ code: e.code, detail: e.message }, 'fetch will be retried');
+      fetchNotCompleted(ctx, { ...ids, outcome: 'retry', code: e.code, detail: e.message, seconds: elapsed() });
     }
   }
 }

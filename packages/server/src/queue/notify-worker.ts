@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
 import { receiveNotification } from '../delivery/receive.ts';
 import { PullmailError } from '../errors.ts';
+import { notificationDeferred, notificationDelivered } from '../events.ts';
 import type { PeerNode } from '../peers/discovery.ts';
 import { issueCapability } from '../protocol/capability.ts';
 import { signNotification } from '../protocol/notification.ts';
@@ -88,7 +89,10 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
       for (const [j, it] of chunk.entries()) {
         const r = results[j];
         if ('error' in r) await recordFailure(ctx.db, key(it.d), { error: `${r.error}: ${r.detail}`, finalState: 'failed' });
-        else await applyAnswer(ctx, it.d, r);
+        else {
+          await applyAnswer(ctx, it.d, r);
+          notificationDelivered(ctx, { msgId: it.d.messageId, rcpt: it.d.rcpt, kind: it.claims.kind, result: r });
+        }
       }
     } catch (err) {
       await failAll(ctx, chunk.map((c) => c.d), err);
@@ -173,5 +177,5 @@ async function failAll(ctx: AppContext, ds: DeliveryRow[], err: unknown): Promis
     const retryMs = err instanceof PullmailError && err.retryAfter ? err.retryAfter * 1000 : backoffMs(d.attempts);
     await recordFailure(ctx.db, key(d), giveUp ? { error: message, finalState: temporary ? 'expired' : 'failed' } : { error: message, retryAt: new Date(now + retryMs) });
   }
-  ctx.log.child({ sub: 'queue' }).info({ count: ds.length, err: message, temporary }, 'notification not delivered');
+  notificationDeferred(ctx, { peer: ds[0]?.rcptDomain ?? '', count: ds.length, error: message, temporary });
 }

@@ -7,6 +7,7 @@ import type { AppContext } from '../../context.ts';
 import { seconds } from '../../context.ts';
 import { receiveNotification } from '../../delivery/receive.ts';
 import { PullmailError } from '../../errors.ts';
+import { notificationAnswered } from '../../events.ts';
 import { verifyNotification } from '../../protocol/notification.ts';
 import { mapLimit } from '../../queue/map-limit.ts';
 import { readJson } from '../body.ts';
@@ -21,7 +22,7 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
     const wait = await ctx.rateLimits.take(canonicalAddress(claims.msg.from)!);
     if (wait) throw new PullmailError('rate_limited', `too many notifications from ${claims.iss}; retry in ${wait} s`, { retryAfter: wait });
     const result = await receiveNotification(ctx, claims);
-    log.info({ iss: claims.iss, msgId: claims.msg.id, rcpt: claims.msg.rcpt, kind: claims.kind, decision: result.decision, reason: result.reason }, 'notification');
+    notificationAnswered(ctx, { iss: claims.iss, msgId: claims.msg.id, rcpt: claims.msg.rcpt, kind: claims.kind, result });
     return result;
   }
 

@@ -1,0 +1,42 @@
+// Business events: one function each, so their log lines and /metrics counters are named and
+// levelled in one place. Ids shared by every line about a message: msgId, rcpt, iss/peer.
+import type { NotifyResult } from '@pullmail/client/wire';
+import type { AppContext } from './context.ts';
+
+type Ctx = Pick<AppContext, 'log' | 'metrics'>;
+
+export function notificationAnswered(ctx: Ctx, e: { iss: string; msgId: string; rcpt: string; kind: string; result: NotifyResult }): void {
+  ctx.metrics.notifyDecisions.inc({ decision: e.result.decision, reason: e.result.reason });
+  ctx.log.info({ sub: 'notify', iss: e.iss, msgId: e.msgId, rcpt: e.rcpt, kind: e.kind, decision: e.result.decision, reason: e.result.reason }, 'notification answered');
+}
+
+export function notificationDelivered(ctx: Ctx, e: { msgId: string; rcpt: string; kind: string; result: NotifyResult }): void {
+  ctx.metrics.notificationsSent.inc({ outcome: e.result.decision });
+  ctx.log.info({ sub: 'queue', msgId: e.msgId, rcpt: e.rcpt, kind: e.kind, decision: e.result.decision, reason: e.result.reason }, 'notification delivered');
+}
+
+export function notificationDeferred(ctx: Ctx, e: { peer: string; count: number; error: string; temporary: boolean }): void {
+  ctx.metrics.notificationsSent.inc({ outcome: e.temporary ? 'deferred' : 'failed' }, e.count);
+  ctx.log[e.temporary ? 'info' : 'warn']({ sub: 'queue', peer: e.peer, count: e.count, err: e.error, temporary: e.temporary }, 'notification not delivered');
+}
+
+export function messageFetched(ctx: Ctx, e: { iss: string; msgId: string; rcpt: string; size: number; version: number; seconds: number }): void {
+  ctx.metrics.fetchSeconds.observe({ outcome: 'stored' }, e.seconds);
+  ctx.log.info({ sub: 'fetch', iss: e.iss, msgId: e.msgId, rcpt: e.rcpt, size: e.size, version: e.version, ms: Math.round(e.seconds * 1000) }, 'message fetched');
+}
+
+export function fetchNotCompleted(ctx: Ctx, e: { iss: string; msgId: string; rcpt: string; outcome: 'retracted' | 'failed' | 'retry'; code: string; detail: string; seconds: number }): void {
+  ctx.metrics.fetchSeconds.observe({ outcome: e.outcome }, e.seconds);
+  const level = e.outcome === 'failed' ? 'warn' : 'info';
+  ctx.log[level]({ sub: 'fetch', iss: e.iss, msgId: e.msgId, rcpt: e.rcpt, outcome: e.outcome, code: e.code, detail: e.detail }, 'fetch not completed');
+}
+
+export function fetchServed(ctx: Ctx, e: { msgId: string; rcpt: string; outcome: 'served' | 'retracted' | 'refused'; code?: string }): void {
+  ctx.metrics.servedFetches.inc({ outcome: e.outcome });
+  ctx.log.info({ sub: 'serve', msgId: e.msgId, rcpt: e.rcpt, outcome: e.outcome, code: e.code }, 'fetch answered');
+}
+
+export function smtpReply(ctx: Ctx, e: { listener: 'mx' | 'submission'; code: number; session?: string; detail?: string }): void {
+  ctx.metrics.smtpReplies.inc({ listener: e.listener, code: String(e.code) });
+  if (e.code >= 400) ctx.log.info({ sub: 'smtp', listener: e.listener, code: e.code, session: e.session, detail: e.detail }, 'smtp refusal');
+}
