@@ -31,6 +31,9 @@ export interface Database {
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../migrations', import.meta.url));
 
+/** Advisory lock id held while migrating ("pullmail" in ASCII, truncated). */
+const MIGRATION_LOCK = 0x70756c6c;
+
 /** Special data dir value: an embedded database that lives only in memory (ephemeral nodes, tests). */
 export const IN_MEMORY = ':memory:';
 
@@ -45,7 +48,17 @@ async function openPostgres(url: string): Promise<Database> {
     db,
     kind: 'postgres',
     shared: true,
-    migrate: () => migratePostgres(db as never, { migrationsFolder: MIGRATIONS_DIR }),
+    migrate: async () => {
+      // several processes may start at once: one migrates, the others wait and then find nothing to do
+      const lock = await client.reserve();
+      try {
+        await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
+        await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_DIR });
+      } finally {
+        await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
+        lock.release();
+      }
+    },
     ping: async () => {
       await client`select 1`;
     },
