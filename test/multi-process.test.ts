@@ -1,0 +1,116 @@
+// Two node processes for a.test on one PostgreSQL database, behind no balancer: sends go to both,
+// both queues drain the same tables. 1,000 messages reach bob's node, none lost, none twice.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import postgres from 'postgres';
+import { fetch } from 'undici';
+import { testDatabase, type TestDatabase } from './harness/database.ts';
+import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
+import { testPki } from './harness/tls.ts';
+import { waitFor } from './harness/wait.ts';
+
+// runs in the PostgreSQL pass of the suite (DATABASE_URL set); PGlite is one process by design
+const PG_URL = process.env.DATABASE_URL;
+
+async function reachable(url: string | undefined): Promise<boolean> {
+  if (!url) return false;
+  const c = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  try {
+    await c`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('two processes on one PostgreSQL', () => {
+  const children: ChildProcess[] = [];
+  let b: TestNode | undefined;
+  let db: TestDatabase | undefined;
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await b?.stop();
+    await db?.drop();
+  });
+
+  it('deliver 1,000 messages with none lost and none duplicated', async (t) => {
+    if (!(await reachable(PG_URL))) return t.skip('needs DATABASE_URL (PostgreSQL)');
+    const N = 1000;
+    const pki = testPki();
+    db = await testDatabase();
+    const [p1, p2, pb] = [await freePort(), await freePort(), await freePort()];
+    const publicA = `https://127.0.0.1:${p1}`;
+    const peers = `a.test=${publicA},b.test=https://127.0.0.1:${pb}`;
+    b = await startNode({ domain: 'b.test', https: true, port: pb, peers, env: { PULLMAIL_RATE_DOMAIN: '100000/60', PULLMAIL_RATE_SENDER: '100000/60' } });
+    const bob = await b.addUser('bob@b.test');
+    await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } });
+
+    const dispatcher = b.server.ctx.fetcher.dispatcher; // trusts the test CA
+    const start = (port: number) => {
+      const child = spawn(process.execPath, ['packages/server/src/cli.ts', 'start'], {
+        env: {
+          ...process.env,
+          PULLMAIL_TEST_LOG_LEVEL: undefined,
+          DATABASE_URL: db!.env.DATABASE_URL,
+          PULLMAIL_DOMAINS: 'a.test',
+          PULLMAIL_HTTP_PORT: String(port),
+          PULLMAIL_PUBLIC_URL: publicA, // both answer for one public URL, as behind a balancer
+          PULLMAIL_PEERS: peers,
+          PULLMAIL_ALLOW_PRIVATE_PEERS: '1',
+          PULLMAIL_ADMIN_TOKEN: ADMIN_TOKEN,
+          PULLMAIL_TLS_CERT: pki.certPath,
+          PULLMAIL_TLS_KEY: pki.keyPath,
+          PULLMAIL_TRUST_CA: pki.caPath,
+          PULLMAIL_SMTP_PORT: '0',
+          PULLMAIL_SUBMISSION_PORT: '0',
+          PULLMAIL_LOG_LEVEL: 'warn',
+          PULLMAIL_QUEUE_POLL_MS: '100',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(child);
+    };
+    const call = async (port: number, path: string, init: { method?: string; token?: string; json?: unknown } = {}) => {
+      const res = await fetch(`https://127.0.0.1:${port}${path}`, {
+        method: init.method ?? 'GET',
+        headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.json ? { 'content-type': 'application/json' } : {}) },
+        body: init.json ? JSON.stringify(init.json) : undefined,
+        dispatcher,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    // both start at once: migrations must not trip over each other
+    start(p1);
+    start(p2);
+    for (const p of [p1, p2]) await waitFor(`process on ${p}`, async () => (await call(p, '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000);
+
+    const alice = (await call(p1, '/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'alice@a.test' } })).body.token as string;
+    let next = 0;
+    const lane = async (lanePort: number) => {
+      while (next < N) {
+        const i = next++;
+        const r = await call(lanePort, '/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject: `m${i}`, text: `body ${i}` } });
+        assert.equal(r.status, 201);
+      }
+    };
+    await Promise.all([p1, p2, p1, p2, p1, p2, p1, p2].map(lane));
+
+    const stored = async () => ((await (await b!.api('/api/v1/inbox?limit=1', { token: bob })).json()) as { total: number }).total;
+    await waitFor(`${N} stored`, async () => (await stored()) >= N, 120_000);
+    const subjects = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = (await (await b.api(`/api/v1/inbox?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { token: bob })).json()) as { messages: { subject: string }[]; cursor?: string };
+      for (const m of page.messages) {
+        assert.ok(!subjects.has(m.subject), `${m.subject} stored twice`);
+        subjects.add(m.subject);
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    assert.equal(subjects.size, N);
+    assert.equal(await stored(), N);
+  });
+});
