@@ -16,20 +16,25 @@ export function maintenanceWorker(ctx: AppContext): Worker {
     kickable: false, // housekeeping runs on its own clock, not on every new message
     log,
     async tick() {
-      const now = new Date(ctx.now());
-      const cutoff = new Date(now.getTime() - ctx.config.requestExpirySeconds * 1000);
-      const expired = await ctx.db.transaction(async (tx) => {
-        const rows = await tx
-          .update(inbound)
-          .set({ state: 'expired', cap: null, raw: null })
-          .where(and(inArray(inbound.state, ['held', 'challenged']), lt(inbound.receivedAt, cutoff)))
-          .returning({ iss: inbound.iss, remoteId: inbound.remoteId, rcpt: inbound.rcpt });
-        for (const r of rows) await overrideAnswers(tx, r, { decision: 'reject', reason: 'expired' });
-        return rows.length;
-      });
+      const expired = await expireRequests(ctx);
       if (expired) log.info({ expired }, 'held requests expired');
-      await pruneJtis(ctx.db, now);
+      await pruneJtis(ctx.db, new Date(ctx.now()));
       return 0;
     },
+  });
+}
+
+/** Held and challenged requests older than PULLMAIL_REQUEST_EXPIRY_DAYS become `expired`; returns how many. */
+export async function expireRequests(ctx: Pick<AppContext, 'db' | 'now' | 'config'>): Promise<number> {
+  const cutoff = new Date(ctx.now() - ctx.config.requestExpirySeconds * 1000);
+  return ctx.db.transaction(async (tx) => {
+    const rows = await tx
+      .update(inbound)
+      .set({ state: 'expired', cap: null, raw: null })
+      .where(and(inArray(inbound.state, ['held', 'challenged']), lt(inbound.receivedAt, cutoff)))
+      .returning({ iss: inbound.iss, remoteId: inbound.remoteId, rcpt: inbound.rcpt });
+    // the sender learns it on its next recheck
+    for (const r of rows) await overrideAnswers(tx, r, { decision: 'reject', reason: 'expired' });
+    return rows.length;
   });
 }
