@@ -1,4 +1,5 @@
-// Logger factory: JSON lines through pino, one named child per subsystem. Credentials never reach a line.
+// Logger factory: JSON lines through pino, one named child per subsystem. Credentials, tokens, keys
+// and SQL parameters (which may hold message bytes or token hashes) never reach a line.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -18,6 +19,18 @@ const REDACT = [
   'privateJwk',
 ];
 
+/** pino's error serializer, minus what a database error carries about the query's values. */
+export function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  delete out.params;
+  for (const key of ['message', 'stack'] as const) {
+    if (typeof out[key] === 'string') out[key] = (out[key] as string).replace(/\nparams: [^\n]*/g, '\nparams: [redacted]');
+  }
+  if (err.cause instanceof Error) out.cause = serializeError(err.cause);
+  return out;
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { app: 'pullmail' }, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
+  return pino({ level, base: { app: 'pullmail' }, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { err: serializeError } }, destination);
 }

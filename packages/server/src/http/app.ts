@@ -1,6 +1,7 @@
 // The hono application: every route of the node, with body limits and one error mapping.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { errorResponse } from './errors.ts';
@@ -17,6 +18,8 @@ export type RouteMount = (app: Hono, ctx: AppContext) => void;
 export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
   const app = new Hono();
   const log = ctx.log.child({ sub: 'http' });
+  // every response carries X-Request-Id; error lines name it
+  app.use('*', requestId({ limitLength: 64 }));
   const tooLarge = () => {
     throw new PullmailError('too_large', 'request body is too large');
   };

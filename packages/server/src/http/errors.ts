@@ -32,12 +32,12 @@ export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   if (err instanceof PullmailError) {
     const status = STATUS[err.code] ?? 500;
     // errors caused by the other side are info, not error
-    log[status >= 500 ? 'warn' : 'info']({ code: err.code, path: c.req.path, detail: err.message }, 'request refused');
+    log[status >= 500 ? 'warn' : 'info']({ requestId: c.get('requestId'), code: err.code, path: c.req.path, detail: err.message }, 'request refused');
     if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
     return c.json({ error: err.code, detail: err.message }, status);
   }
   const e = err as { status?: number; message?: string };
   if (e.status === 413) return c.json({ error: 'too_large', detail: 'request body is too large' }, 413);
-  log.error({ err, path: c.req.path }, 'unhandled error');
+  log.error({ requestId: c.get('requestId'), err, path: c.req.path }, 'unhandled error');
   return c.json({ error: 'internal', detail: 'internal error' }, 500);
 }
