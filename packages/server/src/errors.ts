@@ -10,13 +10,16 @@ export class PullmailError extends Error {
   readonly temporary: boolean;
   /** Seconds a peer asked us to wait (429 Retry-After). */
   readonly retryAfter?: number;
+  /** HTTP status when it is not the one the code maps to (a malformed token on fetch is a 401). */
+  readonly httpStatus?: number;
 
-  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; temporary?: boolean; retryAfter?: number } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; temporary?: boolean; retryAfter?: number; httpStatus?: number } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'PullmailError';
     this.code = code;
     this.temporary = opts.temporary ?? false;
     this.retryAfter = opts.retryAfter;
+    this.httpStatus = opts.httpStatus;
   }
 }
 

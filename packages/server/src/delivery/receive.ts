@@ -61,6 +61,15 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
     return existing.state === 'stored' ? { decision: 'fetch', reason: 'already_fetched' } : { decision: 'reject', reason: 'policy' };
   }
   if (n.msg.size > ctx.config.maxMessageBytes) return { decision: 'reject', reason: 'too_large' };
+  if (n.kind === 'update' && existing && (existing.state === 'fetching' || existing.state === 'held') && !n.pow && !n.consent) {
+    // protocol §2: an update replaces the metadata of what was already admitted or held; the policy
+    // (and any consent use) was settled by the first notification
+    await updateInbound(tx, existing.id, {
+      subject: n.msg.subject ?? '', size: n.msg.size, sha256: n.msg.sha256, version: n.msg.version, fetchUrl: n.fetch.url, cap: n.fetch.cap,
+      ...(existing.state === 'fetching' ? { nextAttemptAt: now, leaseUntil: null, attempts: 0 } : {}),
+    });
+    return existing.state === 'fetching' ? { decision: 'fetch', reason: 'update' } : { decision: 'hold', reason: 'first_contact' };
+  }
 
   const issued = earlier?.decision === 'challenge' && earlier.challenge?.type === 'pow' ? (earlier.challenge as PowChallenge) : undefined;
   let powValid = false;

@@ -19,6 +19,18 @@ export interface Served {
 }
 
 export async function serveFetch(ctx: AppContext, req: { id: string; cap: string; proof: string; url: string }): Promise<Served> {
+  const proof = await checkTokens(ctx, req).catch((err: unknown) => {
+    // protocol §4: a bad token or proof is a 401, malformed ones included
+    throw err instanceof PullmailError && err.code === 'bad_request' ? new PullmailError('bad_request', err.message, { httpStatus: 401 }) : err;
+  });
+  // protocol §4: proof jti is single-use
+  if (!(await useJti(ctx.db, proof.jti, proof.iss, new Date((proof.exp + 60) * 1000)))) {
+    throw new PullmailError('replayed', 'this proof was already used');
+  }
+  return fetchMessage(ctx, proof.cap.sub, proof.cap.rcpt);
+}
+
+async function checkTokens(ctx: AppContext, req: { id: string; cap: string; proof: string; url: string }) {
   const now = seconds(ctx);
   let cap: Capability;
   try {
@@ -31,11 +43,7 @@ export async function serveFetch(ctx: AppContext, req: { id: string; cap: string
   if (!ctx.config.domains.includes(cap.iss.toLowerCase())) throw new PullmailError('bad_signature', 'capability was not issued here');
   if (cap.sub !== req.id) throw new PullmailError('not_found', 'no such message for this capability');
   const proof = await verifyProof(ctx.peerKeys, req.proof, { expectedIss: cap.aud, url: req.url, cap: req.cap }, now);
-  // protocol §4: proof jti is single-use
-  if (!(await useJti(ctx.db, proof.jti, proof.iss, new Date((proof.exp + 60) * 1000)))) {
-    throw new PullmailError('replayed', 'this proof was already used');
-  }
-  return fetchMessage(ctx, cap.sub, cap.rcpt);
+  return { ...proof, cap };
 }
 
 /** The atomic part, shared with local delivery: mark fetched unless retracted, and return the bytes. */

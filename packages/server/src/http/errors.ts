@@ -30,7 +30,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
 
 export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   if (err instanceof PullmailError) {
-    const status = STATUS[err.code] ?? 500;
+    const status = (err.httpStatus as ContentfulStatusCode | undefined) ?? STATUS[err.code] ?? 500;
     // errors caused by the other side are info, not error
     log[status >= 500 ? 'warn' : 'info']({ requestId: c.get('requestId'), code: err.code, path: c.req.path, detail: err.message }, 'request refused');
     if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));

@@ -13,7 +13,8 @@ import { canonicalPattern } from './policy.ts';
 const createSchema = z.object({
   sender: z.string().max(320).transform((p, ctx) => canonicalPattern(p) ?? (ctx.addIssue({ code: 'custom', message: 'must be an address or @domain' }), z.NEVER)),
   max_uses: z.number().int().min(1).max(1_000_000),
-  expires_in_days: z.number().int().min(1).max(3650),
+  // retired signing keys stay published for a year, so a token may not outlive that
+  expires_in_days: z.number().int().min(1).max(365),
 });
 
 export function consentRoutes(ctx: AppContext): Hono<UserEnv> {

@@ -11,8 +11,8 @@ export function fetchRoutes(app: Hono, ctx: AppContext): void {
     const auth = c.req.header('authorization') ?? '';
     const cap = auth.startsWith(`${AUTH_SCHEME_CAP} `) ? auth.slice(AUTH_SCHEME_CAP.length + 1).trim() : '';
     const proof = c.req.header(HEADER_PROOF) ?? '';
-    if (!cap) throw new PullmailError('bad_request', `missing Authorization: ${AUTH_SCHEME_CAP} <token>`);
-    if (!proof) throw new PullmailError('bad_request', `missing ${HEADER_PROOF} header`);
+    if (!cap) throw new PullmailError('bad_request', `missing Authorization: ${AUTH_SCHEME_CAP} <token>`, { httpStatus: 401 });
+    if (!proof) throw new PullmailError('bad_request', `missing ${HEADER_PROOF} header`, { httpStatus: 401 });
     const served = await serveFetch(ctx, { id, cap, proof, url: `${ctx.publicUrl}/pm/v1/messages/${id}` });
     return c.body(new Uint8Array(served.raw), 200, {
       'content-type': 'message/rfc822',
