@@ -75,7 +75,8 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
       const fetcher = createFetcher({ allowPrivate: config.allowPrivatePeers, trustCa: config.trustCa });
       const resolver = opts.resolver ?? systemResolver();
       const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now });
-      const keys = await loadKeySet(database.db, { now: () => new Date(now()), publishSeconds: Math.max(config.retentionSeconds, 365 * 86_400) + 86_400 }) // capabilities and consent tokens;
+      // retired keys stay published while capabilities (retention) and consent tokens (≤ 365 days) they signed live
+      const keys = await loadKeySet(database.db, { now: () => new Date(now()), publishSeconds: Math.max(config.retentionSeconds, 365 * 86_400) + 86_400 });
       ctx = {
         config,
         database,
