@@ -1,2 +1,3 @@
-// Public entry point of @pullmail/client: the wire shapes shared with the server.
+// Public entry point of @pullmail/client: the typed SDK and the wire shapes shared with the server.
+export * from './api/index.ts';
 export * from './wire/index.ts';

@@ -151,6 +151,16 @@ export interface PageQuery {
 
 export type SentEntry = SentList['messages'][number];
 
+/** Body of `PUT /api/v1/settings`: only what changes. A question needs its answer; `null` removes it. */
+export interface SettingsUpdate {
+  first_contact?: FirstContact;
+  challenge_question?: string | null;
+  challenge_answer?: string;
+}
+
+/** Every `first_contact` mode, in the order of the docs. */
+export const FIRST_CONTACT_MODES: readonly FirstContact[] = ['hold', 'challenge', 'fetch'];
+
 export interface RequestList {
   requests: HeldRequest[];
 }
@@ -182,6 +192,10 @@ export interface ConsentTokenRequest {
 export interface ConsentTokenCreated {
   id: string;
   token: string;
+  /** The canonical sender pattern, as stored. */
+  sender?: string;
+  max_uses?: number;
+  expires_at?: string;
 }
 /** One entry of `GET /api/v1/consent-tokens` (never the token itself). */
 export interface ConsentTokenInfo {
@@ -191,7 +205,7 @@ export interface ConsentTokenInfo {
   uses: number;
   expires_at: string;
   created_at: string;
-  revoked_at?: string;
+  revoked: boolean;
 }
 export interface ConsentTokenList {
   tokens: ConsentTokenInfo[];

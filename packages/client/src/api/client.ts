@@ -1,0 +1,226 @@
+// The typed SDK: one method per call of the user and admin HTTP API (OPERATOR.md "HTTP API").
+// Every method resolves with the server's JSON as is, or throws PullmailApiError (the node said no)
+// or PullmailNetworkError (the node could not be reached).
+import type {
+  ConsentTokenCreated,
+  ConsentTokenList,
+  ConsentTokenRequest,
+  CreateUserRequest,
+  CreateUserResponse,
+  HealthStatus,
+  InboxEntry,
+  InboxList,
+  MessageStatus,
+  PageQuery,
+  ParsedMessage,
+  RequestActionResponse,
+  RequestList,
+  RetractResponse,
+  Rule,
+  RuleList,
+  RuleRequest,
+  SendRequest,
+  SendResponse,
+  SentEntry,
+  SentList,
+  Settings,
+  SettingsUpdate,
+} from '../wire/index.ts';
+import { createTransport, type CallOptions, type FetchLike, type Transport } from './transport.ts';
+
+export interface PullmailClientOptions {
+  /** The node, e.g. `https://mail.example.org` (the API lives under `/api/v1`). */
+  baseUrl: string;
+  /** The user's API token (from `pullmail-server user add` or the admin API). */
+  token?: string;
+  /** Bearer token for `/api/v1/admin/*`; only `createUser` uses it. */
+  adminToken?: string;
+  /** A fetch implementation; default Node's global fetch. undici's `fetch` works too. */
+  fetch?: FetchLike;
+  /** An undici Dispatcher (e.g. an Agent with extra CAs), passed to fetch as `dispatcher`. */
+  dispatcher?: unknown;
+  /** Time allowed per request, ms; default 30 000. */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+type Raw = Uint8Array | string;
+
+const RFC822 = 'message/rfc822';
+const id = (v: string) => encodeURIComponent(v);
+const page = (q: PageQuery = {}) => ({ limit: q.limit, cursor: q.cursor });
+
+export class PullmailClient {
+  readonly baseUrl: string;
+  readonly #transport: Transport;
+  readonly #token?: string;
+  readonly #adminToken?: string;
+
+  /** Throws TypeError when `baseUrl` is not an http(s) URL. */
+  constructor(opts: PullmailClientOptions) {
+    this.#transport = createTransport(opts);
+    this.baseUrl = this.#transport.baseUrl;
+    this.#token = opts.token;
+    this.#adminToken = opts.adminToken;
+  }
+
+  #user(method: string, path: string, opts: CallOptions = {}) {
+    return this.#transport.call(method, `/api/v1${path}`, { token: this.#token, ...opts });
+  }
+
+  #userJson<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    return this.#transport.json<T>(method, `/api/v1${path}`, { token: this.#token, ...opts });
+  }
+
+  /** `GET /healthz`: resolves when the node and its database answer (503 otherwise). */
+  async health(): Promise<HealthStatus> {
+    return this.#transport.json('GET', '/healthz');
+  }
+
+  // --- sending -----------------------------------------------------------------------------------
+
+  /** Sends a message composed by the node from JSON; every recipient starts `queued`. */
+  async send(message: SendRequest): Promise<SendResponse> {
+    return this.#userJson('POST', '/messages', { json: message });
+  }
+
+  /** Sends RFC 5322 bytes as they are; `From` must be the user's own address, recipients come from To/Cc/Bcc. */
+  async sendRaw(raw: Raw): Promise<SendResponse> {
+    return this.#userJson('POST', '/messages', { body: raw, contentType: RFC822 });
+  }
+
+  /** Per-recipient delivery state of a sent message, with `challenge_url` where a human must answer. */
+  async status(messageId: string): Promise<MessageStatus> {
+    return this.#userJson('GET', `/messages/${id(messageId)}`);
+  }
+
+  /** One page of sent messages, newest first; pass the returned `cursor` for the next page. */
+  async sent(query?: PageQuery): Promise<SentList> {
+    return this.#userJson('GET', '/sent', { query: page(query) });
+  }
+
+  /** Every sent message, newest first, fetching pages of `limit` as it goes. */
+  async *iterateSent(query?: PageQuery): AsyncGenerator<SentEntry> {
+    let cursor = query?.cursor;
+    do {
+      const p = await this.sent({ limit: query?.limit, cursor });
+      yield* p.messages;
+      cursor = p.cursor;
+    } while (cursor);
+  }
+
+  /** Withdraws a message from every recipient who has not fetched it yet. */
+  async retract(messageId: string): Promise<RetractResponse> {
+    return this.#userJson('POST', `/messages/${id(messageId)}/retract`);
+  }
+
+  /**
+   * Replaces the message with a new version for recipients who have not fetched it. The recipients
+   * must stay the same; `PullmailApiError` 409 `conflict` when every recipient has fetched already.
+   */
+  async edit(messageId: string, message: SendRequest): Promise<SendResponse> {
+    return this.#userJson('PUT', `/messages/${id(messageId)}`, { json: message });
+  }
+
+  /** `edit` with RFC 5322 bytes. */
+  async editRaw(messageId: string, raw: Raw): Promise<SendResponse> {
+    return this.#userJson('PUT', `/messages/${id(messageId)}`, { body: raw, contentType: RFC822 });
+  }
+
+  // --- inbox -------------------------------------------------------------------------------------
+
+  /** One page of the inbox, newest first, with the total count. */
+  async inbox(query?: PageQuery): Promise<InboxList> {
+    return this.#userJson('GET', '/inbox', { query: page(query) });
+  }
+
+  /** Every inbox entry, newest first. */
+  async *iterateInbox(query?: PageQuery): AsyncGenerator<InboxEntry> {
+    let cursor = query?.cursor;
+    do {
+      const p = await this.inbox({ limit: query?.limit, cursor });
+      yield* p.messages;
+      cursor = p.cursor;
+    } while (cursor);
+  }
+
+  /** A received message parsed: headers, text, html and the attachment list. */
+  async read(messageId: string): Promise<ParsedMessage> {
+    return this.#userJson('GET', `/inbox/${id(messageId)}`);
+  }
+
+  /** The exact bytes of a received message. */
+  async readRaw(messageId: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.#user('GET', `/inbox/${id(messageId)}/raw`)).arrayBuffer());
+  }
+
+  async deleteMessage(messageId: string): Promise<void> {
+    await this.#user('DELETE', `/inbox/${id(messageId)}`);
+  }
+
+  // --- first-contact requests, rules, settings ---------------------------------------------------
+
+  /** Held first-contact requests: who wants to reach the user, nothing fetched yet. */
+  async requests(): Promise<RequestList> {
+    return this.#userJson('GET', '/requests');
+  }
+
+  /** Fetches the held message now and allows its sender from then on. */
+  async accept(requestId: string): Promise<RequestActionResponse> {
+    return this.#userJson('POST', `/requests/${id(requestId)}/accept`);
+  }
+
+  /** Drops the request; the sender's status shows `rejected`. */
+  async reject(requestId: string): Promise<RequestActionResponse> {
+    return this.#userJson('POST', `/requests/${id(requestId)}/reject`);
+  }
+
+  /** Drops the request and adds a block rule for its sender. */
+  async block(requestId: string): Promise<RequestActionResponse> {
+    return this.#userJson('POST', `/requests/${id(requestId)}/block`);
+  }
+
+  async rules(): Promise<RuleList> {
+    return this.#userJson('GET', '/rules');
+  }
+
+  /** Adds (or replaces) the rule for a pattern: an address `a@x.test` or a domain `@x.test`. */
+  async addRule(rule: RuleRequest): Promise<Rule> {
+    return this.#userJson('POST', '/rules', { json: rule });
+  }
+
+  async removeRule(ruleId: string): Promise<void> {
+    await this.#user('DELETE', `/rules/${id(ruleId)}`);
+  }
+
+  async settings(): Promise<Settings> {
+    return this.#userJson('GET', '/settings');
+  }
+
+  /** Changes only the fields given; a `challenge_question` needs its `challenge_answer`, `null` removes it. */
+  async updateSettings(update: SettingsUpdate): Promise<Settings> {
+    return this.#userJson('PUT', '/settings', { json: update });
+  }
+
+  // --- consent tokens ----------------------------------------------------------------------------
+
+  /** Issues a token that lets `sender` reach the user `max_uses` times; the token is shown only here. */
+  async createConsentToken(request: ConsentTokenRequest): Promise<ConsentTokenCreated> {
+    return this.#userJson('POST', '/consent-tokens', { json: request });
+  }
+
+  async consentTokens(): Promise<ConsentTokenList> {
+    return this.#userJson('GET', '/consent-tokens');
+  }
+
+  async revokeConsentToken(tokenId: string): Promise<void> {
+    await this.#user('DELETE', `/consent-tokens/${id(tokenId)}`);
+  }
+
+  // --- admin -------------------------------------------------------------------------------------
+
+  /** Creates a mailbox (needs `adminToken`); resolves with its API token, shown only here. */
+  async createUser(request: CreateUserRequest): Promise<CreateUserResponse> {
+    return this.#transport.json('POST', '/api/v1/admin/users', { token: this.#adminToken, json: request });
+  }
+}
