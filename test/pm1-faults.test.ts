@@ -126,7 +126,10 @@ describe('sender node killed with SIGKILL mid-queue', () => {
       }
       return true;
     }, 60_000);
-    const inbox = (await (await b.api('/api/v1/inbox?limit=200', { token: bob })).json()) as Json;
+    // the sender counts a fetch when it serves the bytes; the recipient stores them a moment later
+    const inboxNow = async () => (await (await b!.api('/api/v1/inbox?limit=200', { token: bob })).json()) as Json;
+    await waitFor('all stored', async () => (await inboxNow()).total >= N);
+    const inbox = await inboxNow();
     assert.equal(inbox.total, N, 'every message exactly once');
     const subjects = inbox.messages.map((m: Json) => m.subject).sort();
     assert.deepEqual(subjects, Array.from({ length: N }, (_, i) => `msg ${i}`).sort());

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// pullmail-server: start | migrate | user add <address> [--password <pw>] | keys rotate (docs/operator.md).
+// pullmail-server: start | migrate | user add <address> [--password <pw>] | keys rotate | dkim show <domain> (docs/operator.md).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { createAccounts } from './accounts/accounts.ts';
+import { normalizeDomain } from './address.ts';
 import { PullmailError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { rotateKeys } from './protocol/key-set.ts';
 import { createServer, openMigrated } from './server.ts';
+import { dkimKey, dkimZoneLine } from './smtp/dkim.ts';
 import { nodeExtensions } from './extensions.ts';
 
 const USAGE = `usage: pullmail-server <command>
@@ -14,6 +16,7 @@ const USAGE = `usage: pullmail-server <command>
   migrate                                apply database migrations and exit
   user add <address> [--password <pw>]   create a mailbox; prints {"address","token"}
   keys rotate                            add a new node signing key
+  dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
 Configuration comes from the environment (PULLMAIL_*, DATABASE_URL); see README.md.`;
 
 function fail(message: string, code = 1): never {
@@ -76,6 +79,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'keys rotate':
       await withDatabase(async (_cfg, db) => process.stdout.write(`${JSON.stringify({ kid: await rotateKeys(db.db, new Date()) })}\n`));
+      return;
+    case 'dkim show':
+      if (!arg) fail('dkim show needs a domain');
+      await withDatabase(async (cfg, db) => {
+        const domain = normalizeDomain(arg);
+        if (!cfg.domains.includes(domain)) fail(`${arg} is not a domain of this node (PULLMAIL_DOMAINS)`);
+        process.stdout.write(`${dkimZoneLine(await dkimKey(db.db, domain, new Date()))}\n`);
+      });
       return;
     case 'user add':
       if (!arg) fail('user add needs an address');

@@ -7,6 +7,7 @@ import { userRoutes } from './http/routes/user.ts';
 import { fetchWorker } from './queue/fetch-worker.ts';
 import { maintenanceWorker } from './queue/maintenance.ts';
 import { notifyWorker } from './queue/notify-worker.ts';
+import { smtpGateway } from './smtp/gateway.ts';
 import type { Extension } from './server.ts';
 
 export function nodeExtensions(): Extension[] {
@@ -17,5 +18,6 @@ export function nodeExtensions(): Extension[] {
     { routes: challengePageRoutes },
     { routes: metricsRoutes },
     { workers: (ctx) => [notifyWorker(ctx), fetchWorker(ctx), maintenanceWorker(ctx)] },
+    { workers: (ctx) => [smtpGateway(ctx)] },
   ];
 }

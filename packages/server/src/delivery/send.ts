@@ -5,21 +5,23 @@ import type { SendResponse } from '@pullmail/client/wire';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
-import { completeRawMessage, composeMessage, newMessageIdHeader, type SendInput } from '../mail/compose.ts';
+import { completeRawMessage, composeMessage, newMessageIdHeader, uniqueRecipients, type SendInput } from '../mail/compose.ts';
 import { peek, randomId } from '../protocol/jws.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { insertMessage } from '../store/messages.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
 
-export type Outgoing = { json: SendInput } | { raw: Buffer };
+/** `envelope`: SMTP submission's RCPT TO recipients, used instead of the header fields (so Bcc works). */
+export type Outgoing = { json: SendInput } | { raw: Buffer; envelope?: string[] };
 
 const MAX_RECIPIENTS = 1000;
 
 export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoing): Promise<SendResponse> {
   const now = new Date(ctx.now());
   const built = await build(mailbox.address, out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
-  if (built.recipients.length === 0) throw new PullmailError('bad_request', 'at least one recipient is needed');
-  if (built.recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
+  const recipients = 'raw' in out && out.envelope ? uniqueRecipients([out.envelope]) : built.recipients;
+  if (recipients.length === 0) throw new PullmailError('bad_request', 'at least one recipient is needed');
+  if (recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
   if (built.raw.length > ctx.config.maxMessageBytes) throw new PullmailError('too_large', `message is ${built.raw.length} bytes; the limit is ${ctx.config.maxMessageBytes}`);
 
   const consent = consentByRecipient('json' in out ? out.json.consent : undefined);
@@ -35,17 +37,17 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
       raw: built.raw,
       sha256: createHash('sha256').update(built.raw).digest('base64url'),
       createdAt: now,
-      deliveries: built.recipients.map((rcpt) => {
+      deliveries: recipients.map((rcpt) => {
         const rcptDomain = domainOf(rcpt);
         return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt, consent: consent.get(rcpt) ?? null };
       }),
     });
     // protocol §6: people the user wrote to count as known correspondents
-    await addCorrespondents(tx, mailbox.id, built.recipients, 'sent');
+    await addCorrespondents(tx, mailbox.id, recipients, 'sent');
     return ds;
   });
   ctx.kick();
-  ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: built.recipients.length, size: built.raw.length }, 'message queued');
+  ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: recipients.length, size: built.raw.length }, 'message queued');
   return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
 }
 

@@ -23,11 +23,16 @@ export interface PeerNode {
 export interface DnsResolver {
   resolveTxt(name: string): Promise<string[][]>;
   resolveMx(name: string): Promise<{ exchange: string; priority: number }[]>;
+  /**
+   * Any other record type (A, AAAA, PTR… as node:dns `resolve` answers them), for SPF/DMARC checks and
+   * reverse lookups in the SMTP gateway. Optional: without it those lookups find nothing.
+   */
+  resolve?(name: string, rrtype: string): Promise<unknown[]>;
 }
 
 export function systemResolver(): DnsResolver {
   const r = new Resolver({ timeout: 5000, tries: 2 });
-  return { resolveTxt: (n) => r.resolveTxt(n), resolveMx: (n) => r.resolveMx(n) };
+  return { resolveTxt: (n) => r.resolveTxt(n), resolveMx: (n) => r.resolveMx(n), resolve: (n, t) => r.resolve(n, t) as Promise<unknown[]> };
 }
 
 export interface Discovery {

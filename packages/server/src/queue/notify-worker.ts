@@ -88,7 +88,8 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
       const results = await postNotifications(ctx, node, jws);
       for (const [j, it] of chunk.entries()) {
         const r = results[j];
-        if ('error' in r) await recordFailure(ctx.db, key(it.d), { error: `${r.error}: ${r.detail}`, finalState: 'failed' });
+        if ('error' in r && TRANSIENT_REFUSALS.has(r.error)) await retryLater(ctx, it.d, `${r.error}: ${r.detail}`);
+        else if ('error' in r) await recordFailure(ctx.db, key(it.d), { error: `${r.error}: ${r.detail}`, finalState: 'failed' });
         else {
           await applyAnswer(ctx, it.d, r);
           notificationDelivered(ctx, { msgId: it.d.messageId, rcpt: it.d.rcpt, kind: it.claims.kind, result: r });
@@ -135,13 +136,26 @@ async function postNotifications(ctx: AppContext, node: PeerNode, jws: string[])
   });
 }
 
+/**
+ * Refusals that can pass by themselves: a peer that has not yet seen our newest key (rotation, or
+ * several processes) or whose discovery of us failed for a moment.
+ */
+const TRANSIENT_REFUSALS = new Set(['unknown_key', 'peer_unreachable', 'peer_error', 'rate_limited']);
+
+async function retryLater(ctx: AppContext, d: DeliveryRow, error: string): Promise<void> {
+  const now = ctx.now();
+  if (now >= d.giveUpAt.getTime()) return recordFailure(ctx.db, key(d), { error, finalState: 'expired' });
+  await recordFailure(ctx.db, key(d), { error, retryAt: new Date(now + backoffMs(d.attempts)) });
+}
+
 const key = (d: DeliveryRow) => ({ id: d.id, kind: d.notifyKind!, version: d.version });
 
 async function applyAnswer(ctx: AppContext, d: DeliveryRow, r: NotifyResult): Promise<void> {
   const now = ctx.now();
   const challenge = r.decision === 'challenge' ? r.challenge : undefined;
   const pow = challenge?.type === 'pow' ? challenge : undefined;
-  const waiting = d.notifyKind !== 'retract' && (r.decision === 'hold' || (r.decision === 'challenge' && !pow));
+  // a pow challenge is rechecked too: if solving fails, the sender still learns a later reject or expiry
+  const waiting = d.notifyKind !== 'retract' && (r.decision === 'hold' || r.decision === 'challenge');
   // ask again while the recipient may still decide, to learn a rejection or expiry
   const recheckUntil = d.createdAt.getTime() + (ctx.config.requestExpirySeconds + 86_400) * 1000;
   const recheckAt = waiting && now < recheckUntil ? new Date(now + ctx.config.heldRecheckSeconds * 1000) : undefined;

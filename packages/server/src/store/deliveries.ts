@@ -150,3 +150,29 @@ export async function attachPow(db: Executor, d: { id: string; kind: string; ver
     .returning({ id: deliveries.id });
   return rows.length > 0;
 }
+
+/**
+ * SMTP gateway: the next hop took the message (250 to DATA). Shown as `fetched`: the remote server
+ * has the bytes and nothing can be retracted any more. Recorded even if a retract or edit was queued
+ * meanwhile, because the handoff happened; the queued notification is then only cleared.
+ */
+export async function recordHandoff(db: Executor, d: { id: string; kind: string; version: number }, now: Date): Promise<void> {
+  await db
+    .update(deliveries)
+    .set({
+      state: 'fetched',
+      reason: null,
+      lastError: null,
+      transport: 'smtp',
+      notifiedAt: now,
+      fetchedAt: sql`coalesce(${deliveries.fetchedAt}, ${now.toISOString()}::timestamptz)`,
+      leaseUntil: null,
+      notifyKind: sql`case when ${deliveries.notifyKind} = ${d.kind} and ${deliveries.version} = ${d.version} then null else ${deliveries.notifyKind} end`,
+    })
+    .where(eq(deliveries.id, d.id));
+}
+
+/** Marks deliveries as going through the SMTP gateway (their domain has no pull node). */
+export async function setTransport(db: Executor, ids: string[], transport: string): Promise<void> {
+  if (ids.length) await db.update(deliveries).set({ transport }).where(inArray(deliveries.id, ids));
+}

@@ -207,3 +207,18 @@ export const challenges = pgTable('challenges', {
   expiresAt: ts('expires_at').notNull(),
   solvedAt: ts('solved_at'),
 }, (t) => [index('challenges_mailbox_sender_idx').on(t.mailboxId, t.sender)]);
+
+/**
+ * Greylisting (SMTP gateway): one row per (client network, envelope sender, recipient). A triplet seen
+ * again after the delay has passed and is remembered from then on.
+ */
+export const greylist = pgTable('greylist', {
+  /** The client's /24 (IPv4) or /64 (IPv6) network: senders retry from pools of addresses. */
+  client: text('client').notNull(),
+  /** Canonical envelope sender, '' for the null sender. */
+  sender: text('sender').notNull(),
+  rcpt: text('rcpt').notNull(),
+  firstSeenAt: ts('first_seen_at').notNull(),
+  lastSeenAt: ts('last_seen_at').notNull(),
+  passedAt: ts('passed_at'),
+}, (t) => [primaryKey({ columns: [t.client, t.sender, t.rcpt] }), index('greylist_last_seen_idx').on(t.lastSeenAt)]);

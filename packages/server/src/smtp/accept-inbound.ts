@@ -1,0 +1,73 @@
+// Mail the MX accepted, into the recipients' mailboxes: the same recipient policy as pm1 decides
+// between the inbox and a held request (protocol §6). One transaction for all recipients, so the
+// 250 reply means every copy is stored.
+import { createHash } from 'node:crypto';
+import type { AppContext } from '../context.ts';
+import { evaluatePolicy } from '../delivery/recipient-policy.ts';
+import type { PolicyDecision } from '../policy/decide.ts';
+import { randomId } from '../protocol/jws.ts';
+import { insertInbound } from '../store/inbound.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
+
+/** Decisions that rest on who the sender is: only an authenticated sender may claim them. */
+const IDENTITY_REASONS = new Set(['allowed', 'known_correspondent']);
+
+export interface AcceptedMail {
+  raw: Buffer;
+  /** Canonical sender the policy judges ('' for the null sender). */
+  sender: string;
+  /** SPF or DKIM proved the sender's domain. */
+  senderVerified: boolean;
+  /** DMARC failed with p=quarantine: never straight into the inbox. */
+  quarantine: boolean;
+  subject: string;
+  sentAt?: Date;
+}
+
+export interface StoredCopy {
+  rcpt: string;
+  decision: PolicyDecision['decision'];
+  reason: string;
+  id?: string;
+}
+
+/**
+ * Applies the policy per recipient and stores: `fetch` → inbox (state `stored`), `hold` and
+ * `challenge` → held request with the bytes kept (accepting it moves them to the inbox without a
+ * fetch), `reject` → nothing stored for that recipient.
+ */
+export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: Map<string, Mailbox>): Promise<StoredCopy[]> {
+  const now = new Date(ctx.now());
+  const sha256 = createHash('sha256').update(mail.raw).digest('base64url');
+  return ctx.db.transaction(async (tx) => {
+    const out: StoredCopy[] = [];
+    for (const [rcpt, mailbox] of rcpts) {
+      let d = await evaluatePolicy(ctx, tx, mailbox, mail.sender);
+      if (d.decision === 'fetch' && IDENTITY_REASONS.has(d.reason) && !mail.senderVerified) d = { decision: 'hold', reason: 'unverified_sender' };
+      if (d.decision === 'fetch' && mail.quarantine) d = { decision: 'hold', reason: 'dmarc_quarantine' };
+      if (d.decision === 'reject') {
+        out.push({ rcpt, ...d });
+        continue;
+      }
+      const stored = d.decision === 'fetch';
+      const row = await insertInbound(tx, {
+        mailboxId: mailbox.id,
+        iss: 'smtp',
+        remoteId: randomId(16),
+        rcpt,
+        sender: mail.sender,
+        subject: mail.subject.slice(0, 998),
+        size: mail.raw.length,
+        sha256,
+        sentAt: mail.sentAt,
+        via: 'smtp',
+        state: stored ? 'stored' : 'held',
+        raw: mail.raw,
+        receivedAt: now,
+        storedAt: stored ? now : null,
+      });
+      out.push({ rcpt, ...d, id: row?.id });
+    }
+    return out;
+  });
+}

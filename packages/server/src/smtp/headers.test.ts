@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fromAddress, headerValue, splitHeaders, withTraceHeaders } from './headers.ts';
+
+const msg = Buffer.from('From: "Alice A." <Alice@X.test>\r\nSubject: hello\r\n  there\r\nAuthentication-Results: mx.b.test; spf=pass\r\nAuthentication-Results: other.test; dkim=pass\r\n\r\nbody\r\n');
+
+describe('gateway header handling', () => {
+  it('reads fields, unfolding continuation lines', () => {
+    const { fields, body } = splitHeaders(msg);
+    assert.equal(headerValue(fields, 'subject'), 'hello  there', 'unfolding removes only the line break (RFC 5322 §2.2.3)');
+    assert.equal(fromAddress(fields), 'alice@x.test');
+    assert.equal(body, '\r\nbody\r\n');
+    assert.equal(fields.map((f) => f.text).join('') + body, msg.toString('latin1'), 'fields and body rebuild the message');
+  });
+
+  it('prepends trace fields and drops Authentication-Results forged with our authserv-id (RFC 8601 §5)', () => {
+    const out = withTraceHeaders(msg, ['Authentication-Results: mx.b.test; spf=none'], 'mx.b.test').toString('latin1');
+    assert.equal(out.split('mx.b.test').length - 1, 1, 'only our own result names us');
+    assert.match(out, /^Authentication-Results: mx\.b\.test; spf=none\r\nFrom:/);
+    assert.match(out, /Authentication-Results: other\.test; dkim=pass\r\n\r\nbody\r\n$/);
+  });
+
+  it('keeps the bytes untouched when nothing is forged', () => {
+    const clean = Buffer.from('From: a@x.test\r\n\r\nhi\r\n');
+    assert.deepEqual(withTraceHeaders(clean, ['X-Trace: 1'], 'mx.b.test'), Buffer.concat([Buffer.from('X-Trace: 1\r\n'), clean]));
+  });
+});

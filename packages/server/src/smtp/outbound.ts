@@ -1,0 +1,66 @@
+// Outbound legacy mail: deliveries whose domain has no pull node, handed over by the notify queue
+// (queue/notify-worker.ts), so they share its durable rows, leases, backoff and expiry. Each message
+// is DKIM-signed with its sender domain's key and sent to the relay or the domain's MX hosts.
+// States (docs/operator.md): success -> `fetched` (the remote server took the bytes), 4xx or network
+// trouble -> retried with backoff until the retry period ends (`expired`), 5xx -> `failed` with the
+// remote reply as the reason.
+import { eq } from 'drizzle-orm';
+import { domainOf } from '../address.ts';
+import type { AppContext } from '../context.ts';
+import { PullmailError } from '../errors.ts';
+import { backoffMs } from '../queue/poller.ts';
+import { recordAnswer, recordFailure, recordHandoff, setTransport } from '../store/deliveries.ts';
+import { findVersion, type DeliveryRow } from '../store/messages.ts';
+import { messages } from '../store/schema.ts';
+import { dkimKey, signMessage } from './dkim.ts';
+import { serverName } from './listener.ts';
+import { smtpRoute, type SmtpHop } from './route.ts';
+import { sendToHop, type Handoff } from './send-smtp.ts';
+
+const key = (d: DeliveryRow) => ({ id: d.id, kind: d.notifyKind!, version: d.version });
+
+/** Delivers claimed deliveries for one legacy domain, recording each outcome. Never throws. */
+export async function deliverBySmtp(ctx: AppContext, domain: string, ds: DeliveryRow[]): Promise<void> {
+  const log = ctx.log.child({ sub: 'smtp-out', domain });
+  await setTransport(ctx.db, ds.filter((d) => d.transport !== 'smtp').map((d) => d.id), 'smtp');
+  let route: SmtpHop[] | undefined;
+  for (const d of ds) {
+    const now = new Date(ctx.now());
+    if (d.notifyKind === 'retract' || d.state === 'fetched' || d.state === 'retracted') {
+      // nothing to send: a retract of mail not yet handed over, or an edit of mail already gone
+      await recordAnswer(ctx.db, key(d), { state: d.state === 'fetched' ? 'fetched' : 'retracted', now });
+      continue;
+    }
+    try {
+      route ??= await smtpRoute(domain, { relay: ctx.config.smtpRelay, resolver: ctx.resolver });
+      const done = await handOver(ctx, d, route, now);
+      await recordHandoff(ctx.db, key(d), new Date(ctx.now()));
+      log.info({ msgId: d.messageId, rcpt: d.rcpt, host: done.host, reply: done.response }, 'handed over by SMTP');
+    } catch (err) {
+      const e = err instanceof PullmailError ? err : new PullmailError('internal', (err as Error).message, { temporary: true, cause: err });
+      const giveUp = !e.temporary || ctx.now() >= d.giveUpAt.getTime();
+      await recordFailure(ctx.db, key(d), giveUp
+        ? { error: e.message, finalState: e.temporary ? 'expired' : 'failed' }
+        : { error: e.message, retryAt: new Date(ctx.now() + backoffMs(d.attempts)) });
+      log.info({ msgId: d.messageId, rcpt: d.rcpt, code: e.code, detail: e.message, temporary: e.temporary, giveUp }, 'SMTP delivery not done');
+    }
+  }
+}
+
+async function handOver(ctx: AppContext, d: DeliveryRow, route: SmtpHop[], now: Date): Promise<Handoff> {
+  const [m] = await ctx.db.select().from(messages).where(eq(messages.id, d.messageId));
+  const v = await findVersion(ctx.db, d.messageId, d.version);
+  if (!m || !v) throw new PullmailError('not_found', 'message is gone');
+  const raw = await signMessage(v.raw, await dkimKey(ctx.db, domainOf(m.sender), now), now);
+  let last: PullmailError | undefined;
+  // RFC 5321 §5.1: try the next MX host when one cannot be reached; a reply from one is the answer
+  for (const hop of route) {
+    try {
+      return await sendToHop(hop, { from: m.sender, to: d.rcpt, raw }, { ehloName: serverName(ctx), trustCa: ctx.config.trustCa });
+    } catch (err) {
+      if (!(err instanceof PullmailError) || err.code !== 'peer_unreachable') throw err;
+      last = err;
+    }
+  }
+  throw last ?? new PullmailError('no_route', 'no host to deliver to');
+}

@@ -1,0 +1,51 @@
+// SMTP replies the gateway sends (RFC 5321 §4.2, enhanced codes RFC 3463). smtp-server sends an error's
+// message verbatim, so only errors built here reach a client; internals stay in the log.
+import { PullmailError } from '../errors.ts';
+
+export interface SmtpReply extends Error {
+  responseCode: number;
+}
+
+/** A reply for an smtp-server callback; `text` starts with the enhanced status code. */
+export function smtpReply(code: number, text: string): SmtpReply {
+  return Object.assign(new Error(text), { name: 'SmtpReply', responseCode: code });
+}
+
+export const isSmtpReply = (err: unknown): err is SmtpReply => err instanceof Error && err.name === 'SmtpReply';
+
+export const replies = {
+  badSender: () => smtpReply(501, '5.1.7 Bad sender address syntax'),
+  badRecipient: () => smtpReply(501, '5.1.3 Bad recipient address syntax'),
+  unknownUser: () => smtpReply(550, '5.1.1 No such user here'),
+  relayDenied: () => smtpReply(550, '5.7.1 Relaying denied: this server only accepts mail for its own domains'),
+  refused: () => smtpReply(550, '5.7.1 Message refused by the recipient'),
+  greylisted: (seconds: number) => smtpReply(451, `4.7.1 Greylisted, please try again in ${seconds} seconds`),
+  rateLimited: (seconds: number) => smtpReply(451, `4.7.1 Too many messages from this sender, try again in ${seconds} seconds`),
+  tooManyRecipients: () => smtpReply(452, '4.5.3 Too many recipients'),
+  tooLarge: (max: number) => smtpReply(552, `5.3.4 Message size exceeds the fixed limit of ${max} bytes`),
+  smuggling: () => smtpReply(554, '5.5.2 Message refused: bare CR or LF around a line with a single dot (SMTP smuggling)'),
+  dmarcReject: (domain: string) => smtpReply(550, `5.7.1 Message refused: it fails the DMARC policy (p=reject) of ${domain}`),
+  notYourAddress: (address: string) => smtpReply(553, `5.7.1 Sender address rejected: not owned by user ${address}`),
+  authFailed: () => smtpReply(535, '5.7.8 Authentication credentials invalid'),
+  localError: () => smtpReply(451, '4.3.0 Local error in processing, please try again later'),
+};
+
+/** The reply for an error from our own code (submission): client mistakes are 5xx, the rest 451. */
+export function replyFor(err: unknown, opts: { maxBytes: number }): SmtpReply {
+  if (isSmtpReply(err)) return err;
+  if (err instanceof PullmailError) {
+    switch (err.code) {
+      case 'forbidden':
+        return smtpReply(553, `5.7.1 ${oneLine(err.message)}`);
+      case 'too_large':
+        return replies.tooLarge(opts.maxBytes);
+      case 'bad_request':
+        return smtpReply(554, `5.6.0 ${oneLine(err.message)}`);
+      default:
+        break;
+    }
+  }
+  return replies.localError();
+}
+
+const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').slice(0, 300);

@@ -1,0 +1,94 @@
+// The submission role (RFC 6409; docs/operator.md "SMTP gateway"): users' mail clients send here with
+// AUTH PLAIN/LOGIN and the mailbox password. STARTTLS when PULLMAIL_TLS_* is set; AUTH over clear text
+// only on a loopback listener. The message then takes the same path as an API send: pm1 for pull
+// nodes, SMTP for legacy domains, with the envelope recipients (so Bcc works).
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { canonicalAddress } from '../address.ts';
+import { verifyPassword } from '../accounts/secrets.ts';
+import type { AppContext } from '../context.ts';
+import { sendMessage } from '../delivery/send.ts';
+import { findMailbox } from '../store/mailboxes.ts';
+import { baseOptions, isLoopback, startListener, type SmtpListener } from './listener.ts';
+import { readMessage } from './read-message.ts';
+import { isSmtpReply, replies, replyFor } from './replies.ts';
+
+const MAX_RECIPIENTS = 1000;
+
+export async function startSubmissionListener(ctx: AppContext): Promise<SmtpListener> {
+  const log = ctx.log.child({ sub: 'smtp-submission' });
+  const max = ctx.config.maxMessageBytes;
+  /** The authenticated mailbox address of a session (smtp-server keeps it as `session.user`). */
+  const userOf = (session: SMTPServerSession) => session.user as string;
+
+  const answer = (session: SMTPServerSession, what: string, cb: (err?: Error | null, msg?: string) => void, fn: () => Promise<string | void>) => {
+    fn().then(
+      (msg) => cb(null, msg ?? undefined),
+      (err: unknown) => {
+        const reply = replyFor(err, { maxBytes: max });
+        // anything our mapping did not know becomes 451 and is ours to look at
+        if (!isSmtpReply(err) && reply.responseCode === 451) log.error({ err, sid: session.id, what }, 'submission handler failed');
+        else log.info({ sid: session.id, user: session.user, what, reply: `${reply.responseCode} ${reply.message}` }, 'submission refused');
+        cb(reply);
+      },
+    );
+  };
+
+  async function onAuth(auth: SMTPServerAuthentication): Promise<string | undefined> {
+    const address = auth.username ? canonicalAddress(auth.username) : undefined;
+    const mailbox = address ? await findMailbox(ctx.db, address) : undefined;
+    // the same work whether or not the mailbox exists: no user enumeration by timing
+    const ok = await verifyPassword(auth.password ?? '', mailbox?.passwordHash ?? DUMMY_HASH);
+    return ok && mailbox ? mailbox.address : undefined;
+  }
+
+  async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    // RFC 6409 §6.1: the server may insist the sender is the authenticated user
+    if (canonicalAddress(address.address) !== userOf(session)) throw replies.notYourAddress(userOf(session));
+  }
+
+  async function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    if (!canonicalAddress(address.address)) throw replies.badRecipient();
+    if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
+  }
+
+  async function onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const msg = await readMessage(stream, max);
+    if (msg.oversize) throw replies.tooLarge(max);
+    if (msg.smuggling) throw replies.smuggling();
+    const mailbox = await findMailbox(ctx.db, userOf(session));
+    if (!mailbox) throw replies.localError();
+    const envelope = session.envelope.rcptTo.map((r) => r.address);
+    // completeRawMessage refuses a From that is not the user's own (PullmailError forbidden -> 553 5.7.1)
+    const sent = await sendMessage(ctx, mailbox, { raw: msg.raw, envelope });
+    log.info({ sid: session.id, user: mailbox.address, msgId: sent.id, rcpts: envelope.length, size: msg.size }, 'submission accepted');
+    return `2.0.0 Ok: queued as ${sent.id}`;
+  }
+
+  return startListener(
+    {
+      ...baseOptions(ctx),
+      banner: 'pullmail submission',
+      authMethods: ['PLAIN', 'LOGIN'],
+      // never a password in clear text over a network: without TLS only a loopback listener takes AUTH
+      allowInsecureAuth: isLoopback(ctx.config.smtpHost),
+      disabledCommands: ctx.config.tls ? [] : ['STARTTLS'],
+      onAuth: (auth, session, cb) => {
+        onAuth(auth).then(
+          (user) => (user ? cb(null, { user }) : cb(replies.authFailed())),
+          (err: unknown) => {
+            log.error({ err, sid: session.id }, 'auth check failed');
+            cb(replies.localError());
+          },
+        );
+      },
+      onMailFrom: (address, session, cb) => answer(session, 'MAIL', cb, () => onMailFrom(address, session)),
+      onRcptTo: (address, session, cb) => answer(session, 'RCPT', cb, () => onRcptTo(address, session)),
+      onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
+    },
+    { host: ctx.config.smtpHost, port: ctx.config.submissionPort },
+    log,
+  );
+}
+
+/** A valid scrypt hash of a random password, checked when the user does not exist. */
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
