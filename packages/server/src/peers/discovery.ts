@@ -127,20 +127,34 @@ export function createDiscovery(opts: {
     try {
       return await readMetadata(`https://${domain}`, domain, 'well-known');
     } catch (err) {
-      // no node answering at the domain itself: a legacy domain (private-address refusals included)
+      // a server at the domain that is failing right now (5xx, 429) may be a pull node having a bad
+      // minute: try again later rather than sending its mail out by SMTP
+      if (err instanceof PullmailError && err.code === 'peer_error' && err.temporary) throw err;
+      // nothing answering, 404, not pm1 JSON, private address: a legacy domain
       if (err instanceof PullmailError) return null;
       throw err;
     }
   }
+
+  // concurrent lookups of one domain share one resolution
+  const inFlight = new Map<string, Promise<PeerNode | null>>();
 
   return {
     async discover(rawDomain) {
       const domain = rawDomain.toLowerCase();
       const hit = cache.get(domain);
       if (hit && hit.until > now()) return hit.node;
-      const node = await resolve(domain);
-      cache.set(domain, { node, until: now() + (node ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
-      return node;
+      let pending = inFlight.get(domain);
+      if (!pending) {
+        pending = resolve(domain)
+          .then((node) => {
+            cache.set(domain, { node, until: now() + (node ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+            return node;
+          })
+          .finally(() => inFlight.delete(domain));
+        inFlight.set(domain, pending);
+      }
+      return pending;
     },
     forget: (domain) => void cache.delete(domain.toLowerCase()),
   };
