@@ -1,30 +1,16 @@
 // Two node processes for a.test on one PostgreSQL database, behind no balancer: sends go to both,
 // both queues drain the same tables. 1,000 messages reach bob's node, none lost, none twice.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import postgres from 'postgres';
-import { fetch } from 'undici';
 import { testDatabase, type TestDatabase } from './harness/database.ts';
+import { nodeClient, spawnNode, waitHealthy, type Call } from './harness/child-node.ts';
 import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
-import { testPki } from './harness/tls.ts';
+import { reachablePostgres } from './harness/postgres.ts';
 import { waitFor } from './harness/wait.ts';
 
 // runs in the PostgreSQL pass of the suite (DATABASE_URL set); PGlite is one process by design
 const PG_URL = process.env.DATABASE_URL;
-
-async function reachable(url: string | undefined): Promise<boolean> {
-  if (!url) return false;
-  const c = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
-  try {
-    await c`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end();
-  }
-}
 
 describe('two processes on one PostgreSQL', () => {
   const children: ChildProcess[] = [];
@@ -37,9 +23,8 @@ describe('two processes on one PostgreSQL', () => {
   });
 
   it('deliver 1,000 messages with none lost and none duplicated', async (t) => {
-    if (!(await reachable(PG_URL))) return t.skip('needs DATABASE_URL (PostgreSQL)');
+    if (!(await reachablePostgres(PG_URL))) return t.skip('needs DATABASE_URL (PostgreSQL)');
     const N = 1000;
-    const pki = testPki();
     db = await testDatabase();
     const [p1, p2, pb] = [await freePort(), await freePort(), await freePort()];
     const publicA = `https://127.0.0.1:${p1}`;
@@ -49,43 +34,14 @@ describe('two processes on one PostgreSQL', () => {
     await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } });
 
     const dispatcher = b.server.ctx.fetcher.dispatcher; // trusts the test CA
-    const start = (port: number) => {
-      const child = spawn(process.execPath, ['packages/server/src/cli.ts', 'start'], {
-        env: {
-          ...process.env,
-          PULLMAIL_TEST_LOG_LEVEL: undefined,
-          DATABASE_URL: db!.env.DATABASE_URL,
-          PULLMAIL_DOMAINS: 'a.test',
-          PULLMAIL_HTTP_PORT: String(port),
-          PULLMAIL_PUBLIC_URL: publicA, // both answer for one public URL, as behind a balancer
-          PULLMAIL_PEERS: peers,
-          PULLMAIL_ALLOW_PRIVATE_PEERS: '1',
-          PULLMAIL_ADMIN_TOKEN: ADMIN_TOKEN,
-          PULLMAIL_TLS_CERT: pki.certPath,
-          PULLMAIL_TLS_KEY: pki.keyPath,
-          PULLMAIL_TRUST_CA: pki.caPath,
-          PULLMAIL_SMTP_PORT: '0',
-          PULLMAIL_SUBMISSION_PORT: '0',
-          PULLMAIL_LOG_LEVEL: 'warn',
-          PULLMAIL_QUEUE_POLL_MS: '100',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      children.push(child);
-    };
-    const call = async (port: number, path: string, init: { method?: string; token?: string; json?: unknown } = {}) => {
-      const res = await fetch(`https://127.0.0.1:${port}${path}`, {
-        method: init.method ?? 'GET',
-        headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.json ? { 'content-type': 'application/json' } : {}) },
-        body: init.json ? JSON.stringify(init.json) : undefined,
-        dispatcher,
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    };
+    // both answer for one public URL, as behind a balancer
+    const start = (port: number) => children.push(spawnNode({ domain: 'a.test', port, publicUrl: publicA, peers, env: { DATABASE_URL: db!.env.DATABASE_URL } }));
+    const clients = new Map([p1, p2].map((p) => [p, nodeClient(`https://127.0.0.1:${p}`, dispatcher)]));
+    const call = (port: number, path: string, init?: Parameters<Call>[1]) => clients.get(port)!(path, init);
     // both start at once: migrations must not trip over each other
     start(p1);
     start(p2);
-    for (const p of [p1, p2]) await waitFor(`process on ${p}`, async () => (await call(p, '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000);
+    for (const p of [p1, p2]) await waitHealthy(clients.get(p)!, `process on ${p}`);
 
     const alice = (await call(p1, '/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'alice@a.test' } })).body.token as string;
     let next = 0;

@@ -1,16 +1,15 @@
 // Failures between nodes: the recipient node is down for a while; the sender node is killed with
 // SIGKILL in the middle of its queue and restarted. Nothing is lost, nothing arrives twice.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fetch } from 'undici';
 import { listDeliveries } from '../packages/server/src/store/messages.ts';
 import { testDatabase } from './harness/database.ts';
+import { nodeClient, spawnNode, waitHealthy } from './harness/child-node.ts';
 import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
-import { testPki } from './harness/tls.ts';
 import { waitFor } from './harness/wait.ts';
 
 type Json = Record<string, any>;
@@ -62,7 +61,6 @@ describe('sender node killed with SIGKILL mid-queue', () => {
 
   it('delivers every message exactly once after a restart', async () => {
     const N = 40;
-    const pki = testPki();
     const db = await testDatabase();
     const [pa, pb] = [await freePort(), await freePort()];
     const urlA = `https://127.0.0.1:${pa}`;
@@ -71,39 +69,15 @@ describe('sender node killed with SIGKILL mid-queue', () => {
     const bob = await b.addUser('bob@b.test');
     await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } });
 
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PULLMAIL_TEST_LOG_LEVEL: undefined,
-      PULLMAIL_DOMAINS: 'a.test',
-      PULLMAIL_HTTP_PORT: String(pa),
-      PULLMAIL_PUBLIC_URL: urlA,
-      PULLMAIL_PEERS: peers,
-      PULLMAIL_ALLOW_PRIVATE_PEERS: '1',
-      PULLMAIL_ADMIN_TOKEN: ADMIN_TOKEN,
-      PULLMAIL_TLS_CERT: pki.certPath,
-      PULLMAIL_TLS_KEY: pki.keyPath,
-      PULLMAIL_TRUST_CA: pki.caPath,
-      PULLMAIL_SMTP_PORT: '0',
-      PULLMAIL_SUBMISSION_PORT: '0',
-      PULLMAIL_LOG_LEVEL: 'warn',
-      PULLMAIL_QUEUE_POLL_MS: '100',
+    const childEnv = {
       PULLMAIL_QUEUE_LEASE_SECONDS: '3',
       // PGlite on disk by default (an in-memory database would not survive the kill), else PostgreSQL
       ...(db.env.DATABASE_URL ? db.env : { PULLMAIL_DATA_DIR: dataDir }),
     };
-    const dispatcher = b.server.ctx.fetcher.dispatcher; // trusts the test CA
-    const call = async (path: string, init: { method?: string; token?: string; json?: unknown } = {}) => {
-      const res = await fetch(`${urlA}${path}`, {
-        method: init.method ?? 'GET',
-        headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.json ? { 'content-type': 'application/json' } : {}) },
-        body: init.json ? JSON.stringify(init.json) : undefined,
-        dispatcher,
-      });
-      return { status: res.status, body: (await res.json()) as Json };
-    };
+    const call = nodeClient(urlA, b.server.ctx.fetcher.dispatcher);
     const startA = async () => {
-      child = spawn(process.execPath, ['packages/server/src/cli.ts', 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-      await waitFor('node a up', async () => (await call('/healthz').catch(() => ({ status: 0 }))).status === 200);
+      child = spawnNode({ domain: 'a.test', port: pa, publicUrl: urlA, peers, env: childEnv });
+      await waitHealthy(call, 'node a up');
     };
 
     await startA();

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { IN_MEMORY, openDatabase, type Database } from '../packages/server/src/store/db.ts';
 import { testDatabase } from './harness/database.ts';
+import { reachablePostgres } from './harness/postgres.ts';
 
 const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -23,21 +23,9 @@ async function describeSchema(database: Database): Promise<unknown> {
   return { columns, indexes, constraints };
 }
 
-async function reachable(url: string): Promise<boolean> {
-  const c = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
-  try {
-    await c`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end();
-  }
-}
-
 describe('migrations', () => {
   it('produce the same schema on PGlite and PostgreSQL', async (t) => {
-    if (!(await reachable(PG_URL))) return t.skip(`no PostgreSQL at ${PG_URL}`);
+    if (!(await reachablePostgres(PG_URL))) return t.skip(`no PostgreSQL at ${PG_URL}`);
     const saved = process.env.DATABASE_URL;
     process.env.DATABASE_URL = PG_URL;
     const pgDb = await testDatabase();
