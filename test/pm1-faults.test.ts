@@ -49,6 +49,30 @@ describe('recipient node down', () => {
   });
 });
 
+describe('recipient node gone for good', () => {
+  let a: TestNode | undefined;
+  after(() => a?.stop());
+
+  it('gives up after the notification retry period and says expired', async () => {
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs;
+    const dead = await freePort(); // nothing will ever listen here
+    a = await startNode({ domain: 'a.test', https: true, now, peers: `c.test=https://127.0.0.1:${dead}` });
+    const alice = await a.addUser('alice@a.test');
+    const sent = (await (await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['carol@c.test'], subject: 'hello?', text: 'x' } })).json()) as Json;
+    const state = async () => ((await (await a!.api(`/api/v1/messages/${sent.id}`, { token: alice })).json()) as Json).deliveries[0];
+    await waitFor('a failed attempt', async () => (await listDeliveries(a!.server.ctx.db, sent.id))[0].lastError);
+    assert.equal((await state()).state, 'queued');
+    offsetMs += 6 * 86_400_000; // past PULLMAIL_NOTIFY_RETRY_DAYS (5)
+    a.server.ctx.kick();
+    const final = await waitFor('expired', async () => {
+      const d = await state();
+      return d.state === 'expired' && d;
+    });
+    assert.match(final.reason, /127\.0\.0\.1|connect|ECONNREFUSED/i);
+  });
+});
+
 describe('sender node killed with SIGKILL mid-queue', () => {
   let child: ChildProcess | undefined;
   let b: TestNode | undefined;
