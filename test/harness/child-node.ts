@@ -57,5 +57,5 @@ export function nodeClient(baseUrl: string, dispatcher: Dispatcher): Call {
 }
 
 export async function waitHealthy(call: Call, what: string): Promise<void> {
-  await waitFor(what, async () => (await call('/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000);
+  await waitFor(what, async () => (await call('/healthz').catch(() => ({ status: 0 }))).status === 200, 60_000);
 }
