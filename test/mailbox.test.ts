@@ -92,4 +92,26 @@ describe('mailbox API between two nodes', () => {
     assert.equal((await b.api(`/api/v1/inbox/${entry.id}`, { token: bob })).status, 404);
     assert.equal((await json(await b.api('/api/v1/inbox', { token: bob }))).total, total - 1);
   });
+
+  it('a user never reaches another user\'s data on the same node', async () => {
+    const amy = await a.addUser('amy@a.test');
+    const sent = await json(await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject: 'private', text: 'x' } }));
+    assert.equal((await a.api(`/api/v1/messages/${sent.id}`, { token: amy })).status, 404);
+    assert.equal((await a.api(`/api/v1/messages/${sent.id}/retract`, { method: 'POST', token: amy })).status, 404);
+    assert.equal((await a.api(`/api/v1/messages/${sent.id}`, { method: 'PUT', token: amy, json: { to: ['bob@b.test'], subject: 'mine now', text: 'y' } })).status, 404);
+    assert.deepEqual((await json(await a.api('/api/v1/sent', { token: amy }))).messages, []);
+    const rule = await json(await a.api('/api/v1/rules', { method: 'POST', token: alice, json: { action: 'allow', pattern: '@b.test' } }));
+    assert.equal((await a.api(`/api/v1/rules/${rule.id}`, { method: 'DELETE', token: amy })).status, 404);
+    assert.equal((await json(await a.api('/api/v1/rules', { token: amy }))).rules.length, 0);
+    const consent = await json(await a.api('/api/v1/consent-tokens', { method: 'POST', token: alice, json: { sender: '@b.test', max_uses: 1, expires_in_days: 1 } }));
+    assert.equal((await a.api(`/api/v1/consent-tokens/${consent.id}`, { method: 'DELETE', token: amy })).status, 404);
+    const [entry] = (await json(await b.api('/api/v1/inbox', { token: bob }))).messages;
+    const carl = await b.addUser('carl@b.test');
+    assert.equal((await b.api(`/api/v1/inbox/${entry.id}/raw`, { token: carl })).status, 404);
+    assert.equal((await b.api(`/api/v1/inbox/${entry.id}`, { method: 'DELETE', token: carl })).status, 404);
+    assert.equal((await b.api(`/api/v1/requests/${entry.id}/accept`, { method: 'POST', token: carl })).status, 404);
+    // and without a token, or with a made-up one, nothing at all
+    assert.equal((await a.api('/api/v1/sent')).status, 401);
+    assert.equal((await a.api('/api/v1/sent', { token: 'pm_made-up' })).status, 401);
+  });
 });
