@@ -2,6 +2,7 @@
 // apply the user's policy (with consent tokens and proof-of-work answers), and turn the answer into a
 // pending fetch, a held request or a challenge.
 import type { NotificationClaims, NotifyResult, PowChallenge } from '@pullmail/client/wire';
+import { sql } from 'drizzle-orm';
 import { canonicalAddress } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
@@ -34,7 +35,8 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
   if (earlier && !mayReevaluate(earlier)) return earlier;
 
   const result = await ctx.db.transaction(async (tx) => {
-    // serialize concurrent copies of the same notification on the inbound row
+    // serialize concurrent copies of the same notification, also before its inbound row exists
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${n.iss}\n${n.msg.id}\n${rcpt}`}, 0))`);
     const existing = await lockInbound(tx, n.iss, n.msg.id, rcpt);
     const again = (await findAnswer(tx, key)) as NotifyResult | undefined;
     if (again && !mayReevaluate(again)) return again;
