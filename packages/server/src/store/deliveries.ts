@@ -80,7 +80,8 @@ export async function recordFailure(
 export async function markFetched(db: Executor, messageId: string, rcpt: string, now: Date): Promise<{ outcome: 'fetched'; version: number } | { outcome: 'retracted' | 'not_found' }> {
   const [row] = await db
     .update(deliveries)
-    .set({ state: 'fetched', fetchedAt: sql`coalesce(${deliveries.fetchedAt}, ${now.toISOString()}::timestamptz)`, reason: null })
+    // once fetched nothing more is owed to the recipient: no update, retract or recheck can follow
+    .set({ state: 'fetched', fetchedAt: sql`coalesce(${deliveries.fetchedAt}, ${now.toISOString()}::timestamptz)`, reason: null, notifyKind: null })
     .where(and(eq(deliveries.messageId, messageId), eq(deliveries.rcpt, rcpt), sql`${deliveries.state} <> 'retracted'`))
     .returning({ version: deliveries.version });
   if (row) return { outcome: 'fetched', version: row.version };
