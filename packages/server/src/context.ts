@@ -28,7 +28,7 @@ export interface AppContext {
   /** Injected clock: milliseconds since the epoch. */
   now: () => number;
   /** Wakes the outbound and fetch queues after new work is stored. */
-  kick: () => void;
+  kick: (queue?: 'notify' | 'fetch') => void;
 }
 
 export const seconds = (ctx: Pick<AppContext, 'now'>): number => Math.floor(ctx.now() / 1000);

@@ -26,6 +26,8 @@ export interface Worker {
   /** Workers that listen (the SMTP gateway) resolve once bound; a failure stops the node's start. */
   start(): void | Promise<void>;
   stop(): Promise<void>;
+  /** Which queue this is, for `ctx.kick(name)`. */
+  name?: string;
   /** Look for due work now rather than at the next poll. */
   kick?(): void;
 }
@@ -92,7 +94,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
         rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
         now,
         publicUrl: config.publicUrl,
-        kick: () => workers.forEach((w) => w.kick?.()),
+        kick: (queue) => workers.forEach((w) => (!queue || w.name === queue) && w.kick?.()),
       };
       const app = createApp(ctx, extensions.flatMap((e) => (e.routes ? [e.routes] : [])));
       listener = await listen(app, { host: config.httpHost, port: config.httpPort, tls: config.tls });

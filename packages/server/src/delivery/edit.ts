@@ -12,7 +12,7 @@ export async function retractMessage(ctx: AppContext, mailbox: Mailbox, id: stri
   const m = await findOwnMessage(ctx.db, mailbox.id, id);
   if (!m) throw new PullmailError('not_found', 'no such sent message');
   const results = await ctx.db.transaction((tx) => retractDeliveries(tx, id, new Date(ctx.now())));
-  ctx.kick();
+  ctx.kick('notify');
   ctx.log.child({ sub: 'send' }).info({ msgId: id, results }, 'message retracted');
   return { results };
 }
@@ -33,6 +33,6 @@ export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string,
     if ((await offerVersion(tx, id, version, now)) === 0) throw new PullmailError('conflict', 'every recipient has fetched (or refused) this message');
     return { id, version, deliveries: (await listDeliveries(tx, id)).map((d) => ({ rcpt: d.rcpt, state: d.state as never })) };
   });
-  ctx.kick();
+  ctx.kick('notify');
   return result;
 }

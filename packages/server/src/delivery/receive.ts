@@ -44,7 +44,7 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
     await saveAnswer(tx, key, r);
     return r;
   });
-  if (result.decision === 'fetch') ctx.kick();
+  if (result.decision === 'fetch') ctx.kick('fetch');
   return result;
 }
 

@@ -46,7 +46,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
     await addCorrespondents(tx, mailbox.id, recipients, 'sent');
     return ds;
   });
-  ctx.kick();
+  ctx.kick('notify');
   ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: recipients.length, size: built.raw.length }, 'message queued');
   return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
 }

@@ -3,7 +3,7 @@
 // that talks to another node goes through a Fetcher.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { PullmailError } from '../errors.ts';
 import { isPrivateAddress } from './address-guard.ts';
@@ -55,9 +55,10 @@ function privateError(what: string): PullmailError {
 }
 
 export function createFetcher(opts: FetcherOptions): Fetcher {
-  const ca = opts.trustCa ? [...rootCertificates, opts.trustCa] : undefined;
+  // one secure context for every connection: parsing the CA list per connection costs ~13 ms each
+  const secureContext = opts.trustCa ? createSecureContext({ ca: [...rootCertificates, opts.trustCa] }) : undefined;
   const connector = buildConnector({
-    ca,
+    ...(secureContext ? { secureContext } : {}),
     timeout: opts.connectTimeoutMs ?? 10_000,
     ...(opts.allowPrivate ? {} : { lookup: guardedLookup as never }),
   });

@@ -179,7 +179,7 @@ async function answerPow(ctx: AppContext, d: DeliveryRow, pow: PowChallenge): Pr
     log.info({ bits: pow.bits }, 'proof-of-work challenge left unanswered (too hard or timed out)');
     return;
   }
-  if (await attachPow(ctx.db, key(d), { nonce: pow.nonce, counter }, new Date(ctx.now()))) ctx.kick();
+  if (await attachPow(ctx.db, key(d), { nonce: pow.nonce, counter }, new Date(ctx.now()))) ctx.kick('notify');
 }
 
 async function failAll(ctx: AppContext, ds: DeliveryRow[], err: unknown): Promise<void> {

@@ -37,6 +37,7 @@ export function createPoller(opts: { name: string; pollMs: number; batch: number
   }
 
   return {
+    name: opts.name,
     start() {
       stopped = false;
       schedule(0);

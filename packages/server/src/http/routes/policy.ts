@@ -62,7 +62,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
       await updateInbound(tx, row.id, { state: 'fetching', nextAttemptAt: new Date(ctx.now()), leaseUntil: null, attempts: 0 });
       await addCorrespondents(tx, mailbox.id, [row.sender], 'accepted');
     });
-    ctx.kick();
+    ctx.kick('fetch');
     return c.json({ id: row.id, state: 'accepted' });
   });
 
