@@ -1,0 +1,44 @@
+// Bench-only instrumentation of drizzle's postgres.js driver in this process (production code is not
+// touched): count statements by SQL text and transactions. Importing it also applies the what-if
+// experiments of ./experiments.ts named in PM_BENCH_EXPERIMENT.
+//
+// Enable from the environment for any bench that runs nodes in-process:
+//   PM_BENCH_COUNT_QUERIES=1   print statements per SQL text (per unit of work) after the run
+import { PostgresJsPreparedQuery, PostgresJsSession } from 'drizzle-orm/postgres-js/session';
+import './experiments.ts';
+
+type Proto = { execute: (...a: unknown[]) => unknown; all: (...a: unknown[]) => unknown };
+const proto = PostgresJsPreparedQuery.prototype as unknown as Proto & { queryString: string; prepare: boolean };
+const sessionProto = PostgresJsSession.prototype as unknown as { transaction: (...a: unknown[]) => unknown };
+
+export const counts = new Map<string, number>();
+export let transactions = 0;
+
+export function countQueries(): void {
+  for (const m of ['execute', 'all'] as const) {
+    const orig = proto[m];
+    proto[m] = function (this: { queryString: string }, ...a: unknown[]) {
+      const k = this.queryString.replace(/\$\d+(, \$\d+)+/g, '$n…').slice(0, 110);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      return orig.apply(this, a);
+    };
+  }
+  const tx = sessionProto.transaction;
+  sessionProto.transaction = function (this: unknown, ...a: unknown[]) {
+    transactions++;
+    return tx.apply(this, a);
+  };
+}
+
+export function resetCounts(): void {
+  counts.clear();
+  transactions = 0;
+}
+
+export function printCounts(per = 1, label = 'statements'): void {
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  console.log(`${label}: ${total} statements + ${transactions} transactions (BEGIN/COMMIT) = ${(total / per).toFixed(1)} statements and ${(transactions / per).toFixed(2)} transactions per unit (${per} units)`);
+  for (const [k, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`  ${(n / per).toFixed(2).padStart(6)}  ${k}`);
+}
+
+if (process.env.PM_BENCH_COUNT_QUERIES) countQueries();
