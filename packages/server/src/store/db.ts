@@ -43,7 +43,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
 
 async function openPostgres(url: string): Promise<Database> {
   const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10 });
-  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  const db = drizzlePostgres(preparing(client), { schema }) as unknown as Db;
   return {
     db,
     kind: 'postgres',
@@ -64,6 +64,32 @@ async function openPostgres(url: string): Promise<Database> {
     },
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * drizzle sends unnamed queries with `prepare: false`, which costs postgres.js a describe round trip
+ * per query (drizzle-orm#6096). Our statements have a fixed set of shapes, so every query is sent as a
+ * prepared statement, cached per connection by postgres.js: about half the database CPU per message
+ * (bench/). Needs session pooling if a PgBouncer sits in between.
+ */
+function preparing(sql: postgres.Sql): postgres.Sql {
+  return new Proxy(sql, {
+    get(target, prop, receiver) {
+      if (prop === 'unsafe') {
+        return (query: string, params?: unknown[], options?: Record<string, unknown>) => target.unsafe(query, params as never, { ...options, prepare: true });
+      }
+      if (prop === 'begin' || prop === 'savepoint') {
+        return (...args: unknown[]) => {
+          const last = args.length - 1;
+          const fn = args[last] as (inner: postgres.Sql) => unknown;
+          args[last] = (inner: postgres.Sql) => fn(preparing(inner));
+          return (Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
