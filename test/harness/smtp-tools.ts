@@ -22,6 +22,13 @@ export function findBinary(name: string): string | undefined {
   return undefined;
 }
 
+/** Why tests that also drive Python's smtplib must skip, or undefined when every tool is there. */
+export function smtpToolsAndPythonMissing(): string | undefined {
+  const tools = smtpToolsMissing();
+  const python = findBinary('python3') ? undefined : 'python3 not installed';
+  return tools || python ? [tools, python].filter(Boolean).join('; ') : undefined;
+}
+
 /** Why SMTP tool tests must skip, or undefined when swaks and smtp-sink are both there. */
 export function smtpToolsMissing(): string | undefined {
   const missing = ['swaks', 'smtp-sink'].filter((b) => !findBinary(b));
@@ -156,4 +163,46 @@ export async function rawSmtp(port: number, steps: (string | Buffer)[]): Promise
   await new Promise((r) => setTimeout(r, 200));
   socket.destroy();
   return [...out, ...replies];
+}
+
+export interface SmtplibSession {
+  /** [code, text] of each reply; `data` only when some recipient was accepted. */
+  ehlo: [number, string];
+  mail: [number, string];
+  rcpt: [number, string][];
+  data?: [number, string];
+}
+
+const SMTPLIB_CLIENT = `
+import json, smtplib, sys
+req = json.load(sys.stdin)
+dec = lambda r: [r[0], r[1].decode("latin1")]
+s = smtplib.SMTP("127.0.0.1", req["port"], local_hostname="client.test", timeout=20)
+out = {"ehlo": dec(s.ehlo())}
+out["mail"] = dec(s.mail(req["from"]))
+out["rcpt"] = [dec(s.rcpt(r["to"], r.get("options", []))) for r in req["rcpts"]]
+if req.get("data") is not None and any(200 <= c < 300 for c, _ in out["rcpt"]):
+    out["data"] = dec(s.data(req["data"].encode("latin1")))
+s.quit()
+print(json.dumps(out))
+`;
+
+/**
+ * One SMTP session with Python's smtplib, the client that can send RCPT TO parameters
+ * (`options`, e.g. CRI-TOKEN) and that nobody on the team wrote. `from` '' is the null sender.
+ */
+export function smtplib(port: number, req: { from: string; rcpts: { to: string; options?: string[] }[]; data?: string }): Promise<SmtplibSession> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(findBinary('python3')!, ['-c', SMTPLIB_CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`smtplib exited ${code}: ${err}`));
+      resolve(JSON.parse(out) as SmtplibSession);
+    });
+    child.stdin.end(JSON.stringify({ port, ...req }));
+  });
 }

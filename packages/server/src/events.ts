@@ -40,3 +40,20 @@ export function smtpReply(ctx: Ctx, e: { listener: 'mx' | 'submission'; code: nu
   ctx.metrics.smtpReplies.inc({ listener: e.listener, code: String(e.code) });
   if (e.code >= 400) ctx.log.info({ sub: 'smtp', listener: e.listener, code: e.code, session: e.session, detail: e.detail }, 'smtp refusal');
 }
+
+/** Challenge/response at the SMTP gateway (docs/cri.md); `detail` never holds a token. */
+export function criEvent(ctx: Ctx, e: {
+  event: 'challenge_issued' | 'token_accepted' | 'token_refused' | 'challenge_answered' | 'challenge_dropped' | 'challenge_left_to_user';
+  rcpt: string;
+  sender: string;
+  session?: string;
+  detail?: string;
+}): void {
+  ctx.metrics.criEvents.inc({ event: e.event });
+  ctx.log.info({ sub: 'cri', event: e.event, rcpt: e.rcpt, from: e.sender, session: e.session, detail: e.detail }, `cri ${e.event.replace(/_/g, ' ')}`);
+}
+
+export function senderCalloutChecked(ctx: Ctx, e: { sender: string; verdict: string; cached: boolean; detail: string; session?: string }): void {
+  ctx.metrics.senderCallouts.inc({ verdict: e.verdict, cached: String(e.cached) });
+  ctx.log.info({ sub: 'smtp-callout', from: e.sender, verdict: e.verdict, cached: e.cached, detail: e.detail, session: e.session }, 'sender callout');
+}

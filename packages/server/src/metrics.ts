@@ -12,6 +12,8 @@ export interface Metrics {
   fetchSeconds: Histogram<'outcome'>;
   servedFetches: Counter<'outcome'>;
   smtpReplies: Counter<'listener' | 'code'>;
+  criEvents: Counter<'event'>;
+  senderCallouts: Counter<'verdict' | 'cached'>;
 }
 
 export function createMetrics(db: () => Db | undefined): Metrics {
@@ -55,5 +57,7 @@ export function createMetrics(db: () => Db | undefined): Metrics {
     }),
     servedFetches: new Counter({ name: 'pullmail_fetches_served_total', help: 'Fetches answered for our sent messages, by outcome', labelNames: ['outcome'], registers: [registry] }),
     smtpReplies: new Counter({ name: 'pullmail_smtp_replies_total', help: 'SMTP replies sent, by listener and code', labelNames: ['listener', 'code'], registers: [registry] }),
+    criEvents: new Counter({ name: 'pullmail_cri_events_total', help: 'Challenge/response events at the SMTP gateway (docs/cri.md)', labelNames: ['event'], registers: [registry] }),
+    senderCallouts: new Counter({ name: 'pullmail_sender_callouts_total', help: 'Sender callout answers, by verdict and whether cached', labelNames: ['verdict', 'cached'], registers: [registry] }),
   };
 }

@@ -131,6 +131,15 @@ describe('loadConfig values', () => {
     });
   }
 
+  it('leaves the sender callout off by default, probing port 25 when it is on', () => {
+    const off = loadConfig({}).config;
+    assert.equal(off.senderCallout, false);
+    assert.equal(off.calloutPort, 25);
+    const on = loadConfig({ PULLMAIL_SENDER_CALLOUT: '1', PULLMAIL_CALLOUT_PORT: '2526' }).config;
+    assert.equal(on.senderCallout, true);
+    assert.equal(on.calloutPort, 2526);
+  });
+
   it('warns about unknown PULLMAIL_ variables and ignores other variables', () => {
     const { warnings } = loadConfig({ PULLMAIL_FOO: '1', PULLMAIL_HTTP_PORT: '8080', PATH: '/usr/bin', HOME: '/root', DATABASE_URL: undefined });
     assert.equal(warnings.length, 1);
@@ -236,6 +245,9 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['PULLMAIL_ALLOW_PRIVATE_PEERS', 'maybe', 'not a flag'],
     ['PULLMAIL_SMTP_RELAY', 'relay.example:25', 'no smtp:// scheme'],
     ['PULLMAIL_GREYLIST_SECONDS', '-5', 'negative'],
+    ['PULLMAIL_SENDER_CALLOUT', 'sometimes', 'not a flag'],
+    ['PULLMAIL_CALLOUT_PORT', '0', 'a probe needs a real port'],
+    ['PULLMAIL_CALLOUT_PORT', '70000', 'out of range'],
     ['PULLMAIL_ADMIN_TOKEN', 'short', 'too short to be a secret'],
     ['PULLMAIL_MAX_MESSAGE_BYTES', '0', 'must be positive'],
     ['PULLMAIL_RETENTION_DAYS', 'forever', 'not a number'],

@@ -32,6 +32,10 @@ export interface Config {
   submissionPort: number;
   smtpRelay?: string;
   greylistSeconds: number;
+  /** Probe an unknown legacy sender's address at its domain's MX before accepting (PULLMAIL_SENDER_CALLOUT, default off; docs/cri.md). */
+  senderCallout: boolean;
+  /** TCP port the callout probes MX hosts on (PULLMAIL_CALLOUT_PORT, default 25). */
+  calloutPort: number;
   rateDomain: RateLimit;
   rateSender: RateLimit;
   adminToken?: string;
@@ -72,7 +76,7 @@ const KNOWN = new Set([
   'PULLMAIL_DOMAINS', 'PULLMAIL_PUBLIC_URL', 'PULLMAIL_HTTP_HOST', 'PULLMAIL_HTTP_PORT', 'PULLMAIL_TLS_CERT',
   'PULLMAIL_TLS_KEY', 'PULLMAIL_TRUST_CA', 'PULLMAIL_DATA_DIR', 'PULLMAIL_PEERS', 'PULLMAIL_ALLOW_PRIVATE_PEERS',
   'PULLMAIL_SMTP_HOST', 'PULLMAIL_SMTP_PORT', 'PULLMAIL_SUBMISSION_PORT', 'PULLMAIL_SMTP_RELAY',
-  'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
+  'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_SENDER_CALLOUT', 'PULLMAIL_CALLOUT_PORT', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
   'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS', 'PULLMAIL_QUEUE_LEASE_SECONDS',
   'PULLMAIL_POW_BITS', 'PULLMAIL_ALLOW_WINDOW_DAYS', 'PULLMAIL_REQUEST_EXPIRY_DAYS', 'PULLMAIL_HELD_RECHECK_SECONDS',
@@ -182,6 +186,8 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     submissionPort: opt('PULLMAIL_SUBMISSION_PORT', port, 2587),
     smtpRelay: opt('PULLMAIL_SMTP_RELAY', z.string().regex(/^smtps?:\/\/[^/]+$/, 'must look like smtp://host:port'), undefined as string | undefined),
     greylistSeconds: opt('PULLMAIL_GREYLIST_SECONDS', z.coerce.number().int().min(0, 'must be 0 or more'), 300),
+    senderCallout: opt('PULLMAIL_SENDER_CALLOUT', flag, false),
+    calloutPort: opt('PULLMAIL_CALLOUT_PORT', port.refine((p) => p > 0, 'must be 1-65535'), 25),
     rateDomain: opt('PULLMAIL_RATE_DOMAIN', rate, { count: 3000, seconds: 60 }),
     rateSender: opt('PULLMAIL_RATE_SENDER', rate, { count: 300, seconds: 60 }),
     adminToken: opt('PULLMAIL_ADMIN_TOKEN', z.string().min(16, 'must be at least 16 characters'), undefined as string | undefined),

@@ -1,8 +1,10 @@
 // Periodic housekeeping: unanswered held requests and challenges expire (the sender learns it on its
-// next recheck), and single-use token ids past their lifetime are forgotten.
+// next recheck), single-use token ids past their lifetime are forgotten, and so are SMTP-stage
+// challenge pages whose tokens can no longer be used (docs/cri.md).
 import { and, inArray, lt } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Worker } from '../server.ts';
+import { pruneChallenges } from '../store/challenges.ts';
 import { inbound } from '../store/schema.ts';
 import { overrideAnswers, pruneJtis } from '../store/replay.ts';
 import { createPoller } from './poller.ts';
@@ -19,6 +21,7 @@ export function maintenanceWorker(ctx: AppContext): Worker {
       const expired = await expireRequests(ctx);
       if (expired) log.info({ expired }, 'held requests expired');
       await pruneJtis(ctx.db, new Date(ctx.now()));
+      await pruneChallenges(ctx.db, new Date(ctx.now() - ctx.config.allowWindowSeconds * 1000));
       return 0;
     },
   });

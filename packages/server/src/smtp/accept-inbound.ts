@@ -8,6 +8,7 @@ import type { PolicyDecision } from '../policy/decide.ts';
 import { randomId } from '../protocol/jws.ts';
 import { insertInbound } from '../store/inbound.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
+import type { RcptGrant } from './cri-gate.ts';
 
 /** Decisions that rest on who the sender is: only an authenticated sender may claim them. */
 const IDENTITY_REASONS = new Set(['allowed', 'known_correspondent']);
@@ -34,16 +35,22 @@ export interface StoredCopy {
 /**
  * Applies the policy per recipient and stores: `fetch` → inbox (state `stored`), `hold` and
  * `challenge` → held request with the bytes kept (accepting it moves them to the inbox without a
- * fetch), `reject` → nothing stored for that recipient.
+ * fetch), `reject` → nothing stored for that recipient. A token accepted at RCPT (`grants`, docs/cri.md)
+ * lets the message in where the policy would hold it, or where only an unproven sender identity
+ * would let it in; it never overrides a block.
  */
-export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: Map<string, Mailbox>): Promise<StoredCopy[]> {
+export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: Map<string, Mailbox>, grants: ReadonlyMap<string, RcptGrant> = new Map()): Promise<StoredCopy[]> {
   const now = new Date(ctx.now());
   const sha256 = createHash('sha256').update(mail.raw).digest('base64url');
   return ctx.db.transaction(async (tx) => {
     const out: StoredCopy[] = [];
     for (const [rcpt, mailbox] of rcpts) {
       let d = await evaluatePolicy(ctx, tx, mailbox, mail.sender);
-      if (d.decision === 'fetch' && IDENTITY_REASONS.has(d.reason) && !mail.senderVerified) d = { decision: 'hold', reason: 'unverified_sender' };
+      const unproven = d.decision === 'fetch' && IDENTITY_REASONS.has(d.reason) && !mail.senderVerified;
+      const grant = grants.get(rcpt);
+      // protocol §6 order: a consent use is spent only when nothing earlier let the mail in
+      if ((unproven || d.decision === 'hold' || d.decision === 'challenge') && grant && (await grant.redeem(tx))) d = { decision: 'fetch', reason: grant.reason };
+      else if (unproven) d = { decision: 'hold', reason: 'unverified_sender' };
       if (d.decision === 'fetch' && mail.quarantine) d = { decision: 'hold', reason: 'dmarc_quarantine' };
       if (d.decision === 'reject') {
         out.push({ rcpt, ...d });

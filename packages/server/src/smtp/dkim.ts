@@ -39,9 +39,21 @@ export function dkimZoneLine(key: DkimKey): string {
   return `${name}. IN TXT ${parts.map((p) => `"${p}"`).join(' ')}`;
 }
 
+/**
+ * The fields we sign when present: mailauth's default list (RFC 6376 §5.4.1 recommendations) plus
+ * Auto-Submitted and the CRI fields (docs/cri.md), so nobody can add or change those on the way.
+ */
+const SIGNED_FIELDS = [
+  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type',
+  'Content-Transfer-Encoding', 'Content-ID', 'Content-Description', 'Resent-Date', 'Resent-From', 'Resent-Sender',
+  'Resent-To', 'Resent-Cc', 'Resent-Message-ID', 'In-Reply-To', 'References', 'List-Id', 'List-Help',
+  'List-Unsubscribe', 'List-Subscribe', 'List-Post', 'List-Owner', 'List-Archive', 'Auto-Submitted',
+  'CRI-Message-Type', 'CRI-Sender-Accept-Token', 'CRI-Sender-Agent',
+].join(':');
+
 /** The message with a DKIM-Signature field on top (relaxed/relaxed). */
 export async function signMessage(raw: Buffer, key: DkimKey, now: Date): Promise<Buffer> {
-  const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKey, canonicalization: 'relaxed/relaxed' };
+  const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKey, canonicalization: 'relaxed/relaxed', headerList: SIGNED_FIELDS };
   // mailauth signs what `signatureData` lists (the top-level fields alone produce no signature)
   const { signatures, errors } = await dkimSign(raw, { ...signature, signatureData: [signature], signTime: now });
   if (errors?.length || !signatures) throw new Error(`DKIM signing failed: ${errors?.map((e) => e.err?.message).join('; ')}`);

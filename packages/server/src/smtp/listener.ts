@@ -1,6 +1,7 @@
 // Starting and stopping one smtp-server listener, with the options both gateway roles share.
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { AppContext } from '../context.ts';
 import type { Logger } from '../log.ts';
 import { smtpServerResolver } from './dns.ts';
@@ -33,8 +34,47 @@ export function baseOptions(ctx: AppContext): SMTPServerOptions {
   };
 }
 
-export async function startListener(options: SMTPServerOptions, at: { host: string; port: number }, log: Logger): Promise<SmtpListener> {
-  const server = new SMTPServer(options);
+/**
+ * smtp-server builds its EHLO reply from a fixed list and has no option for more keywords. This is the
+ * one place where ours are added: the EHLO handler of each new connection is wrapped so that its 250
+ * reply (one `send` of the reply lines) ends with our keywords. Nothing else about the server changes.
+ */
+class KeywordSmtpServer extends SMTPServer {
+  readonly #keywords: readonly string[];
+
+  constructor(options: SMTPServerOptions, keywords: readonly string[]) {
+    super(options);
+    this.#keywords = keywords;
+  }
+
+  override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+    super.connect(socket, socketOptions);
+    let newest: SMTPConnection | undefined;
+    for (const c of this.connections) newest = c;
+    if (newest) appendEhloKeywords(newest, this.#keywords);
+  }
+}
+
+function appendEhloKeywords(conn: SMTPConnection, keywords: readonly string[]): void {
+  const ehlo = conn.handler_EHLO;
+  conn.handler_EHLO = function (this: SMTPConnection, command, callback) {
+    const send = this.send;
+    // handler_EHLO answers with exactly one send, synchronously: the list of lines on success
+    this.send = (code, data, context) => {
+      this.send = send;
+      return send.call(this, code, code === 250 && Array.isArray(data) ? [...data, ...keywords] : data, context);
+    };
+    try {
+      ehlo.call(this, command, callback);
+    } finally {
+      this.send = send;
+    }
+  };
+}
+
+/** Starts one listener; `ehloKeywords` are added to its EHLO reply (the MX advertises CRI). */
+export async function startListener(options: SMTPServerOptions, at: { host: string; port: number }, log: Logger, ehloKeywords: readonly string[] = []): Promise<SmtpListener> {
+  const server = ehloKeywords.length ? new KeywordSmtpServer(options, ehloKeywords) : new SMTPServer(options);
   server.on('error', (err) => log.warn({ err: err.message }, 'smtp connection error'));
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);

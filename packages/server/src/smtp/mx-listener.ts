@@ -2,13 +2,21 @@
 // Only our domains and existing mailboxes; SPF/DKIM/DMARC recorded in Authentication-Results;
 // greylisting for unknown senders; no smuggling. Every refusal is a reply inside the session: after
 // a 250 the mail is stored, so the gateway never has to send a bounce to a possibly forged sender.
+// Challenge/response (docs/cri.md): the ESMTP CRI extension (452 challenges and tokens at RCPT), the
+// optional sender callout, and automatic answers to CRI challenges about our users' own mail.
 import { simpleParser } from 'mailparser';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { evaluatePolicy } from '../delivery/recipient-policy.ts';
+import { criEvent, senderCalloutChecked } from '../events.ts';
 import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
 import { storeAccepted } from './accept-inbound.ts';
+import { createSenderCallout } from './callout.ts';
+import { handleCriChallenge } from './cri-answer.ts';
+import { checkPresentedToken, rcptChallenge, type RcptGrant } from './cri-gate.ts';
+import { readCriMail } from './cri-message.ts';
+import { CRI_EHLO_KEYWORD, loopExemption, parseRcptParams } from './cri.ts';
 import { clientNetwork } from './dns.ts';
 import { checkGreylist } from './greylist.ts';
 import { fromAddress, splitHeaders, withTraceHeaders } from './headers.ts';
@@ -25,12 +33,17 @@ interface Transaction {
   /** Canonical envelope sender, '' for the null sender. */
   sender: string;
   rcpts: Map<string, Mailbox>;
+  /** Recipients whose RCPT carried an accepted CRI token. */
+  grants: Map<string, RcptGrant>;
 }
 
 export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
   const log = ctx.log.child({ sub: 'smtp-mx' });
   const name = serverName(ctx);
   const transactions = new WeakMap<SMTPServerSession, Transaction>();
+  const callout = ctx.config.senderCallout
+    ? createSenderCallout({ resolver: ctx.resolver, port: ctx.config.calloutPort, ehloName: name, now: ctx.now })
+    : undefined;
 
   /** Runs a handler and answers with its reply, or 451 for anything unexpected (logged once here). */
   const answer = (session: SMTPServerSession, what: string, cb: (err?: Error | null, msg?: string) => void, fn: () => Promise<string | void>) => {
@@ -54,7 +67,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       const wait = await ctx.rateLimits.take(sender);
       if (wait > 0) throw replies.rateLimited(wait);
     }
-    transactions.set(session, { sender, rcpts: new Map() });
+    transactions.set(session, { sender, rcpts: new Map(), grants: new Map() });
   }
 
   async function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -62,11 +75,41 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const rcpt = canonicalAddress(address.address);
     if (!rcpt) throw replies.badRecipient();
     if (!ctx.config.domains.includes(domainOf(rcpt))) throw replies.relayDenied();
+    // smtp-server passes every RCPT parameter on unchecked: we take the CRI ones and refuse the rest
+    const presented = parseRcptParams(address.args);
     const mailbox = await findMailbox(ctx.db, rcpt);
     if (!mailbox) throw replies.unknownUser();
     if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
     const policy = await evaluatePolicy(ctx, ctx.db, mailbox, tx.sender);
     if (policy.decision === 'reject') throw replies.refused();
+    tx.grants.delete(rcpt);
+    if (presented) {
+      try {
+        tx.grants.set(rcpt, await checkPresentedToken(ctx, mailbox, tx.sender, presented, policy));
+      } catch (err) {
+        criEvent(ctx, { event: 'token_refused', rcpt, sender: tx.sender, session: session.id, detail: isSmtpReply(err) ? String(err.responseCode) : undefined });
+        throw err;
+      }
+      criEvent(ctx, { event: 'token_accepted', rcpt, sender: tx.sender, session: session.id, detail: tx.grants.get(rcpt)!.reason });
+      // a token is the proof the checks below look for
+      tx.rcpts.set(rcpt, mailbox);
+      return;
+    }
+    if (!KNOWN.has(policy.reason) && tx.sender) {
+      // our own domains need no asking: their mailboxes are in our database
+      if (callout && !ctx.config.domains.includes(domainOf(tx.sender))) {
+        const v = await callout.check(tx.sender);
+        senderCalloutChecked(ctx, { sender: tx.sender, verdict: v.verdict, cached: v.cached, detail: v.detail, session: session.id });
+        // never a permanent refusal on a callout alone
+        if (v.verdict === 'refused') throw replies.calloutRefused(tx.sender);
+        if (v.verdict === 'unknown') throw replies.calloutUnavailable();
+      }
+      const challenge = await rcptChallenge(ctx, mailbox, tx.sender, policy);
+      if (challenge) {
+        criEvent(ctx, { event: 'challenge_issued', rcpt, sender: tx.sender, session: session.id });
+        throw challenge;
+      }
+    }
     if (ctx.config.greylistSeconds > 0 && !KNOWN.has(policy.reason)) {
       const verdict = await checkGreylist(ctx.db, { client: clientNetwork(session.remoteAddress), sender: tx.sender, rcpt }, ctx.now(), ctx.config.greylistSeconds);
       if (!verdict.pass) throw replies.greylisted(verdict.waitSeconds);
@@ -100,6 +143,19 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       `${rcpts.length === 1 ? `\r\n\tfor <${rcpts[0]}>` : ''}; ${now.toUTCString().replace('GMT', '+0000')}`;
     const raw = withTraceHeaders(msg.raw, [`Return-Path: <${tx.sender}>`, received, auth.headers], name);
 
+    // a CRI challenge to one of our users is answered (once, and only about mail that left here) or
+    // dropped; only one that needs the user's own eyes goes on to the ordinary policy below
+    const rcptsLeft = new Map(tx.rcpts);
+    const cri = readCriMail(msg.raw);
+    if (cri?.type === 'challenge') {
+      const exemption = loopExemption(fields, tx.sender);
+      for (const [rcpt, mailbox] of tx.rcpts) {
+        const outcome = await handleCriChallenge(ctx, { cri, mailbox, envelopeSender: tx.sender, from: fromAddress(fields), exemption, session: session.id });
+        if (outcome !== 'left_to_user') rcptsLeft.delete(rcpt);
+      }
+      if (rcptsLeft.size === 0) return `2.0.0 Ok: CRI challenge handled (${session.id})`;
+    }
+
     const sentAt = parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : undefined;
     const copies = await storeAccepted(ctx, {
       raw,
@@ -108,10 +164,10 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       quarantine: auth.dmarcFailPolicy === 'quarantine',
       subject: parsed.subject ?? '',
       sentAt,
-    }, tx.rcpts);
+    }, rcptsLeft, tx.grants);
     log.info({ sid: session.id, ip: session.remoteAddress, from: tx.sender, size: raw.length, spf: auth.spf, dmarc: auth.dmarc, copies }, 'smtp message accepted');
     // blocked meanwhile for every recipient (a rule added since RCPT): nothing was stored
-    if (copies.every((c) => c.decision === 'reject')) throw replies.refused();
+    if (rcptsLeft.size === tx.rcpts.size && copies.every((c) => c.decision === 'reject')) throw replies.refused();
     return `2.0.0 Ok: stored as ${session.id}`;
   }
 
@@ -134,5 +190,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     },
     { host: ctx.config.smtpHost, port: ctx.config.smtpPort },
     log,
+    // draft-irtf-asrg-cri-00 §3.3: the EHLO keyword with the level we support
+    [CRI_EHLO_KEYWORD],
   );
 }

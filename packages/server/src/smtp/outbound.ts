@@ -1,6 +1,7 @@
 // Outbound legacy mail: deliveries whose domain has no pull node, handed over by the notify queue
 // (queue/notify-worker.ts), so they share its durable rows, leases, backoff and expiry. Each message
-// is DKIM-signed with its sender domain's key and sent to the relay or the domain's MX hosts.
+// gets the CRI header fields of an initial message (docs/cri.md), is DKIM-signed with its sender
+// domain's key (covering those fields) and sent to the relay or the domain's MX hosts.
 // States (docs/operator.md): success -> `fetched` (the remote server took the bytes), 4xx or network
 // trouble -> retried with backoff until the retry period ends (`expired`), 5xx -> `failed` with the
 // remote reply as the reason.
@@ -12,6 +13,7 @@ import { backoffMs } from '../queue/poller.ts';
 import { recordAnswer, recordFailure, recordHandoff, setTransport } from '../store/deliveries.ts';
 import { findVersion, type DeliveryRow } from '../store/messages.ts';
 import { messages } from '../store/schema.ts';
+import { withCriHeaders } from './cri.ts';
 import { dkimKey, signMessage } from './dkim.ts';
 import { serverName } from './listener.ts';
 import { smtpRoute, type SmtpHop } from './route.ts';
@@ -51,7 +53,8 @@ async function handOver(ctx: AppContext, d: DeliveryRow, route: SmtpHop[], now: 
   const [m] = await ctx.db.select().from(messages).where(eq(messages.id, d.messageId));
   const v = await findVersion(ctx.db, d.messageId, d.version);
   if (!m || !v) throw new PullmailError('not_found', 'message is gone');
-  const raw = await signMessage(v.raw, await dkimKey(ctx.db, domainOf(m.sender), now), now);
+  // the CRI fields go on before signing, so the signature covers them
+  const raw = await signMessage(withCriHeaders(v.raw), await dkimKey(ctx.db, domainOf(m.sender), now), now);
   let last: PullmailError | undefined;
   // RFC 5321 §5.1: try the next MX host when one cannot be reached; a reply from one is the answer
   for (const hop of route) {

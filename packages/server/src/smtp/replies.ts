@@ -28,7 +28,21 @@ export const replies = {
   notYourAddress: (address: string) => smtpReply(553, `5.7.1 Sender address rejected: not owned by user ${address}`),
   authFailed: () => smtpReply(535, '5.7.8 Authentication credentials invalid'),
   localError: () => smtpReply(451, '4.3.0 Local error in processing, please try again later'),
+  // CRI (docs/cri.md; draft-irtf-asrg-cri-00 §3.3): 452 at RCPT means "a challenge is being issued"
+  criChallenge: (url: string) => smtpReply(452, `4.7.1 Unverified sender, issuing challenge, retry with CRI token: ${url}`),
+  criTokenExpired: (url: string) => smtpReply(452, `4.7.1 CRI token expired, issuing challenge, retry with CRI token: ${url}`),
+  criTokenRefused: () => smtpReply(550, '5.7.1 CRI token not valid for this sender and recipient'),
+  criTokenStale: () => smtpReply(550, '5.7.1 CRI token expired'),
+  criSyntax: (detail: string) => smtpReply(501, `5.5.4 ${detail}`),
+  criTokenType: (type: string) => smtpReply(555, `5.5.4 CRI-TOKEN-TYPE ${printable(type)} is not supported here, only plain`),
+  unknownParameter: (name: string) => smtpReply(555, `5.5.4 Unsupported RCPT TO parameter ${printable(name)}`),
+  // sender callout: never a permanent refusal on a callout alone
+  calloutRefused: (sender: string) => smtpReply(451, `4.7.1 Sender address <${sender}> is refused by its own domain's mail server; try again later`),
+  calloutUnavailable: () => smtpReply(451, '4.7.0 Sender address could not be verified now; try again later'),
 };
+
+/** Client-supplied text echoed in a reply: printable ASCII only, short. */
+const printable = (s: string) => s.replace(/[^\x21-\x7e]/g, '?').slice(0, 64);
 
 /** The reply for an error from our own code (submission): client mistakes are 5xx, the rest 451. */
 export function replyFor(err: unknown, opts: { maxBytes: number }): SmtpReply {

@@ -1,5 +1,6 @@
-// Human challenge pages: which sender must answer which user's question, and for which held message.
-import { and, eq, gt, isNull } from 'drizzle-orm';
+// Human challenge pages: which sender must answer which user's question, and for which held message
+// (pm1) or for no message at all (an SMTP-stage challenge, docs/cri.md).
+import { and, eq, gt, isNull, lt } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { challenges } from './schema.ts';
 
@@ -22,8 +23,23 @@ export async function findChallenge(db: Executor, id: string): Promise<Challenge
   return row;
 }
 
-/** Marks solved once; false when it was already solved. */
-export async function solveChallenge(db: Executor, id: string, now: Date): Promise<boolean> {
-  const rows = await db.update(challenges).set({ solvedAt: now }).where(and(eq(challenges.id, id), isNull(challenges.solvedAt))).returning({ id: challenges.id });
+/** Marks solved once, keeping the hash of the CRI token handed out (if any); false when it was already solved. */
+export async function solveChallenge(db: Executor, id: string, now: Date, tokenHash: string | null = null): Promise<boolean> {
+  const rows = await db.update(challenges).set({ solvedAt: now, tokenHash }).where(and(eq(challenges.id, id), isNull(challenges.solvedAt))).returning({ id: challenges.id });
   return rows.length > 0;
+}
+
+/** The answered challenge whose CRI token has this SHA-256 hex. */
+export async function findChallengeByToken(db: Executor, tokenHash: string): Promise<ChallengeRow | undefined> {
+  const [row] = await db.select().from(challenges).where(eq(challenges.tokenHash, tokenHash));
+  return row;
+}
+
+/**
+ * Forgets SMTP-stage challenges that expired before `before` (the caller passes now − allow window,
+ * so a token handed out before expiry has run out too). pm1 challenges go with their held message.
+ */
+export async function pruneChallenges(db: Executor, before: Date): Promise<number> {
+  const rows = await db.delete(challenges).where(and(isNull(challenges.inboundId), lt(challenges.expiresAt, before))).returning({ id: challenges.id });
+  return rows.length;
 }

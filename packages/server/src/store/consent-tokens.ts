@@ -24,6 +24,21 @@ export async function revokeConsent(db: Executor, mailboxId: string, id: string,
   return rows.length > 0;
 }
 
+/** True when one use of the token could be spent now (read only: the SMTP gateway spends at DATA). */
+export async function consentSpendable(db: Executor, jti: string, mailboxId: string, now: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ id: consentTokens.id })
+    .from(consentTokens)
+    .where(and(
+      eq(consentTokens.jti, jti),
+      eq(consentTokens.mailboxId, mailboxId),
+      isNull(consentTokens.revokedAt),
+      lt(consentTokens.uses, consentTokens.maxUses),
+      gt(consentTokens.expiresAt, now),
+    ));
+  return !!row;
+}
+
 /**
  * Spends one use of a token. One UPDATE decides, so two concurrent uses of a one-use token cannot
  * both succeed. False for unknown, revoked, exhausted or expired tokens.

@@ -63,7 +63,11 @@ export const messages = pgTable('messages', {
   messageIdHeader: text('message_id_header'),
   createdAt: created(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
-}, (t) => [index('messages_mailbox_created_idx').on(t.mailboxId, t.createdAt)]);
+}, (t) => [
+  index('messages_mailbox_created_idx').on(t.mailboxId, t.createdAt),
+  // a CRI challenge names the Message-ID it is about (docs/cri.md)
+  index('messages_mailbox_message_id_idx').on(t.mailboxId, t.messageIdHeader),
+]);
 
 /** Every version's exact bytes: a recipient who fetched version n keeps getting version n. */
 export const messageVersions = pgTable('message_versions', {
@@ -201,12 +205,28 @@ export const challenges = pgTable('challenges', {
   id: text('id').primaryKey(),
   mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
   sender: text('sender').notNull(),
-  /** The held pm1 message that waits on this challenge, if any. */
+  /** The held pm1 message that waits on this challenge; null for an SMTP-stage challenge (docs/cri.md). */
   inboundId: uuid('inbound_id').references(() => inbound.id, { onDelete: 'cascade' }),
   createdAt: created(),
   expiresAt: ts('expires_at').notNull(),
   solvedAt: ts('solved_at'),
-}, (t) => [index('challenges_mailbox_sender_idx').on(t.mailboxId, t.sender)]);
+  /** SHA-256 hex of the CRI token shown when an SMTP-stage challenge was answered; the token is never stored. */
+  tokenHash: text('token_hash'),
+}, (t) => [index('challenges_mailbox_sender_idx').on(t.mailboxId, t.sender), uniqueIndex('challenges_token_idx').on(t.tokenHash)]);
+
+/**
+ * CRI challenges answered on behalf of our users (docs/cri.md): one row per sent message and
+ * recipient, so a challenge repeated or resent is answered once at most.
+ */
+export const criAnswers = pgTable('cri_answers', {
+  /** The message of ours the challenge was about. */
+  messageId: text('message_id').notNull().references(() => messages.id, { onDelete: 'cascade' }),
+  /** The delivery recipient that challenged it. */
+  rcpt: text('rcpt').notNull(),
+  /** The response we queued, itself a row in `messages`. */
+  responseId: text('response_id').notNull(),
+  createdAt: created(),
+}, (t) => [primaryKey({ columns: [t.messageId, t.rcpt] })]);
 
 /**
  * Greylisting (SMTP gateway): one row per (client network, envelope sender, recipient). A triplet seen

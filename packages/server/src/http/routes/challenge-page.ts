@@ -1,9 +1,12 @@
 // The human challenge page (protocol §6 `url`): a sender answers the recipient's question; a right
-// answer allows the sender for the allow window and releases the message that waited on it.
+// answer allows the sender for the allow window and releases the message that waited on it. A page
+// opened by the SMTP gateway's 452 (docs/cri.md) has no waiting message: its answer hands the sender a
+// CRI token for the retry instead.
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { AppContext } from '../../context.ts';
+import { newCriToken } from '../../smtp/cri-gate.ts';
 import { findChallenge, solveChallenge } from '../../store/challenges.ts';
 import { updateInbound } from '../../store/inbound.ts';
 import { addCorrespondents } from '../../store/policy-data.ts';
@@ -34,7 +37,10 @@ export function challengePageRoutes(app: Hono, ctx: AppContext): void {
     const found = await load(c.req.param('id'));
     if (!found) return c.html(page('Challenge not found', html`<p>This challenge does not exist or has expired.</p>`), 404);
     const { ch, owner } = found;
-    if (ch.solvedAt) return c.html(page('Already answered', html`<p>Your message to ${owner.address} is on its way.</p>`));
+    if (ch.solvedAt) {
+      const what = ch.inboundId ? html`Your message to ${owner.address} is on its way.` : html`${owner.address} accepts your mail now; the token was shown once, when you answered.`;
+      return c.html(page('Already answered', html`<p>${what}</p>`));
+    }
     return c.html(page(`A question from ${owner.address}`, html`
 <p>${owner.address} asks senders they do not know yet to answer a question. You are writing as <b>${ch.sender}</b>.</p>
 <form method="post"><label for="a">${owner.challengeQuestion}</label><input id="a" name="answer" type="text" autocomplete="off" maxlength="200" required>
@@ -51,16 +57,27 @@ export function challengePageRoutes(app: Hono, ctx: AppContext): void {
       return c.html(page('Not quite', html`<p>That is not the answer ${owner.address} expects. <a href="">Try again</a>.</p>`), 403);
     }
     const now = new Date(ctx.now());
-    await ctx.db.transaction(async (tx) => {
-      if (!(await solveChallenge(tx, ch.id, now))) return;
-      await addCorrespondents(tx, owner.id, [ch.sender], 'challenge', new Date(now.getTime() + ctx.config.allowWindowSeconds * 1000));
+    const until = new Date(now.getTime() + ctx.config.allowWindowSeconds * 1000);
+    // an SMTP-stage challenge (no waiting message) hands out a CRI token; only its hash is kept
+    const cri = ch.inboundId ? undefined : newCriToken();
+    const solved = await ctx.db.transaction(async (tx) => {
+      if (!(await solveChallenge(tx, ch.id, now, cri?.hash ?? null))) return false;
+      await addCorrespondents(tx, owner.id, [ch.sender], 'challenge', until);
       if (ch.inboundId) {
         const [row] = await tx.select({ state: inbound.state }).from(inbound).where(and(eq(inbound.id, ch.inboundId)));
         if (row?.state === 'challenged') await updateInbound(tx, ch.inboundId, { state: 'fetching', nextAttemptAt: now, leaseUntil: null, attempts: 0 });
       }
+      return true;
     });
-    ctx.kick();
+    if (!solved) return c.html(page('Already answered', html`<p>This question has been answered already.</p>`));
+    ctx.kick('fetch');
     ctx.log.child({ sub: 'policy' }).info({ rcpt: owner.address, sender: ch.sender }, 'human challenge answered');
-    return c.html(page('Thank you', html`<p>${owner.address} will now receive your mail.</p>`));
+    if (!cri) return c.html(page('Thank you', html`<p>${owner.address} will now receive your mail.</p>`));
+    return c.html(page('Thank you', html`
+<p>${owner.address} now accepts mail from <b>${ch.sender}</b> until ${until.toUTCString()}. When your mail server tries again
+(most do, by themselves), the message will be taken.</p>
+<p>A mail server that speaks CRI can prove the answer with this token, shown only this once:</p>
+<pre id="cri-token">${cri.token}</pre>
+<p>It goes with the recipient, as in<br><code>RCPT TO:&lt;${owner.address}&gt; CRI-TOKEN-TYPE=plain CRI-TOKEN=${cri.token}</code></p>`));
   });
 }
