@@ -24,18 +24,23 @@ export async function revokeConsent(db: Executor, mailboxId: string, id: string,
   return rows.length > 0;
 }
 
+/** The token, if it is ours, not revoked, not exhausted and not expired. */
+function spendable(jti: string, mailboxId: string, now: Date) {
+  return and(
+    eq(consentTokens.jti, jti),
+    eq(consentTokens.mailboxId, mailboxId),
+    isNull(consentTokens.revokedAt),
+    lt(consentTokens.uses, consentTokens.maxUses),
+    gt(consentTokens.expiresAt, now),
+  );
+}
+
 /** True when one use of the token could be spent now (read only: the SMTP gateway spends at DATA). */
 export async function consentSpendable(db: Executor, jti: string, mailboxId: string, now: Date): Promise<boolean> {
   const [row] = await db
     .select({ id: consentTokens.id })
     .from(consentTokens)
-    .where(and(
-      eq(consentTokens.jti, jti),
-      eq(consentTokens.mailboxId, mailboxId),
-      isNull(consentTokens.revokedAt),
-      lt(consentTokens.uses, consentTokens.maxUses),
-      gt(consentTokens.expiresAt, now),
-    ));
+    .where(spendable(jti, mailboxId, now));
   return !!row;
 }
 
@@ -47,13 +52,7 @@ export async function spendConsent(db: Executor, jti: string, mailboxId: string,
   const rows = await db
     .update(consentTokens)
     .set({ uses: sql`${consentTokens.uses} + 1` })
-    .where(and(
-      eq(consentTokens.jti, jti),
-      eq(consentTokens.mailboxId, mailboxId),
-      isNull(consentTokens.revokedAt),
-      lt(consentTokens.uses, consentTokens.maxUses),
-      gt(consentTokens.expiresAt, now),
-    ))
+    .where(spendable(jti, mailboxId, now))
     .returning({ id: consentTokens.id });
   return rows.length > 0;
 }
