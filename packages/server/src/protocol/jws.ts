@@ -76,7 +76,8 @@ function joseToPullmail(err: unknown): unknown {
     return new PullmailError('bad_signature', 'signature does not verify', { cause: err });
   }
   if (err instanceof errors.JWTClaimValidationFailed) {
-    const code = err.claim === 'iat' || err.claim === 'nbf' ? 'expired' : 'bad_request';
+    // a time claim out of range is `expired`; a missing one is a malformed token
+    const code = (err.claim === 'iat' || err.claim === 'nbf') && err.reason !== 'missing' ? 'expired' : 'bad_request';
     return new PullmailError(code, `claim ${err.claim}: ${err.reason}`, { cause: err });
   }
   if (err instanceof errors.JOSEError) return new PullmailError('bad_request', err.message, { cause: err });

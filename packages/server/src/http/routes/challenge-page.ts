@@ -37,6 +37,7 @@ export function challengePageRoutes(app: Hono, ctx: AppContext): void {
     const found = await load(c.req.param('id'));
     if (!found) return c.html(page('Challenge not found', html`<p>This challenge does not exist or has expired.</p>`), 404);
     const { ch, owner } = found;
+    if (!ch.solvedAt && ch.expiresAt.getTime() < ctx.now()) return c.html(page('Challenge not found', html`<p>This challenge does not exist or has expired.</p>`), 404);
     if (ch.solvedAt) {
       const what = ch.inboundId ? html`Your message to ${owner.address} is on its way.` : html`${owner.address} accepts your mail now; the token was shown once, when you answered.`;
       return c.html(page('Already answered', html`<p>${what}</p>`));
