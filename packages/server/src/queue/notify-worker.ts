@@ -15,7 +15,6 @@ import { deliverBySmtp } from '../smtp/outbound.ts';
 import { attachPow, claimDue, recordAnswer, recordFailure } from '../store/deliveries.ts';
 import { solveInWorker } from './pow-solver.ts';
 import { notificationFacts, type DeliveryRow } from '../store/messages.ts';
-import { mapLimit } from './map-limit.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
 const BATCH = 200;
@@ -26,21 +25,40 @@ const STATE_FOR: Record<NotifyResult['decision'], string> = { fetch: 'notified',
 
 type Item = { d: DeliveryRow; claims: Omit<NotificationClaims, 'iat' | 'exp' | 'jti'> };
 
+/** Peer domains being notified at once; a slow peer holds one slot, never the whole queue. */
+const MAX_DOMAINS_IN_FLIGHT = 16;
+
 export function notifyWorker(ctx: AppContext): Worker {
   const log = ctx.log.child({ sub: 'queue' });
-  return createPoller({
+  const inFlight = new Set<Promise<void>>();
+  const poller = createPoller({
     name: 'notify',
     pollMs: ctx.config.queuePollMs,
     batch: BATCH,
     log,
     async tick() {
+      // wait for a free slot only when all are taken
+      while (inFlight.size >= MAX_DOMAINS_IN_FLIGHT) await Promise.race(inFlight);
       const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000);
       const byDomain = new Map<string, DeliveryRow[]>();
       for (const d of claimed) byDomain.set(d.rcptDomain, [...(byDomain.get(d.rcptDomain) ?? []), d]);
-      await mapLimit([...byDomain], 8, ([domain, ds]) => notifyDomain(ctx, domain, ds).catch((err) => log.error({ err, domain }, 'notify failed')));
+      // each domain goes on by itself: the next tick does not wait for a peer that is slow to answer
+      for (const [domain, ds] of byDomain) {
+        const task: Promise<void> = notifyDomain(ctx, domain, ds)
+          .catch((err) => log.error({ err, domain }, 'notify failed'))
+          .finally(() => inFlight.delete(task));
+        inFlight.add(task);
+      }
       return claimed.length;
     },
   });
+  return {
+    ...poller,
+    async stop() {
+      await poller.stop();
+      await Promise.all(inFlight);
+    },
+  };
 }
 
 type Facts = Awaited<ReturnType<typeof notificationFacts>>;
@@ -105,12 +123,19 @@ type ItemResult = NotifyResult | { error: string; detail: string };
 
 async function postNotifications(ctx: AppContext, node: PeerNode, jws: string[]): Promise<ItemResult[]> {
   const single = jws.length === 1;
-  const res = await ctx.fetcher.fetch(single ? node.notify : `${node.notify}/batch`, {
-    method: 'POST',
-    headers: single ? { 'content-type': 'application/jose' } : { 'content-type': 'application/json' },
-    body: single ? jws[0] : JSON.stringify({ notifications: jws }),
-    maxBytes: NOTIFY_MAX_RESPONSE,
-  });
+  let res;
+  try {
+    res = await ctx.fetcher.fetch(single ? node.notify : `${node.notify}/batch`, {
+      method: 'POST',
+      headers: single ? { 'content-type': 'application/jose' } : { 'content-type': 'application/json' },
+      body: single ? jws[0] : JSON.stringify({ notifications: jws }),
+      maxBytes: NOTIFY_MAX_RESPONSE,
+    });
+  } catch (err) {
+    // an answer over the size cap is garbage from the peer, like a 5xx or non-JSON: try again later
+    if (err instanceof PullmailError && err.code === 'peer_error' && !err.temporary) throw new PullmailError('peer_error', err.message, { cause: err, temporary: true });
+    throw err;
+  }
   let body: unknown;
   try {
     body = JSON.parse(res.body.toString('utf8'));
@@ -131,8 +156,11 @@ async function postNotifications(ctx: AppContext, node: PeerNode, jws: string[])
   if (!Array.isArray(results) || results.length !== jws.length) throw new PullmailError('peer_error', `${node.notify} answered a malformed result`, { temporary: true });
   return results.map((r) => {
     const x = r as Partial<NotifyResult> & { error?: string };
-    if (x && typeof x.decision === 'string' && x.decision in STATE_FOR) return x as NotifyResult;
-    return { error: String(x?.error ?? 'bad_answer'), detail: String((x as { detail?: string })?.detail ?? 'peer answered no decision') };
+    // own properties only: "constructor" is `in` every object
+    if (x && typeof x.decision === 'string' && Object.hasOwn(STATE_FOR, x.decision)) return x as NotifyResult;
+    // neither a decision nor a refusal: a malformed answer, retried like one
+    if (typeof x?.error !== 'string') return { error: 'peer_error', detail: `${node.notify} answered no decision` };
+    return { error: x.error, detail: String((x as { detail?: string }).detail ?? '') };
   });
 }
 
