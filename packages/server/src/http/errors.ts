@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { PullmailError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { isDatabaseUnavailable } from '../store/db.ts';
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   bad_request: 400,
@@ -38,6 +39,11 @@ export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   }
   const e = err as { status?: number; message?: string };
   if (e.status === 413) return c.json({ error: 'too_large', detail: 'request body is too large' }, 413);
+  if (isDatabaseUnavailable(err)) {
+    log.warn({ requestId: c.get('requestId'), err, path: c.req.path }, 'database unavailable');
+    c.header('Retry-After', '5');
+    return c.json({ error: 'unavailable', detail: 'the database cannot take this request now (connection lost, read-only or full); try again later' }, 503);
+  }
   log.error({ requestId: c.get('requestId'), err, path: c.req.path }, 'unhandled error');
   return c.json({ error: 'internal', detail: 'internal error' }, 500);
 }

@@ -42,14 +42,19 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10 });
+  // fetch_types off: the schema has no array columns, and postgres.js 3.4.9 runs that per-connection
+  // query unawaited, so a session killed during it was an unhandled rejection that ended the process
+  const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10, fetch_types: false });
   const db = drizzlePostgres(preparing(client), { schema }) as unknown as Db;
   return {
     db,
     kind: 'postgres',
     shared: true,
     migrate: async () => {
-      // several processes may start at once: one migrates, the others wait and then find nothing to do
+      // several processes may start at once: one migrates, the others wait and then find nothing to do.
+      // With fetch_types off, postgres.js 3.4.9 never hands out a reservation that has to open a new
+      // connection: open one first, so reserve() takes it from the pool.
+      await client`select 1`;
       const lock = await client.reserve();
       try {
         await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
@@ -72,24 +77,86 @@ async function openPostgres(url: string): Promise<Database> {
  * prepared statement, cached per connection by postgres.js: about half the database CPU per message
  * (bench/). Needs session pooling if a PgBouncer sits in between.
  */
-function preparing(sql: postgres.Sql): postgres.Sql {
+function preparing(sql: postgres.Sql, tx?: TxState): postgres.Sql {
   return new Proxy(sql, {
     get(target, prop, receiver) {
       if (prop === 'unsafe') {
-        return (query: string, params?: unknown[], options?: Record<string, unknown>) => target.unsafe(query, params as never, { ...options, prepare: true });
+        return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
+          tx?.lost ? lostQuery() : target.unsafe(query, params as never, { ...options, prepare: true });
       }
       if (prop === 'begin' || prop === 'savepoint') {
         return (...args: unknown[]) => {
           const last = args.length - 1;
           const fn = args[last] as (inner: postgres.Sql) => unknown;
-          args[last] = (inner: postgres.Sql) => fn(preparing(inner));
-          return (Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown).apply(target, args);
+          const state = prop === 'begin' || !tx ? { lost: false } : tx;
+          args[last] = (inner: postgres.Sql) => holdIfLost(() => fn(preparing(inner, state)), state);
+          const result = (Reflect.get(target, prop, receiver) as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          // once begin has failed, a callback still running must not reach the connection
+          if (prop === 'begin') result.catch(() => void (state.lost = true));
+          return result;
         };
       }
       const value = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/** Whether a transaction's connection died; nothing more may be sent on it. */
+interface TxState {
+  lost: boolean;
+}
+
+/**
+ * postgres.js 3.4.9 answers a failed transaction callback with ROLLBACK on the same connection. When
+ * that connection is gone (PostgreSQL restarted, session terminated) the ROLLBACK is written to a null
+ * socket from a setImmediate, and the TypeError ends the process (porsager/postgres#1208, unfixed in
+ * any release). So a callback that failed because the connection was lost never settles: no ROLLBACK
+ * is sent (PostgreSQL rolls back by itself when a session ends), and begin() still rejects, with
+ * CONNECTION_CLOSED, from its own close handler.
+ */
+async function holdIfLost(fn: () => unknown, state: TxState): Promise<unknown> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!isConnectionLost(err)) throw err;
+    state.lost = true;
+    return new Promise(() => {});
+  }
+}
+
+/** Errors meaning the session is over: socket gone, or PostgreSQL ended it (class 08, 57P0x, FATAL). */
+function isConnectionLost(err: unknown): boolean {
+  return someCause(err, (code, severity) => LOST_CODES.has(code) || /^(08|57P0)/.test(code) || severity === 'FATAL' || severity === 'PANIC');
+}
+
+const LOST_CODES = new Set(['CONNECTION_CLOSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/**
+ * True when a query failed because the database cannot serve anyone right now, not because of the
+ * query: session lost, server restarting or unreachable, read-only (25006), disk full or out of
+ * resources (class 53). http/ answers these 503 so that clients try again.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return isConnectionLost(err) || someCause(err, (code) => UNAVAILABLE_CODES.has(code) || code === '25006' || /^53/.test(code));
+}
+
+const UNAVAILABLE_CODES = new Set(['CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED']);
+
+/** Walks an error and its causes (drizzle wraps driver errors) looking for a code. */
+function someCause(err: unknown, test: (code: string, severity: unknown) => boolean): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, severity } = e as { code?: unknown; severity?: unknown };
+    if (test(typeof code === 'string' ? code : '', severity)) return true;
+  }
+  return false;
+}
+
+/** What a query in a lost transaction gets instead of being sent: the shape drizzle awaits, rejected. */
+function lostQuery(): never {
+  const err = Object.assign(new Error('the database connection of this transaction was lost'), { code: 'CONNECTION_CLOSED' });
+  const rejected = () => Promise.reject(err);
+  return { values: rejected, then: (ok: never, ko: never) => rejected().then(ok, ko) } as never;
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
