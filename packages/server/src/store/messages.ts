@@ -71,7 +71,8 @@ export async function listSent(db: Executor, mailboxId: string, limit: number, c
       subject: messages.subject,
       version: messages.version,
       createdAt: messages.createdAt,
-      recipients: sql<string[]>`(select coalesce(array_agg(d.rcpt order by d.rcpt), '{}') from deliveries d where d.message_id = "messages"."id")`,
+      // json, not an array type: postgres.js parses json without fetching type oids (fetch_types is off)
+      recipients: sql<string[]>`(select coalesce(json_agg(d.rcpt order by d.rcpt), '[]'::json) from deliveries d where d.message_id = "messages"."id")`,
     })
     .from(messages)
     .where(and(eq(messages.mailboxId, mailboxId), cursor ? or(lt(messages.createdAt, cursor.at), and(eq(messages.createdAt, cursor.at), lt(messages.id, cursor.id))) : undefined))
