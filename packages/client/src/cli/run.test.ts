@@ -82,6 +82,7 @@ describe('pullmail usage errors (exit 2, no request made)', () => {
     [['rules', 'frobnicate'], /unknown command "rules frobnicate"; "rules" takes: list, add, remove/],
     [['inbox', '--bogus'], /Unknown option '--bogus'/],
     [['read'], /read needs <id>/],
+    [['read', '-wB3Xk2XoAhOFXz2dYDUuQ'], /Unknown option '-w'.*\n?.*goes after "--": pullmail read -- -wB3Xk2XoAhOFXz2dYDUuQ/s],
     [['read', 'a', 'b'], /unexpected argument "b"/],
     [['read', 'a', '--raw', '--json'], /--raw and --json exclude each other/],
     [['send', '-m', 'hi'], /at least one recipient/],

@@ -98,7 +98,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     try {
       parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...cmd.options }, strict: true, allowPositionals: true });
     } catch (err) {
-      throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''), usageHint);
+      // an id that starts with '-' reads as a group of short flags: say how to pass it
+      const dashed = argv.find((a) => /^-[^-]/.test(a) && a.length > 2);
+      const hint = dashed ? `${usageHint} An argument that starts with "-" goes after "--": pullmail ${cmd.name} -- ${dashed}` : usageHint;
+      throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''), hint);
     }
     if (parsed.values.help === true) {
       out.line(commandHelp(cmd, siblingsOf(all, cmd)));

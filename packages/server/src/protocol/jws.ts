@@ -6,8 +6,15 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, SignJWT, type Cryp
 import { PullmailError } from '../errors.ts';
 import type { SigningKey } from './key-set.ts';
 
+/**
+ * A random base64url id. It never starts with "-" or "_", so a user can pass it to a command line
+ * (`pullmail read <id>`) without it being taken for a flag.
+ */
 export function randomId(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
+  for (;;) {
+    const id = randomBytes(bytes).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 /** base64url SHA-256, the digest form of msg.sha256 and the proof's `ath`. */
@@ -33,7 +40,8 @@ export function peek(jws: string): { header: ProtectedHeaderParameters; claims: 
 
 /** Rejects headers pm1 never accepts, before any key lookup. */
 export function checkHeader(header: ProtectedHeaderParameters, typ: TokenType): string {
-  if (header.alg !== 'EdDSA') throw new PullmailError('bad_signature', `alg ${String(header.alg)} is not allowed`);
+  // the header is JSON from the peer: String() of an object such as {"toString":0} would throw
+  if (header.alg !== 'EdDSA') throw new PullmailError('bad_signature', `alg ${typeof header.alg === 'string' ? header.alg : JSON.stringify(header.alg)} is not allowed`);
   if (header.typ !== typ) throw new PullmailError('bad_request', `typ must be ${typ}`);
   if (typeof header.kid !== 'string' || !header.kid) throw new PullmailError('bad_request', 'kid is missing');
   // protocol §1: key URLs in a token are never followed; a token that carries its own key is refused
