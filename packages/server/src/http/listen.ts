@@ -19,9 +19,12 @@ export function listen(app: Hono, opts: { host: string; port: number; tls?: { ce
         close: (deadlineMs = 10_000) => closeGracefully(server, deadlineMs),
       });
     };
+    // node checks the header and request timeouts below only every connectionsCheckingInterval (30 s by
+    // default), which would let a slowloris client stay 20 + 30 s instead of 20
+    const checking = { connectionsCheckingInterval: 1_000 };
     server = opts.tls
-      ? serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, createServer: createHttpsServer, serverOptions: { cert: opts.tls.cert, key: opts.tls.key } }, onListening)
-      : serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, onListening);
+      ? serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, createServer: createHttpsServer, serverOptions: { ...checking, cert: opts.tls.cert, key: opts.tls.key } }, onListening)
+      : serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, serverOptions: checking }, onListening);
     server.once('error', reject);
     // slowloris: a client must send its headers within 20 s and a request within 60 s
     const s = server as unknown as { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };

@@ -82,6 +82,8 @@ export function completeRawMessage(
   opts: { messageIdHeader: string; date: Date },
 ): { raw: Buffer; subject: string; messageIdHeader: string; recipients: string[] } {
   const text = raw.toString('latin1');
+  // a CR not followed by LF is a line break to some servers on the way: header injection, SMTP smuggling
+  if (/\r(?!\n)/.test(text)) throw new PullmailError('bad_request', 'raw message has a bare CR (every line must end with CRLF or LF)');
   const end = text.search(HEADER_END);
   if (end < 0) throw new PullmailError('bad_request', 'raw message has no header/body separator');
   const headerBlock = text.slice(0, end);
@@ -116,7 +118,8 @@ export function completeRawMessage(
     for (const h of headers.filter((x) => x.name === name)) {
       for (const a of flattenAddresses(addressparser(h.lines.join(' ').slice(name.length + 1)))) {
         const c = canonicalAddress(a);
-        if (!c) throw new PullmailError('bad_request', `${name}: "${a}" is not a mail address`);
+        // the header was read as latin1; a UTF-8 address is shown to the user as UTF-8
+        if (!c) throw new PullmailError('bad_request', `${name}: "${Buffer.from(a, 'latin1').toString('utf8')}" is not a mail address`);
         recipients.push(c);
       }
     }

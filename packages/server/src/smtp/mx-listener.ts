@@ -126,7 +126,10 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
 
     const { fields } = splitHeaders(msg.raw);
     const headerBlock = Buffer.from(fields.map((f) => f.text).join('') + '\r\n', 'latin1');
-    const parsed = await simpleParser(headerBlock, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+    const parsed = await simpleParser(headerBlock, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }).catch((err: unknown) => {
+      // mailparser's limit (1 MiB of header): the same message would fail again, so a permanent reply
+      throw (err as { code?: string }).code === 'EMAXLEN' ? replies.headerTooLarge() : err;
+    });
     // the null sender (bounces, receipts) is judged by its From field
     const sender = tx.sender || fromAddress(fields) || '';
 

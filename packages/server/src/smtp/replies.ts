@@ -23,6 +23,7 @@ export const replies = {
   rateLimited: (seconds: number) => smtpReply(451, `4.7.1 Too many messages from this sender, try again in ${seconds} seconds`),
   tooManyRecipients: () => smtpReply(452, '4.5.3 Too many recipients'),
   tooLarge: (max: number) => smtpReply(552, `5.3.4 Message size exceeds the fixed limit of ${max} bytes`),
+  headerTooLarge: () => smtpReply(552, '5.3.4 Message header too large to process'),
   smuggling: () => smtpReply(554, '5.5.2 Message refused: bare CR or LF around a line with a single dot (SMTP smuggling)'),
   dmarcReject: (domain: string) => smtpReply(550, `5.7.1 Message refused: it fails the DMARC policy (p=reject) of ${domain}`),
   notYourAddress: (address: string) => smtpReply(553, `5.7.1 Sender address rejected: not owned by user ${address}`),

@@ -40,7 +40,11 @@ export function inboxRoutes(ctx: AppContext): Hono<UserEnv> {
 
   app.get('/inbox/:id', async (c) => {
     const row = await own(c.get('mailbox').id, c.req.param('id'));
-    const parsed = await simpleParser(row.raw, { skipImageLinks: true, skipTextToHtml: true });
+    const parsed = await simpleParser(row.raw, { skipImageLinks: true, skipTextToHtml: true }).catch((err: unknown) => {
+      // mailparser stops at 1000 MIME parts or 1 MiB of header in one part; the bytes are still readable
+      if ((err as { code?: string }).code !== 'EMAXLEN') throw err;
+      throw new PullmailError('too_large', `the message is too complex to parse (${(err as Error).message}); GET /api/v1/inbox/${row.id}/raw returns its bytes`, { cause: err, httpStatus: 422 });
+    });
     const body: ParsedMessage = {
       ...inboxEntry(row),
       headers: parsed.headerLines.map((h) => ({ name: h.key, value: h.line.slice(h.line.indexOf(':') + 1).trim() })),
