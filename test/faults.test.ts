@@ -1,7 +1,7 @@
 // Fault tests (issue 7): the recipient node killed with SIGKILL while it fetches; PostgreSQL sessions
-// killed under load; peers that answer notifications slowly or with garbage; a database that refuses
-// writes. Real node processes, real PostgreSQL, real sockets. Nothing lost, nothing delivered twice,
-// no process crashes, and a clear error wherever a caller is told no.
+// killed under load; peers that answer notifications slowly or with garbage; a sender node that hangs
+// on fetches; a database that refuses writes. Real node processes, real PostgreSQL, real sockets.
+// Nothing lost, nothing delivered twice, no process crashes, a clear error wherever a caller is told no.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { listDeliveries } from '../packages/server/src/store/messages.ts';
 import { nodeClient, spawnNode, waitHealthy, type Call } from './harness/child-node.ts';
 import { testDatabase, type TestDatabase } from './harness/database.ts';
 import { startMisbehavingPeer, notificationCount, type MisbehavingPeer } from './harness/misbehaving-peer.ts';
+import { startStallingProxy, type StallingProxy } from './harness/stalling-proxy.ts';
 import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
 import { queryNodeDb, setReadOnly, terminateBackends } from './harness/pg-admin.ts';
 import { reachablePostgres } from './harness/postgres.ts';
@@ -24,8 +25,7 @@ import { waitFor } from './harness/wait.ts';
 
 type Json = Record<string, any>;
 
-const PG_URL = process.env.DATABASE_URL;
-const noPostgres = (await reachablePostgres(PG_URL)) ? undefined : 'needs DATABASE_URL (a PostgreSQL server of our own to disturb)';
+const noPostgres = (await reachablePostgres(process.env.DATABASE_URL)) ? undefined : 'needs DATABASE_URL (a PostgreSQL server of our own to disturb)';
 
 /** Waits for a child process to exit; resolves at once when it already has. */
 const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r)));
@@ -417,5 +417,48 @@ describe('a database that refuses writes (disk full)', { skip: noPostgres && 'PG
     await waitFor('after delivered', async () => (await inbox()).includes('after'));
     assert.deepEqual(await inbox(), ['after', 'before']);
     assert.ok(alive(child), 'node still up at the end');
+  });
+});
+
+describe('a sender node that never answers fetches', () => {
+  const dispatcher = new Agent({ connect: { ca: testPki().ca } });
+  let proxy: StallingProxy | undefined;
+  const nodes: TestNode[] = [];
+  after(async () => {
+    await proxy?.close();
+    for (const n of nodes) await n.stop();
+    await dispatcher.close();
+  });
+
+  it('does not hold up fetches from other senders while one hangs for its full 30 s', async () => {
+    // c.test answers everything but its message fetches, which hang: b's fetch of c's mail waits out
+    // the fetcher's 30 s timeout while a.test's mail must still be fetched
+    proxy = await startStallingProxy((method, path) => method === 'GET' && path.startsWith('/pm/v1/messages/'), dispatcher);
+    const [pa, pb, pc] = [await freePort(), await freePort(), await freePort()];
+    const peers = `a.test=https://127.0.0.1:${pa},b.test=https://127.0.0.1:${pb},c.test=${proxy.url}`;
+    const a = await startNode({ domain: 'a.test', https: true, port: pa, peers });
+    nodes.push(a);
+    const b = await startNode({ domain: 'b.test', https: true, port: pb, peers });
+    nodes.push(b);
+    const c = await startNode({ domain: 'c.test', https: true, port: pc, peers, env: { PULLMAIL_PUBLIC_URL: proxy.url } });
+    nodes.push(c);
+    proxy.target = c.url;
+    const bob = await b.addUser('bob@b.test');
+    for (const pattern of ['@a.test', '@c.test']) assert.equal((await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern } })).status, 201);
+    const carol = await c.addUser('carol@c.test');
+    const alice = await a.addUser('alice@a.test');
+
+    const stuck = await c.api('/api/v1/messages', { method: 'POST', token: carol, json: { to: ['bob@b.test'], subject: 'from the hanging node', text: 'x' } });
+    assert.equal(stuck.status, 201);
+    await waitFor('b fetching from c, and c hanging', async () => proxy!.stalled() > 0);
+
+    const sent = await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject: 'from a working node', text: 'x' } });
+    const { id } = (await sent.json()) as Json;
+    await waitFor('a\'s message stored at b', async () => {
+      const inbox = (await (await b.api('/api/v1/inbox', { token: bob })).json()) as Json;
+      return inbox.messages.some((m: Json) => m.subject === 'from a working node');
+    }, 10_000);
+    assert.equal((await listDeliveries(a.server.ctx.db, id))[0].state, 'fetched');
+    assert.ok(proxy.stalled() > 0, 'c is still holding b\'s fetch');
   });
 });

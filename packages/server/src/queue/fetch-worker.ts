@@ -11,11 +11,9 @@ import { fetchNotCompleted, messageFetched } from '../events.ts';
 import { createProof } from '../protocol/proof.ts';
 import type { Worker } from '../server.ts';
 import { claimDueFetches, storeFetched, updateInbound, type InboundRow } from '../store/inbound.ts';
-import { mapLimit } from './map-limit.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
-const BATCH = 200;
-/** Fetches in flight per process. */
+/** Fetches in flight per process; a sender node that is slow to answer holds its own slots only. */
 const CONCURRENCY = 32;
 /** How long a pending fetch is retried before it is given up. */
 const GIVE_UP_MS = 5 * 86_400_000;
@@ -27,17 +25,35 @@ interface Fetched {
 
 export function fetchWorker(ctx: AppContext): Worker {
   const log = ctx.log.child({ sub: 'fetch' });
-  return createPoller({
+  const inFlight = new Set<Promise<void>>();
+  const poller = createPoller({
     name: 'fetch',
     pollMs: ctx.config.queuePollMs,
-    batch: BATCH,
+    batch: CONCURRENCY,
     log,
     async tick() {
-      const rows = await claimDueFetches(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000);
-      await mapLimit(rows, CONCURRENCY, (row) => pull(ctx, row).catch((err) => log.error({ err, id: row.id }, 'fetch crashed')));
-      return rows.length;
+      // claim in batches of at least half the slots, so a claim query serves many fetches
+      while (inFlight.size > CONCURRENCY / 2) await Promise.race(inFlight);
+      const free = CONCURRENCY - inFlight.size;
+      const rows = await claimDueFetches(ctx.db, new Date(ctx.now()), free, ctx.config.queueLeaseSeconds * 1000);
+      // each fetch goes on by itself: the next tick does not wait for a sender node that is slow to answer
+      for (const row of rows) {
+        const task: Promise<void> = pull(ctx, row)
+          .catch((err) => log.error({ err, id: row.id }, 'fetch crashed'))
+          .finally(() => inFlight.delete(task));
+        inFlight.add(task);
+      }
+      // every free slot taken: more may be due, so look again (once slots free up) without waiting a poll
+      return rows.length === free ? CONCURRENCY : rows.length;
     },
   });
+  return {
+    ...poller,
+    async stop() {
+      await poller.stop();
+      await Promise.all(inFlight);
+    },
+  };
 }
 
 async function pull(ctx: AppContext, row: InboundRow): Promise<void> {
