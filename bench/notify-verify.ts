@@ -70,6 +70,9 @@ export async function verifyOnly(n: number): Promise<VerifyOnlyResult> {
     fetch: async (url) => (url.endsWith('/jwks.json')
       ? body({ keys: [publicJwk] })
       : body({ version: 'pm1', domains: ['a.test'], notify: `${base}/pm/v1/notify`, jwks_uri: `${base}/.well-known/pullmail/jwks.json` })),
+    open: async () => {
+      throw new Error('no message fetches in this bench');
+    },
     dispatcher: undefined as never,
     close: async () => {},
   };

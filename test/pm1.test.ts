@@ -49,7 +49,8 @@ describe('pm1 between two nodes over HTTPS', () => {
   const requests = async (token: string) => (await json(await b.api('/api/v1/requests', { token }))).requests as Json[];
   async function rawSent(id: string, version: number): Promise<Buffer> {
     const { findVersion } = await import('../packages/server/src/store/messages.ts');
-    return (await findVersion(a.server.ctx.db, id, version))!.raw;
+    const { loadBody } = await import('../packages/server/src/store/bodies.ts');
+    return loadBody(a.server.ctx.db, (await findVersion(a.server.ctx.db, id, version))!);
   }
 
   it('delivers alice → bob: bob stores the exact bytes and alice sees fetched', async () => {

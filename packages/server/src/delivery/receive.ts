@@ -55,7 +55,7 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
   const nowS = seconds(ctx);
 
   if (n.kind === 'retract') {
-    if (existing && OPEN_STATES.includes(existing.state)) await updateInbound(tx, existing.id, { state: 'retracted', leaseUntil: null, raw: null, cap: null });
+    if (existing && OPEN_STATES.includes(existing.state)) await updateInbound(tx, existing.id, { state: 'retracted', leaseUntil: null, raw: null, blobId: null, cap: null });
     return RETRACT_ACK;
   }
   if (existing && !OPEN_STATES.includes(existing.state)) {

@@ -1,59 +1,92 @@
 // Sending (docs/operator.md POST /api/v1/messages): build or take the RFC 5322 bytes, store them once,
 // queue one delivery per recipient, and remember the recipients as known correspondents.
-import { createHash } from 'node:crypto';
 import type { SendResponse } from '@pullmail/client/wire';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { completeRawMessage, composeMessage, newMessageIdHeader, uniqueRecipients, type SendInput } from '../mail/compose.ts';
+import { readHeaderBlock, refuseBareCr } from '../mail/raw-stream.ts';
 import { peek, randomId } from '../protocol/jws.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
+import { deleteBlob, spoolBody, storeBody, type StoredBody } from '../store/bodies.ts';
 import { insertMessage } from '../store/messages.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
 
-/** `envelope`: SMTP submission's RCPT TO recipients, used instead of the header fields (so Bcc works). */
-export type Outgoing = { json: SendInput } | { raw: Buffer; envelope?: string[] };
+/**
+ * What the user sends: JSON to compose, a raw message in memory (SMTP submission; `envelope` is its
+ * RCPT TO recipients, used instead of the header fields so Bcc works), or a raw message still
+ * arriving (the API's message/rfc822 upload), whose body is stored as it comes.
+ */
+export type Outgoing = { json: SendInput } | { raw: Buffer; envelope?: string[] } | { stream: AsyncIterable<Uint8Array> };
 
 const MAX_RECIPIENTS = 1000;
 
 export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoing): Promise<SendResponse> {
   const now = new Date(ctx.now());
-  const built = await build(mailbox.address, out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
-  const recipients = 'raw' in out && out.envelope ? uniqueRecipients([out.envelope]) : built.recipients;
-  if (recipients.length === 0) throw new PullmailError('bad_request', 'at least one recipient is needed');
-  if (recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
-  if (built.raw.length > ctx.config.maxMessageBytes) throw new PullmailError('too_large', `message is ${built.raw.length} bytes; the limit is ${ctx.config.maxMessageBytes}`);
-
-  const consent = consentByRecipient('json' in out ? out.json.consent : undefined);
+  const built = await build(ctx, mailbox.address, out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
   const id = randomId(16);
-  const giveUpAt = new Date(now.getTime() + ctx.config.notifyRetrySeconds * 1000);
-  const rows = await ctx.db.transaction(async (tx) => {
-    const ds = await insertMessage(tx, {
-      id,
-      mailboxId: mailbox.id,
-      sender: mailbox.address,
-      subject: built.subject,
-      messageIdHeader: built.messageIdHeader,
-      raw: built.raw,
-      sha256: createHash('sha256').update(built.raw).digest('base64url'),
-      createdAt: now,
-      deliveries: recipients.map((rcpt) => {
-        const rcptDomain = domainOf(rcpt);
-        return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt, consent: consent.get(rcpt) ?? null };
-      }),
+  try {
+    const recipients = 'raw' in out && out.envelope ? uniqueRecipients([out.envelope]) : built.recipients;
+    if (recipients.length === 0) throw new PullmailError('bad_request', 'at least one recipient is needed');
+    if (recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
+    const consent = consentByRecipient('json' in out ? out.json.consent : undefined);
+    const giveUpAt = new Date(now.getTime() + ctx.config.notifyRetrySeconds * 1000);
+    const rows = await ctx.db.transaction(async (tx) => {
+      const ds = await insertMessage(tx, {
+        id,
+        mailboxId: mailbox.id,
+        sender: mailbox.address,
+        subject: built.subject,
+        messageIdHeader: built.messageIdHeader,
+        body: built.body,
+        createdAt: now,
+        deliveries: recipients.map((rcpt) => {
+          const rcptDomain = domainOf(rcpt);
+          return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt, consent: consent.get(rcpt) ?? null };
+        }),
+      });
+      // protocol §6: people the user wrote to count as known correspondents
+      await addCorrespondents(tx, mailbox.id, recipients, 'sent');
+      return ds;
     });
-    // protocol §6: people the user wrote to count as known correspondents
-    await addCorrespondents(tx, mailbox.id, recipients, 'sent');
-    return ds;
-  });
-  ctx.kick('notify');
-  ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: recipients.length, size: built.raw.length }, 'message queued');
-  return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
+    ctx.kick('notify');
+    ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: recipients.length, size: built.body.size }, 'message queued');
+    return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
+  } catch (err) {
+    await discardBody(ctx, built.body);
+    throw err;
+  }
 }
 
-/** The bytes and recipients of an outgoing message; also used by edits. */
-export async function build(from: string, out: Outgoing, opts: { messageIdHeader: string; date: Date }) {
-  return 'json' in out ? composeMessage(from, out.json, opts) : completeRawMessage(out.raw, from, opts);
+export interface Built {
+  body: StoredBody;
+  subject: string;
+  messageIdHeader: string;
+  recipients: string[];
+}
+
+/** Checks and stores the bytes of an outgoing message (a blob when large); also used by edits. */
+export async function build(ctx: AppContext, from: string, out: Outgoing, opts: { messageIdHeader: string; date: Date }): Promise<Built> {
+  const maxBytes = ctx.config.maxMessageBytes;
+  if ('stream' in out) {
+    // only the header block is held: checked and completed, then the body follows it into the store
+    const { head, rest } = await readHeaderBlock(out.stream);
+    const done = completeRawMessage(head, from, opts);
+    const body = await spoolBody(ctx.db, concat([done.raw], refuseBareCr(rest)), { maxBytes });
+    return { ...done, body };
+  }
+  const done = 'json' in out ? await composeMessage(from, out.json, opts) : completeRawMessage(out.raw, from, opts);
+  if (done.raw.length > maxBytes) throw new PullmailError('too_large', `message is ${done.raw.length} bytes; the limit is ${maxBytes}`);
+  return { ...done, body: await storeBody(ctx.db, done.raw, { maxBytes }) };
+}
+
+/** Removes the blob of a body whose message was never stored (the maintenance sweep would, later). */
+export async function discardBody(ctx: AppContext, body: StoredBody): Promise<void> {
+  if (body.blobId) await deleteBlob(ctx.db, body.blobId).catch((err) => ctx.log.warn({ err, blobId: body.blobId }, 'could not remove an unused blob'));
+}
+
+async function* concat(...sources: (AsyncIterable<Uint8Array> | Iterable<Uint8Array>)[]): AsyncGenerator<Uint8Array> {
+  for (const source of sources) yield* source;
 }
 
 /** Maps each consent token to the recipient named in its `sub` (unverified here: the recipient's node decides). */

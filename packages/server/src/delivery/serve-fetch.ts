@@ -1,6 +1,5 @@
 // The sender side of a fetch (protocol §4, §5): check the capability with our own keys and the proof
 // with the recipient node's keys, make the proof single-use, then decide fetch-vs-retract atomically.
-import { createHash } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
 import { PullmailError } from '../errors.ts';
@@ -8,11 +7,13 @@ import { fetchServed } from '../events.ts';
 import { verifyCapability, type Capability } from '../protocol/capability.ts';
 import { verifyProof } from '../protocol/proof.ts';
 import { markFetched } from '../store/deliveries.ts';
+import type { StoredBody } from '../store/bodies.ts';
 import { findVersion } from '../store/messages.ts';
 import { useJti } from '../store/replay.ts';
 
 export interface Served {
-  raw: Buffer;
+  /** Where the bytes are (store/bodies.ts): served by streaming them, never loaded whole. */
+  body: StoredBody;
   version: number;
   /** base64 SHA-256 for Content-Digest (RFC 9530). */
   digest: string;
@@ -46,7 +47,7 @@ async function checkTokens(ctx: AppContext, req: { id: string; cap: string; proo
   return { ...proof, cap };
 }
 
-/** The atomic part, shared with local delivery: mark fetched unless retracted, and return the bytes. */
+/** The atomic part, shared with local delivery: mark fetched unless retracted, and say where the bytes are. */
 export async function fetchMessage(ctx: AppContext, messageId: string, rcpt: string): Promise<Served> {
   const outcome = await markFetched(ctx.db, messageId, rcpt, new Date(ctx.now()));
   fetchServed(ctx, { msgId: messageId, rcpt, outcome: outcome.outcome === 'fetched' ? 'served' : outcome.outcome === 'retracted' ? 'retracted' : 'refused', code: outcome.outcome });
@@ -57,5 +58,5 @@ export async function fetchMessage(ctx: AppContext, messageId: string, rcpt: str
   }
   const v = await findVersion(ctx.db, messageId, outcome.version);
   if (!v) throw new PullmailError('not_found', 'message version is gone');
-  return { raw: v.raw, version: v.version, digest: createHash('sha256').update(v.raw).digest('base64') };
+  return { body: v, version: v.version, digest: Buffer.from(v.sha256, 'base64url').toString('base64') };
 }

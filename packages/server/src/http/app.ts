@@ -1,5 +1,5 @@
 // The hono application: every route of the node, with body limits and one error mapping.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { AppContext } from '../context.ts';
@@ -24,8 +24,13 @@ export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
     throw new PullmailError('too_large', 'request body is too large');
   };
   // sends carry whole messages (base64 attachments grow by a third); everything else is small
-  app.use('/api/v1/messages', bodyLimit({ maxSize: Math.ceil(ctx.config.maxMessageBytes * 1.4), onError: tooLarge }));
-  app.use('/api/v1/messages/*', bodyLimit({ maxSize: Math.ceil(ctx.config.maxMessageBytes * 1.4), onError: tooLarge }));
+  const sendLimit = bodyLimit({ maxSize: Math.ceil(ctx.config.maxMessageBytes * 1.4), onError: tooLarge });
+  const sends: MiddlewareHandler = (c, next) =>
+    // raw messages are streamed into the store, which counts against PULLMAIL_MAX_MESSAGE_BYTES itself;
+    // bodyLimit would read a chunked upload into memory whole to count it
+    /^message\/rfc822\b/i.test(c.req.header('content-type') ?? '') && c.req.header('transfer-encoding') ? next() : sendLimit(c, next);
+  app.use('/api/v1/messages', sends);
+  app.use('/api/v1/messages/*', sends);
   app.use('/pm/v1/notify/batch', bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge }));
   app.use('*', async (c, next) => {
     if (c.req.path.startsWith('/api/v1/messages') || c.req.path === '/pm/v1/notify/batch') return next();

@@ -22,8 +22,19 @@ export interface FetchResponse {
   body: Buffer;
 }
 
+/** A response whose body is still arriving: read it (to the end, or stop early) exactly once. */
+export interface StreamedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body in chunks as they arrive; over `maxBytes` it fails with a PullmailError. */
+  body: AsyncGenerator<Buffer>;
+}
+
 export interface Fetcher {
+  /** The response with its whole body (at most `maxBytes`). */
   fetch(url: string, opts: FetchOptions): Promise<FetchResponse>;
+  /** The response as soon as its headers are in; the body streams (message fetches). */
+  open(url: string, opts: FetchOptions): Promise<StreamedResponse>;
   /** The undici dispatcher, for libraries that take one. */
   dispatcher: Dispatcher;
   close(): Promise<void>;
@@ -73,7 +84,7 @@ export function createFetcher(opts: FetcherOptions): Fetcher {
     },
   });
 
-  async function fetch(url: string, fo: FetchOptions): Promise<FetchResponse> {
+  async function open(url: string, fo: FetchOptions): Promise<StreamedResponse> {
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, { method: fo.method ?? 'GET', headers: fo.headers, body: fo.body, dispatcher: agent });
@@ -88,23 +99,31 @@ export function createFetcher(opts: FetcherOptions): Fetcher {
       res.body.destroy();
       throw new PullmailError('peer_error', `${url}: response of ${length} bytes exceeds ${fo.maxBytes}`);
     }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of res.body) {
-        total += chunk.length;
-        if (total > fo.maxBytes) {
-          res.body.destroy();
-          throw new PullmailError('peer_error', `${url}: response exceeds ${fo.maxBytes} bytes`);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let total = 0;
+      try {
+        for await (const chunk of res.body) {
+          total += chunk.length;
+          if (total > fo.maxBytes) throw new PullmailError('peer_error', `${url}: response exceeds ${fo.maxBytes} bytes`);
+          yield chunk;
         }
-        chunks.push(chunk);
+      } catch (err) {
+        if (err instanceof PullmailError) throw err;
+        throw new PullmailError('peer_unreachable', `${url}: ${(err as Error).message}`, { cause: err, temporary: true });
+      } finally {
+        // stopped early (an error here or in the consumer): free the connection
+        if (!res.body.readableEnded) res.body.destroy();
       }
-    } catch (err) {
-      if (err instanceof PullmailError) throw err;
-      throw new PullmailError('peer_unreachable', `${url}: ${(err as Error).message}`, { cause: err, temporary: true });
     }
-    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+    return { status: res.statusCode, headers: res.headers, body: chunks() };
   }
 
-  return { fetch, dispatcher: agent, close: () => agent.close() };
+  async function fetch(url: string, fo: FetchOptions): Promise<FetchResponse> {
+    const res = await open(url, fo);
+    const parts: Buffer[] = [];
+    for await (const chunk of res.body) parts.push(chunk);
+    return { status: res.status, headers: res.headers, body: Buffer.concat(parts) };
+  }
+
+  return { fetch, open, dispatcher: agent, close: () => agent.close() };
 }

@@ -1,6 +1,5 @@
 // The pull side (protocol §4): fetches accepted messages from the sender's node with capability and
 // proof, checks size and Content-Digest, and stores the exact bytes once.
-import { createHash } from 'node:crypto';
 import { AUTH_SCHEME_CAP, HEADER_PROOF, HEADER_VERSION } from '@pullmail/client/wire';
 import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
@@ -10,6 +9,7 @@ import { PullmailError } from '../errors.ts';
 import { fetchNotCompleted, messageFetched } from '../events.ts';
 import { createProof } from '../protocol/proof.ts';
 import type { Worker } from '../server.ts';
+import { deleteBlob, spoolBody, type StoredBody } from '../store/bodies.ts';
 import { claimDueFetches, storeFetched, updateInbound, type InboundRow } from '../store/inbound.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
@@ -19,8 +19,10 @@ const CONCURRENCY = 32;
 const GIVE_UP_MS = 5 * 86_400_000;
 
 interface Fetched {
-  raw: Buffer;
+  body: StoredBody;
   version: number;
+  /** True when the body is a blob this fetch wrote (and must remove if it is not kept). */
+  ownBlob: boolean;
 }
 
 export function fetchWorker(ctx: AppContext): Worker {
@@ -62,13 +64,12 @@ async function pull(ctx: AppContext, row: InboundRow): Promise<void> {
   const ids = { iss: row.iss, msgId: row.remoteId, rcpt: row.rcpt };
   const elapsed = () => (performance.now() - started) / 1000;
   try {
-    // SMTP gateway mail keeps its bytes while held: accepting it needs no fetch
-    const got = row.via === 'smtp' && row.raw
-      ? { raw: row.raw, version: row.version }
-      : ctx.config.domains.includes(row.iss) ? await fetchMessage(ctx, row.remoteId, row.rcpt) : await fetchRemote(ctx, row);
-    const sha256 = createHash('sha256').update(got.raw).digest('base64url');
-    if (await storeFetched(ctx.db, row.id, { raw: got.raw, sha256, version: got.version, now })) {
-      messageFetched(ctx, { ...ids, size: got.raw.length, version: got.version, seconds: elapsed() });
+    const got = await obtain(ctx, row);
+    if (await storeFetched(ctx.db, row.id, { body: got.body, version: got.version, now })) {
+      messageFetched(ctx, { ...ids, size: got.body.size, version: got.version, seconds: elapsed() });
+    } else if (got.ownBlob && got.body.blobId) {
+      // the row moved on meanwhile (retracted, or a newer version announced): the blob is nobody's
+      await deleteBlob(ctx.db, got.body.blobId);
     }
   } catch (err) {
     const e = err instanceof PullmailError ? err : new PullmailError('peer_error', String(err), { temporary: true, cause: err });
@@ -85,28 +86,67 @@ async function pull(ctx: AppContext, row: InboundRow): Promise<void> {
   }
 }
 
-async function fetchRemote(ctx: AppContext, row: InboundRow): Promise<Fetched> {
+/** The message's bytes, from wherever they are; `ownBlob` when this fetch wrote a blob of its own. */
+async function obtain(ctx: AppContext, row: InboundRow): Promise<Fetched> {
+  // SMTP gateway mail keeps its bytes while held: accepting it needs no fetch
+  if (row.via === 'smtp' && (row.raw || row.blobId)) {
+    return { body: { raw: row.raw, blobId: row.blobId, size: row.size, sha256: row.sha256 ?? '' }, version: row.version, ownBlob: false };
+  }
+  // a sender on this node: the inbox names the same bytes (a blob is immutable, so it is shared)
+  if (ctx.config.domains.includes(row.iss)) {
+    const served = await fetchMessage(ctx, row.remoteId, row.rcpt);
+    return { body: served.body, version: served.version, ownBlob: false };
+  }
+  return { ...(await fetchRemote(ctx, row)), ownBlob: true };
+}
+
+async function fetchRemote(ctx: AppContext, row: InboundRow): Promise<{ body: StoredBody; version: number }> {
   if (!row.fetchUrl || !row.cap) throw new PullmailError('bad_request', 'nothing to fetch with');
   const proof = await createProof(ctx.keys, { iss: domainOf(row.rcpt), url: row.fetchUrl, cap: row.cap }, seconds(ctx));
-  const res = await ctx.fetcher.fetch(row.fetchUrl, {
+  const res = await ctx.fetcher.open(row.fetchUrl, {
     headers: { authorization: `${AUTH_SCHEME_CAP} ${row.cap}`, [HEADER_PROOF.toLowerCase()]: proof, accept: 'message/rfc822' },
     maxBytes: ctx.config.maxMessageBytes,
   });
-  if (res.status === 410) throw new PullmailError('retracted', 'retracted by the sender');
-  if (res.status === 404) throw new PullmailError('not_found', 'the sender node does not know this message');
-  if (res.status === 429 || res.status >= 500) throw new PullmailError('peer_error', `sender node answered ${res.status}`, { temporary: true });
   if (res.status !== 200) {
+    const said = await firstBytes(res.body, 200);
+    if (res.status === 410) throw new PullmailError('retracted', 'retracted by the sender');
+    if (res.status === 404) throw new PullmailError('not_found', 'the sender node does not know this message');
+    if (res.status === 429 || res.status >= 500) throw new PullmailError('peer_error', `sender node answered ${res.status}`, { temporary: true });
     // 401: our proof or their capability was refused; retrying a few times covers key rotation races
-    throw new PullmailError('peer_error', `sender node answered ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`, { temporary: row.attempts < 3 });
+    throw new PullmailError('peer_error', `sender node answered ${res.status}: ${said}`, { temporary: row.attempts < 3 });
   }
-  // RFC 9530 Content-Digest: check before storing
+  // RFC 9530 Content-Digest: the body is stored as it arrives and checked before it is kept
   const digest = /sha-256=:([A-Za-z0-9+/=]+):/.exec(String(res.headers['content-digest'] ?? ''))?.[1];
-  const actual = createHash('sha256').update(res.body).digest('base64');
-  if (!digest || digest !== actual) throw new PullmailError('peer_error', 'Content-Digest does not match the body', { temporary: row.attempts < 3 });
   const version = Number(res.headers[HEADER_VERSION.toLowerCase()] ?? row.version);
-  if (!Number.isInteger(version) || version < 1) throw new PullmailError('peer_error', 'bad PM-Version', { temporary: false });
-  if (version === row.version && row.sha256 && actual !== Buffer.from(row.sha256, 'base64url').toString('base64')) {
-    throw new PullmailError('peer_error', 'body does not match the notified msg.sha256', { temporary: false });
+  if (!digest || !Number.isInteger(version) || version < 1) {
+    await res.body.return(undefined);
+    if (!digest) throw new PullmailError('peer_error', 'no sha-256 Content-Digest', { temporary: row.attempts < 3 });
+    throw new PullmailError('peer_error', 'bad PM-Version', { temporary: false });
   }
-  return { raw: res.body, version };
+  const body = await spoolBody(ctx.db, res.body, { maxBytes: ctx.config.maxMessageBytes }).catch((err: unknown) => {
+    // a body over our limit is the peer's doing, not ours
+    throw err instanceof PullmailError && err.code === 'too_large' ? new PullmailError('peer_error', err.message) : err;
+  });
+  const fail = async (message: string, temporary: boolean) => {
+    if (body.blobId) await deleteBlob(ctx.db, body.blobId);
+    return new PullmailError('peer_error', message, { temporary });
+  };
+  const actual = Buffer.from(body.sha256, 'base64url').toString('base64');
+  if (digest !== actual) throw await fail('Content-Digest does not match the body', row.attempts < 3);
+  if (version === row.version && row.sha256 && body.sha256 !== row.sha256) throw await fail('body does not match the notified msg.sha256', false);
+  return { body, version };
+}
+
+/** The start of an error answer's body, for the log; the rest is not read. */
+async function firstBytes(body: AsyncGenerator<Buffer>, n: number): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      text += chunk.toString('utf8');
+      if (text.length >= n) break;
+    }
+  } catch {
+    // what was said so far will do
+  }
+  return text.slice(0, n);
 }

@@ -1,13 +1,18 @@
 // Periodic housekeeping: unanswered held requests and challenges expire (the sender learns it on its
 // next recheck), single-use token ids past their lifetime are forgotten, and so are SMTP-stage
-// challenge pages whose tokens can no longer be used (docs/cri.md).
+// challenge pages whose tokens can no longer be used (docs/cri.md); message bodies nothing names any
+// more (deleted, expired, or an upload that failed half-way) are removed.
 import { and, inArray, lt } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Worker } from '../server.ts';
+import { deleteOrphanBlobs } from '../store/bodies.ts';
 import { pruneChallenges } from '../store/challenges.ts';
 import { inbound } from '../store/schema.ts';
 import { overrideAnswers, pruneJtis } from '../store/replay.ts';
 import { createPoller } from './poller.ts';
+
+/** Longer than any upload or fetch of one message could take. */
+const ORPHAN_BLOB_GRACE_MS = 6 * 3_600_000;
 
 export function maintenanceWorker(ctx: AppContext): Worker {
   const log = ctx.log.child({ sub: 'maintenance' });
@@ -22,6 +27,9 @@ export function maintenanceWorker(ctx: AppContext): Worker {
       if (expired) log.info({ expired }, 'held requests expired');
       await pruneJtis(ctx.db, new Date(ctx.now()));
       await pruneChallenges(ctx.db, new Date(ctx.now() - ctx.config.allowWindowSeconds * 1000));
+      // a blob is named by its row only once it is complete: leave young ones to the upload writing them
+      const blobs = await deleteOrphanBlobs(ctx.db, new Date(ctx.now() - ORPHAN_BLOB_GRACE_MS));
+      if (blobs) log.info({ blobs }, 'unused message bodies removed');
       return 0;
     },
   });
@@ -33,7 +41,7 @@ export async function expireRequests(ctx: Pick<AppContext, 'db' | 'now' | 'confi
   return ctx.db.transaction(async (tx) => {
     const rows = await tx
       .update(inbound)
-      .set({ state: 'expired', cap: null, raw: null })
+      .set({ state: 'expired', cap: null, raw: null, blobId: null })
       .where(and(inArray(inbound.state, ['held', 'challenged']), lt(inbound.receivedAt, cutoff)))
       .returning({ iss: inbound.iss, remoteId: inbound.remoteId, rcpt: inbound.rcpt });
     // the sender learns it on its next recheck

@@ -1,11 +1,11 @@
 // Mail the MX accepted, into the recipients' mailboxes: the same recipient policy as pm1 decides
 // between the inbox and a held request (protocol §6). One transaction for all recipients, so the
 // 250 reply means every copy is stored.
-import { createHash } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { evaluatePolicy } from '../delivery/recipient-policy.ts';
 import type { PolicyDecision } from '../policy/decide.ts';
 import { randomId } from '../protocol/jws.ts';
+import { deleteBlob, storeBody } from '../store/bodies.ts';
 import { insertInbound } from '../store/inbound.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import type { RcptGrant } from './cri-gate.ts';
@@ -41,8 +41,9 @@ export interface StoredCopy {
  */
 export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: Map<string, Mailbox>, grants: ReadonlyMap<string, RcptGrant> = new Map()): Promise<StoredCopy[]> {
   const now = new Date(ctx.now());
-  const sha256 = createHash('sha256').update(mail.raw).digest('base64url');
-  return ctx.db.transaction(async (tx) => {
+  // one copy of the bytes for every recipient (a blob when large)
+  const body = await storeBody(ctx.db, mail.raw, { maxBytes: Number.MAX_SAFE_INTEGER });
+  const copies = await ctx.db.transaction(async (tx) => {
     const out: StoredCopy[] = [];
     for (const [rcpt, mailbox] of rcpts) {
       let d = await evaluatePolicy(ctx, tx, mailbox, mail.sender);
@@ -64,17 +65,24 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
         rcpt,
         sender: mail.sender,
         subject: mail.subject.slice(0, 998),
-        size: mail.raw.length,
-        sha256,
+        size: body.size,
+        sha256: body.sha256,
         sentAt: mail.sentAt,
         via: 'smtp',
         state: stored ? 'stored' : 'held',
-        raw: mail.raw,
+        raw: body.raw,
+        blobId: body.blobId,
         receivedAt: now,
         storedAt: stored ? now : null,
       });
       out.push({ rcpt, ...d, id: row?.id });
     }
     return out;
+  }).catch(async (err: unknown) => {
+    // nothing names the blob; if this fails too, the maintenance sweep removes it
+    if (body.blobId) await deleteBlob(ctx.db, body.blobId).catch(() => undefined);
+    throw err;
   });
+  if (body.blobId && copies.every((c) => !c.id)) await deleteBlob(ctx.db, body.blobId);
+  return copies;
 }

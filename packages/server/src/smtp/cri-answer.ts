@@ -3,12 +3,12 @@
 // left this node by SMTP for the recipient that now challenges it, at most once per message and
 // recipient, and only to that recipient's own domain. The response is an ordinary sent message of the
 // user, so the durable outbound queue delivers (and retries) it like any other.
-import { createHash } from 'node:crypto';
 import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { criEvent } from '../events.ts';
 import { newMessageIdHeader } from '../mail/compose.ts';
 import { randomId } from '../protocol/jws.ts';
+import { storeBody } from '../store/bodies.ts';
 import { claimCriAnswer, findChallengedDelivery } from '../store/cri-answers.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { insertMessage } from '../store/messages.ts';
@@ -83,6 +83,7 @@ export async function handleCriChallenge(ctx: AppContext, a: ArrivedChallenge): 
     date: now,
   });
   const responseId = randomId(16);
+  const body = await storeBody(ctx.db, raw, { maxBytes: ctx.config.maxMessageBytes });
   const queued = await ctx.db.transaction(async (tx) => {
     if (!(await claimCriAnswer(tx, { messageId: message.id, rcpt: delivery.rcpt, responseId, now }))) return false;
     await insertMessage(tx, {
@@ -91,8 +92,7 @@ export async function handleCriChallenge(ctx: AppContext, a: ArrivedChallenge): 
       sender: user,
       subject,
       messageIdHeader,
-      raw,
-      sha256: createHash('sha256').update(raw).digest('base64url'),
+      body,
       createdAt: now,
       // not remembered as a correspondent: answering a machine is not writing to someone
       deliveries: [{ rcpt: target, rcptDomain: domainOf(target), transport: 'pm1', giveUpAt: new Date(now.getTime() + ctx.config.notifyRetrySeconds * 1000) }],

@@ -10,6 +10,7 @@ import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { backoffMs } from '../queue/poller.ts';
+import { loadBody } from '../store/bodies.ts';
 import { recordAnswer, recordFailure, recordHandoff, setTransport } from '../store/deliveries.ts';
 import { findVersion, type DeliveryRow } from '../store/messages.ts';
 import { messages } from '../store/schema.ts';
@@ -54,7 +55,7 @@ async function handOver(ctx: AppContext, d: DeliveryRow, route: SmtpHop[], now: 
   const v = await findVersion(ctx.db, d.messageId, d.version);
   if (!m || !v) throw new PullmailError('not_found', 'message is gone');
   // the CRI fields go on before signing, so the signature covers them
-  const raw = await signMessage(withCriHeaders(v.raw), await dkimKey(ctx.db, domainOf(m.sender), now), now);
+  const raw = await signMessage(withCriHeaders(await loadBody(ctx.db, v)), await dkimKey(ctx.db, domainOf(m.sender), now), now);
   let last: PullmailError | undefined;
   // RFC 5321 §5.1: try the next MX host when one cannot be reached; a reply from one is the answer
   for (const hop of route) {

@@ -1,5 +1,6 @@
 // Sent messages and their versions (sender side, protocol §5).
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
 import { deliveries, messages, messageVersions } from './schema.ts';
 
@@ -12,8 +13,7 @@ export interface NewMessage {
   sender: string;
   subject: string;
   messageIdHeader: string;
-  raw: Buffer;
-  sha256: string;
+  body: StoredBody;
   createdAt: Date;
   deliveries: { rcpt: string; rcptDomain: string; transport: string; giveUpAt: Date; consent?: string | null }[];
 }
@@ -21,7 +21,7 @@ export interface NewMessage {
 /** Stores a message, its first version and one queued delivery per recipient. */
 export async function insertMessage(tx: Executor, m: NewMessage): Promise<DeliveryRow[]> {
   await tx.insert(messages).values({ id: m.id, mailboxId: m.mailboxId, sender: m.sender, subject: m.subject, messageIdHeader: m.messageIdHeader, createdAt: m.createdAt, updatedAt: m.createdAt });
-  await tx.insert(messageVersions).values({ messageId: m.id, version: 1, raw: m.raw, size: m.raw.length, sha256: m.sha256, createdAt: m.createdAt });
+  await tx.insert(messageVersions).values({ messageId: m.id, version: 1, ...bodyColumns(m.body), createdAt: m.createdAt });
   return tx
     .insert(deliveries)
     .values(m.deliveries.map((d) => ({ messageId: m.id, ...d, state: 'queued', version: 1, notifyKind: 'new', nextAttemptAt: m.createdAt, createdAt: m.createdAt })))
@@ -37,6 +37,8 @@ export async function lockOwnMessage(tx: Executor, mailboxId: string, id: string
   const [row] = await tx.select().from(messages).where(and(eq(messages.id, id), eq(messages.mailboxId, mailboxId))).for('update');
   return row;
 }
+
+const bodyColumns = (b: StoredBody) => ({ raw: b.raw, blobId: b.blobId, size: b.size, sha256: b.sha256 });
 
 export async function findVersion(db: Executor, messageId: string, version: number) {
   const [row] = await db.select().from(messageVersions).where(and(eq(messageVersions.messageId, messageId), eq(messageVersions.version, version)));
@@ -54,8 +56,8 @@ export async function notificationFacts(db: Executor, keys: { messageId: string;
   return new Map(rows.map((r) => [`${r.id}:${r.version}`, r]));
 }
 
-export async function addVersion(tx: Executor, v: { messageId: string; version: number; raw: Buffer; sha256: string; subject: string; now: Date }): Promise<void> {
-  await tx.insert(messageVersions).values({ messageId: v.messageId, version: v.version, raw: v.raw, size: v.raw.length, sha256: v.sha256, createdAt: v.now });
+export async function addVersion(tx: Executor, v: { messageId: string; version: number; body: StoredBody; subject: string; now: Date }): Promise<void> {
+  await tx.insert(messageVersions).values({ messageId: v.messageId, version: v.version, ...bodyColumns(v.body), createdAt: v.now });
   await tx.update(messages).set({ version: v.version, subject: v.subject, updatedAt: v.now }).where(eq(messages.id, v.messageId));
 }
 

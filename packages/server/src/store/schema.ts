@@ -69,15 +69,38 @@ export const messages = pgTable('messages', {
   index('messages_mailbox_message_id_idx').on(t.mailboxId, t.messageIdHeader),
 ]);
 
-/** Every version's exact bytes: a recipient who fetched version n keeps getting version n. */
+/**
+ * Message bodies too large to keep in their row (store/bodies.ts): written and read in chunks, so
+ * no process ever holds a large message whole. Immutable once written; a blob that no
+ * message_versions or inbound row names is removed by maintenance.
+ */
+export const blobs = pgTable('blobs', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  size: integer('size').notNull().default(0),
+  /** base64url SHA-256 of the whole body; null while it is being written. */
+  sha256: text('sha256'),
+  createdAt: created(),
+}, (t) => [index('blobs_created_idx').on(t.createdAt)]);
+
+export const blobChunks = pgTable('blob_chunks', {
+  blobId: uuid('blob_id').notNull().references(() => blobs.id, { onDelete: 'cascade' }),
+  seq: integer('seq').notNull(),
+  data: bytea('data').notNull(),
+}, (t) => [primaryKey({ columns: [t.blobId, t.seq] })]);
+
+/**
+ * Every version's exact bytes: a recipient who fetched version n keeps getting version n. Small
+ * bodies are kept in `raw`; large ones in a blob (`blob_id`). Exactly one of the two is set.
+ */
 export const messageVersions = pgTable('message_versions', {
   messageId: text('message_id').notNull().references(() => messages.id, { onDelete: 'cascade' }),
   version: integer('version').notNull(),
-  raw: bytea('raw').notNull(),
+  raw: bytea('raw'),
+  blobId: uuid('blob_id').references(() => blobs.id),
   size: integer('size').notNull(),
   sha256: text('sha256').notNull(),
   createdAt: created(),
-}, (t) => [primaryKey({ columns: [t.messageId, t.version] })]);
+}, (t) => [primaryKey({ columns: [t.messageId, t.version] }), index('message_versions_blob_idx').on(t.blobId).where(sql`${t.blobId} is not null`)]);
 
 /** One row per (message, recipient); also the outbound notification queue (protocol §7). */
 export const deliveries = pgTable('deliveries', {
@@ -133,7 +156,9 @@ export const inbound = pgTable('inbound', {
   state: text('state').notNull(),
   fetchUrl: text('fetch_url'),
   cap: text('cap'),
+  /** The stored bytes: small bodies in `raw`, large ones in a blob (see message_versions). */
   raw: bytea('raw'),
+  blobId: uuid('blob_id').references(() => blobs.id),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: ts('next_attempt_at'),
   leaseUntil: ts('lease_until'),
@@ -146,6 +171,7 @@ export const inbound = pgTable('inbound', {
   uniqueIndex('inbound_origin_idx').on(t.iss, t.remoteId, t.rcpt),
   index('inbound_mailbox_state_idx').on(t.mailboxId, t.state, t.receivedAt),
   index('inbound_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'fetching'`),
+  index('inbound_blob_idx').on(t.blobId).where(sql`${t.blobId} is not null`),
 ]);
 
 /** Answers given to notifications, for idempotent retries (protocol §2). */

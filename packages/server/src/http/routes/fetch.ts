@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { serveFetch } from '../../delivery/serve-fetch.ts';
 import { PullmailError } from '../../errors.ts';
+import { bodyStream } from '../body-stream.ts';
 
 export function fetchRoutes(app: Hono, ctx: AppContext): void {
   app.get('/pm/v1/messages/:id', async (c) => {
@@ -14,8 +15,9 @@ export function fetchRoutes(app: Hono, ctx: AppContext): void {
     if (!cap) throw new PullmailError('bad_request', `missing Authorization: ${AUTH_SCHEME_CAP} <token>`, { httpStatus: 401 });
     if (!proof) throw new PullmailError('bad_request', `missing ${HEADER_PROOF} header`, { httpStatus: 401 });
     const served = await serveFetch(ctx, { id, cap, proof, url: `${ctx.publicUrl}/pm/v1/messages/${id}` });
-    return c.body(new Uint8Array(served.raw), 200, {
+    return c.body(bodyStream(ctx, served.body), 200, {
       'content-type': 'message/rfc822',
+      'content-length': String(served.body.size),
       [HEADER_VERSION]: String(served.version),
       'content-digest': `sha-256=:${served.digest}:`,
     });

@@ -4,7 +4,9 @@ import { Hono } from 'hono';
 import { simpleParser } from 'mailparser';
 import type { AppContext } from '../../context.ts';
 import { PullmailError } from '../../errors.ts';
+import { loadBody } from '../../store/bodies.ts';
 import { countByState, findOwnInbound, listByState, updateInbound, type InboundRow } from '../../store/inbound.ts';
+import { bodyStream } from '../body-stream.ts';
 import type { UserEnv } from '../middleware/auth.ts';
 import { encodeCursor, parsePage } from '../pagination.ts';
 
@@ -16,8 +18,8 @@ export function inboxRoutes(ctx: AppContext): Hono<UserEnv> {
   const app = new Hono<UserEnv>();
   const own = async (mailboxId: string, id: string) => {
     const row = await findOwnInbound(ctx.db, mailboxId, id, 'stored');
-    if (!row?.raw) throw new PullmailError('not_found', 'no such message in your inbox');
-    return row as InboundRow & { raw: Buffer };
+    if (!row || (!row.raw && !row.blobId)) throw new PullmailError('not_found', 'no such message in your inbox');
+    return row;
   };
 
   app.get('/inbox', async (c) => {
@@ -35,12 +37,12 @@ export function inboxRoutes(ctx: AppContext): Hono<UserEnv> {
 
   app.get('/inbox/:id/raw', async (c) => {
     const row = await own(c.get('mailbox').id, c.req.param('id'));
-    return c.body(new Uint8Array(row.raw), 200, { 'content-type': 'message/rfc822' });
+    return c.body(bodyStream(ctx, row), 200, { 'content-type': 'message/rfc822', 'content-length': String(row.size) });
   });
 
   app.get('/inbox/:id', async (c) => {
     const row = await own(c.get('mailbox').id, c.req.param('id'));
-    const parsed = await simpleParser(row.raw, { skipImageLinks: true, skipTextToHtml: true }).catch((err: unknown) => {
+    const parsed = await simpleParser(await loadBody(ctx.db, row), { skipImageLinks: true, skipTextToHtml: true }).catch((err: unknown) => {
       // mailparser stops at 1000 MIME parts or 1 MiB of header in one part; the bytes are still readable
       if ((err as { code?: string }).code !== 'EMAXLEN') throw err;
       throw new PullmailError('too_large', `the message is too complex to parse (${(err as Error).message}); GET /api/v1/inbox/${row.id}/raw returns its bytes`, { cause: err, httpStatus: 422 });
@@ -58,7 +60,7 @@ export function inboxRoutes(ctx: AppContext): Hono<UserEnv> {
   app.delete('/inbox/:id', async (c) => {
     const row = await own(c.get('mailbox').id, c.req.param('id'));
     // the row stays (without bytes) so a repeated notification is still recognised as a duplicate
-    await updateInbound(ctx.db, row.id, { deletedAt: new Date(ctx.now()), raw: null });
+    await updateInbound(ctx.db, row.id, { deletedAt: new Date(ctx.now()), raw: null, blobId: null });
     return c.body(null, 204);
   });
   return app;

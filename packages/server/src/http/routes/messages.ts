@@ -11,16 +11,61 @@ import { readJson } from '../body.ts';
 import type { UserEnv } from '../middleware/auth.ts';
 import { encodeCursor, parsePage } from '../pagination.ts';
 
-async function readOutgoing(c: Context): Promise<Outgoing> {
+/** A raw message upload, read as it arrives (delivery/send.ts stores it chunk by chunk). */
+interface Upload extends AsyncIterable<Uint8Array> {
+  /**
+   * Reads and drops whatever the handler left unread (it refused the message part-way, or before
+   * looking at it), up to `drainLimit` bytes, so the client gets the answer rather than a connection
+   * reset in the middle of its upload.
+   */
+  finish(): Promise<void>;
+}
+
+function upload(c: Context, drainLimit: number): Upload {
+  const reader = c.req.raw.body?.getReader();
+  let ended = !reader;
+  return {
+    async *[Symbol.asyncIterator]() {
+      while (reader && !ended) {
+        const next = await reader.read();
+        if (next.done) ended = true;
+        else yield next.value;
+      }
+    },
+    async finish() {
+      if (ended || !reader) return;
+      ended = true;
+      try {
+        for (let dropped = 0; dropped <= drainLimit; ) {
+          const next = await reader.read();
+          if (next.done) return;
+          dropped += next.value.length;
+        }
+        await reader.cancel();
+      } catch {
+        // the client went away: nobody to answer
+      }
+    },
+  };
+}
+
+/** Runs `handle` on the request's message (JSON, or a raw upload that is always finished after). */
+async function withOutgoing<T>(c: Context, maxMessageBytes: number, handle: (out: Outgoing) => Promise<T>): Promise<T> {
   const type = c.req.header('content-type') ?? '';
-  if (/^message\/rfc822\b/i.test(type)) return { raw: Buffer.from(await c.req.arrayBuffer()) };
-  return { json: await readJson(c, sendSchema) };
+  if (!/^message\/rfc822\b/i.test(type)) return handle({ json: await readJson(c, sendSchema) });
+  // a raw message is stored as it arrives, never read into memory whole
+  const stream = upload(c, Math.ceil(maxMessageBytes * 1.4));
+  try {
+    return await handle({ stream });
+  } finally {
+    await stream.finish();
+  }
 }
 
 export function messageRoutes(ctx: AppContext): Hono<UserEnv> {
   const app = new Hono<UserEnv>();
 
-  app.post('/messages', async (c) => c.json(await sendMessage(ctx, c.get('mailbox'), await readOutgoing(c)), 201));
+  app.post('/messages', async (c) => c.json(await withOutgoing(c, ctx.config.maxMessageBytes, (out) => sendMessage(ctx, c.get('mailbox'), out)), 201));
 
   app.get('/messages/:id', async (c) => {
     const m = await findOwnMessage(ctx.db, c.get('mailbox').id, c.req.param('id'));
@@ -48,6 +93,6 @@ export function messageRoutes(ctx: AppContext): Hono<UserEnv> {
   });
 
   app.post('/messages/:id/retract', async (c) => c.json(await retractMessage(ctx, c.get('mailbox'), c.req.param('id'))));
-  app.put('/messages/:id', async (c) => c.json(await editMessage(ctx, c.get('mailbox'), c.req.param('id'), await readOutgoing(c))));
+  app.put('/messages/:id', async (c) => c.json(await withOutgoing(c, ctx.config.maxMessageBytes, (out) => editMessage(ctx, c.get('mailbox'), c.req.param('id'), out))));
   return app;
 }

@@ -69,7 +69,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
   app.post('/requests/:id/reject', async (c) => {
     const row = await held(c.get('mailbox').id, c.req.param('id'));
     await ctx.db.transaction(async (tx) => {
-      await updateInbound(tx, row.id, { state: 'rejected', cap: null });
+      await updateInbound(tx, row.id, { state: 'rejected', cap: null, raw: null, blobId: null });
       // the sender's node learns it when it asks again about the held delivery
       await overrideAnswers(tx, row, { decision: 'reject', reason: 'policy' });
     });
@@ -80,7 +80,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
     const mailbox = c.get('mailbox');
     const row = await held(mailbox.id, c.req.param('id'));
     await ctx.db.transaction(async (tx) => {
-      await updateInbound(tx, row.id, { state: 'rejected', cap: null });
+      await updateInbound(tx, row.id, { state: 'rejected', cap: null, raw: null, blobId: null });
       await overrideAnswers(tx, row, { decision: 'reject', reason: 'blocked' });
       await putRule(tx, mailbox.id, 'block', row.sender);
     });

@@ -1,0 +1,24 @@
+// A stored message body as a response body: read chunk by chunk from the store as the client takes it
+// (pull-based, so a slow client holds one chunk, not the message).
+import type { AppContext } from '../context.ts';
+import { readBody, type BodyRef } from '../store/bodies.ts';
+
+export function bodyStream(ctx: AppContext, body: BodyRef): ReadableStream<Uint8Array> {
+  const chunks = readBody(ctx.db, body);
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+      } catch (err) {
+        // the client sees a cut-off body; its digest check fails and it fetches again
+        ctx.log.warn({ err, blobId: body.blobId }, 'a message body could not be read while it was being sent');
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  }, { highWaterMark: 0 });
+}

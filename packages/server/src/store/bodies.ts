@@ -1,0 +1,125 @@
+// Message bodies. A body up to INLINE_MAX bytes is kept in its row (message_versions.raw,
+// inbound.raw): one row, one query, the common case. A larger one is written as a blob of CHUNK-sized
+// rows while it arrives and read back chunk by chunk, so a 25 MB message never sits whole in a
+// process (nor as a 50 MB hex string in a query). Blobs are immutable: a local delivery names the
+// sender's blob instead of copying it, and maintenance removes blobs nothing names any more.
+import { createHash } from 'node:crypto';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import { PullmailError } from '../errors.ts';
+import type { Executor } from './db.ts';
+import { blobChunks, blobs } from './schema.ts';
+
+/** Bodies up to this size stay in their row. */
+export const INLINE_MAX = 256 * 1024;
+/** Size of one blob_chunks row. */
+export const CHUNK = 256 * 1024;
+
+/** Where a body is: exactly one of `raw` and `blobId` is set (the columns of the owning row). */
+export interface BodyRef {
+  raw: Buffer | null;
+  blobId: string | null;
+}
+
+export interface StoredBody extends BodyRef {
+  size: number;
+  /** base64url SHA-256 of the whole body (msg.sha256 of protocol §2). */
+  sha256: string;
+}
+
+/**
+ * Reads `source` to its end, hashing it: a small body comes back in memory (`raw`), a larger one is
+ * written to a new blob as it arrives. More than `maxBytes` fails with `too_large` (and removes
+ * what was written); so does any error from `source`, which is passed on.
+ */
+export async function spoolBody(db: Executor, source: AsyncIterable<Uint8Array>, opts: { maxBytes: number }): Promise<StoredBody> {
+  const hash = createHash('sha256');
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let size = 0;
+  let blobId: string | null = null;
+  let seq = 0;
+  const flush = async (all: boolean) => {
+    const joined = Buffer.concat(pending);
+    let at = 0;
+    while (joined.length - at >= CHUNK || (all && at < joined.length)) {
+      const data = joined.subarray(at, at + CHUNK);
+      await db.insert(blobChunks).values({ blobId: blobId!, seq: seq++, data });
+      at += data.length;
+    }
+    pending = at < joined.length ? [joined.subarray(at)] : [];
+    pendingBytes = joined.length - at;
+  };
+  try {
+    for await (const piece of source) {
+      const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      size += chunk.length;
+      if (size > opts.maxBytes) throw new PullmailError('too_large', `message is more than ${opts.maxBytes} bytes; the limit is ${opts.maxBytes}`);
+      hash.update(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (!blobId && size > INLINE_MAX) {
+        const [row] = await db.insert(blobs).values({}).returning({ id: blobs.id });
+        blobId = row.id;
+      }
+      if (blobId && pendingBytes >= CHUNK) await flush(false);
+    }
+    const sha256 = hash.digest('base64url');
+    if (!blobId) return { raw: Buffer.concat(pending), blobId: null, size, sha256 };
+    await flush(true);
+    await db.update(blobs).set({ size, sha256 }).where(eq(blobs.id, blobId));
+    return { raw: null, blobId, size, sha256 };
+  } catch (err) {
+    if (blobId) await deleteBlob(db, blobId).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A body already in memory, stored the same way (inline when small). */
+export function storeBody(db: Executor, raw: Buffer, opts: { maxBytes: number }): Promise<StoredBody> {
+  return spoolBody(db, (async function* () {
+    // in CHUNK-sized views (no copies), so the blob path flushes as it goes
+    for (let at = 0; at < raw.length || at === 0; at += CHUNK) yield raw.subarray(at, at + CHUNK);
+  })(), opts);
+}
+
+/** The bytes of a body in order, one chunk at a time. */
+export async function* readBody(db: Executor, body: BodyRef): AsyncGenerator<Buffer> {
+  if (body.raw) {
+    yield body.raw;
+    return;
+  }
+  if (!body.blobId) throw new PullmailError('not_found', 'the message body is gone');
+  for (let seq = 0; ; seq++) {
+    const [row] = await db.select({ data: blobChunks.data }).from(blobChunks).where(and(eq(blobChunks.blobId, body.blobId), eq(blobChunks.seq, seq)));
+    if (!row) return;
+    yield row.data;
+  }
+}
+
+/** The whole body in memory, for the parsers and the SMTP client that need it so (bounded by the size limit). */
+export async function loadBody(db: Executor, body: BodyRef): Promise<Buffer> {
+  if (body.raw) return body.raw;
+  const parts: Buffer[] = [];
+  for await (const part of readBody(db, body)) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+export async function deleteBlob(db: Executor, id: string): Promise<void> {
+  await db.delete(blobs).where(eq(blobs.id, id));
+}
+
+/**
+ * Removes blobs created before `before` that no message version or inbound row names: bodies of
+ * deleted messages, and uploads or fetches that failed before their row was written.
+ */
+export async function deleteOrphanBlobs(db: Executor, before: Date): Promise<number> {
+  const rows = await db
+    .delete(blobs)
+    .where(and(
+      lt(blobs.createdAt, before),
+      sql`not exists (select 1 from message_versions v where v.blob_id = ${blobs.id})`,
+      sql`not exists (select 1 from inbound i where i.blob_id = ${blobs.id})`,
+    ))
+    .returning({ id: blobs.id });
+  return rows.length;
+}
