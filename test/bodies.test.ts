@@ -209,6 +209,15 @@ describe('large messages between nodes', () => {
     assert.equal((await a.api('/healthz')).status, 200);
   });
 
+  it('an upload refused before its body is read (bad token) is answered with Connection: close, never cut off later', async () => {
+    const raw = bigRaw('alice@a.test', 'bob@b.test', 'refused early', 1_000_000);
+    const res = await request(`${a.url}/api/v1/messages`, { method: 'POST', headers: { authorization: 'Bearer pm_wrong', 'content-type': 'message/rfc822' }, body: raw });
+    assert.equal(res.statusCode, 401);
+    assert.equal((await res.body.json() as Json).error, 'unauthorized');
+    // the node reads such a body only briefly: the client must not send its next request on this connection
+    assert.equal(res.headers.connection, 'close');
+  });
+
   it('a deleted inbox message leaves its blob to the sweep; the sender\'s copy, still named, stays', async () => {
     const subject = 'to delete';
     const sent = await upload(bigRaw('alice@a.test', 'bob@b.test', subject, 600_000), false);

@@ -1,6 +1,7 @@
 // Fault tests (issue 7): the recipient node killed with SIGKILL while it fetches; PostgreSQL sessions
-// killed under load; peers that answer notifications slowly or with garbage; a sender node that hangs
-// on fetches; a database that refuses writes. Real node processes, real PostgreSQL, real sockets.
+// killed under load, and PostgreSQL restarted under load (through a proxy that drops and refuses
+// connections); peers that answer notifications slowly or with garbage; a sender node that hangs on
+// fetches; a database that refuses writes. Real node processes, real PostgreSQL, real sockets.
 // Nothing lost, nothing delivered twice, no process crashes, a clear error wherever a caller is told no.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ import { startStallingProxy, type StallingProxy } from './harness/stalling-proxy
 import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
 import { queryNodeDb, setReadOnly, terminateBackends } from './harness/pg-admin.ts';
 import { reachablePostgres } from './harness/postgres.ts';
+import { startTcpProxy, type TcpProxy } from './harness/tcp-proxy.ts';
 import { testPki } from './harness/tls.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -138,96 +140,149 @@ describe('recipient node killed with SIGKILL while it fetches', () => {
   });
 });
 
-describe('PostgreSQL sessions of a node terminated under load', { skip: noPostgres }, () => {
-  let child: ChildProcess | undefined;
-  let b: TestNode | undefined;
-  let dbA: TestDatabase | undefined;
-  after(async () => {
-    child?.kill('SIGKILL');
-    if (child) await exited(child);
-    await b?.stop();
-    await dbA?.drop();
-  });
+/** How a test disturbs node a's PostgreSQL while it is under load. */
+interface DatabaseTrouble {
+  /** DATABASE_URL for the node (the test database itself, or a way to it that can be cut). */
+  nodeUrl(db: TestDatabase): Promise<string>;
+  /** Runs until `stop` is set; resolves with how many times it struck. */
+  strike(db: TestDatabase, stop: () => boolean): Promise<number>;
+  close(): Promise<void>;
+}
 
-  it('keeps the node process up, answers JSON errors meanwhile, and delivers every accepted message exactly once', async () => {
-    const clock = { offsetMs: 0 }; // the recipient's clock, moved past its fetch backoff afterwards
-    dbA = await testDatabase();
-    const [pa, pb] = [await freePort(), await freePort()];
-    const urlA = `https://127.0.0.1:${pa}`;
-    const peers = `a.test=${urlA},b.test=https://127.0.0.1:${pb}`;
-    b = await startNode({ domain: 'b.test', https: true, port: pb, peers, now: () => Date.now() + clock.offsetMs });
-    const bob = await b.addUser('bob@b.test');
-    assert.equal((await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } })).status, 201);
-    child = spawnNode({ domain: 'a.test', port: pa, publicUrl: urlA, peers, env: { ...dbA.env, PULLMAIL_QUEUE_LEASE_SECONDS: '3' } });
-    const call = nodeClient(urlA, b.server.ctx.fetcher.dispatcher);
-    await waitHealthy(call, 'node a up');
-    const alice = (await call('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'alice@a.test' } })).body.token as string;
-
-    // the PostgreSQL side of a restart: every session of a's database killed, again and again
-    let sending = true;
-    let kills = 0;
-    const killer = (async () => {
-      while (sending) {
-        kills += await terminateBackends(dbA!.env.DATABASE_URL);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    const accepted = new Map<string, string>(); // subject -> id
-    const refused: string[] = [];
-    const lost: string[] = [];
-    const sends = Promise.all(Array.from({ length: 8 }, async (_, w) => {
-      for (let i = 0; i < 6; i++) {
-        const subject = `load ${w}.${i}`;
-        const r = await call('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject, text: `${subject}\n${'x'.repeat(3000)}` } })
-          .catch((err: Error) => ({ status: 0, body: { transport: `${err.message}: ${String(err.cause)}` } as Json }));
-        if (r.status === 0) return void lost.push(`${subject}: ${r.body.transport}`); // the node is gone: checked below
-        if (r.status === 201) accepted.set(subject, r.body.id);
-        else {
-          assert.ok(r.status >= 500, `${subject}: ${r.status} ${JSON.stringify(r.body)}`);
-          assert.equal(typeof r.body.error, 'string', `${subject}: a JSON error body`);
-          assert.equal(typeof r.body.detail, 'string');
-          refused.push(subject);
-        }
-      }
-    }));
-    try {
-      await sends;
-      // keep killing a little longer, while a notifies and serves fetches
-      await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-      sending = false;
-      await killer;
-    }
-    assert.ok(kills > 0, 'sessions were terminated');
-    assert.ok(alive(child), `node a must outlive ${kills} terminated sessions, but exited (code ${child.exitCode}, signal ${child.signalCode}; its stderr says why)`);
-    assert.deepEqual(lost, [], 'every send was answered');
-    assert.ok(accepted.size > 0, 'some sends got through');
-    await waitHealthy(call, 'node a answers again');
-
-    const notFetched = async () => {
-      const rows = await queryNodeDb<{ state: string; last_error: string | null; n: number }>(dbA!.env.DATABASE_URL, `select state, last_error, count(*)::int as n from deliveries where message_id in (${[...accepted.values()].map((id) => `'${id}'`).join(',')}) and state <> 'fetched' group by 1, 2`);
-      const pending = await b!.server.ctx.db.select().from(inbound).where(ne(inbound.state, 'stored'));
-      return rows.length || pending.length ? { rows, pending: pending.map((r) => [r.state, r.lastError, r.nextAttemptAt, r.attempts]) } : undefined;
-    };
-    const skipBackoff = backoffSkipper(() => b!, clock); // fetches that met a 503 from a
-    await waitFor('every accepted message fetched', async () => {
-      if (!(await notFetched())) return true;
-      await skipBackoff();
-      return false;
-    }, 30_000).catch(async (err) => {
-      throw new Error(`${err.message}: ${JSON.stringify(await notFetched())}`);
+function databaseTroubleSuite(name: string, trouble: () => DatabaseTrouble) {
+  describe(name, { skip: noPostgres }, () => {
+    let child: ChildProcess | undefined;
+    let b: TestNode | undefined;
+    let dbA: TestDatabase | undefined;
+    let t: DatabaseTrouble | undefined;
+    after(async () => {
+      child?.kill('SIGKILL');
+      if (child) await exited(child);
+      await b?.stop();
+      await t?.close();
+      await dbA?.drop();
     });
-    const box = (await (await b.api('/api/v1/inbox?limit=200', { token: bob })).json()) as Json;
-    const subjects: string[] = box.messages.map((m: Json) => m.subject);
-    assert.equal(new Set(subjects).size, subjects.length, 'nothing delivered twice');
-    for (const s of accepted.keys()) assert.ok(subjects.includes(s), `${s} was accepted and must arrive`);
-    // a refused send may still have committed (its answer lost with the session), but never half
-    for (const s of subjects) assert.ok(accepted.has(s) || refused.includes(s), `${s} was sent`);
-    const orphans = await queryNodeDb(dbA.env.DATABASE_URL, 'select count(*)::int as n from messages m where not exists (select 1 from deliveries d where d.message_id = m.id) or not exists (select 1 from message_versions v where v.message_id = m.id)');
-    assert.equal(orphans[0].n, 0, 'no message without its bytes or deliveries');
-    assert.ok(alive(child), 'node a still up at the end');
+
+    it('keeps the node process up, answers JSON errors meanwhile, and delivers every accepted message exactly once', async () => {
+      const clock = { offsetMs: 0 }; // the recipient's clock, moved past its fetch backoff afterwards
+      t = trouble();
+      dbA = await testDatabase();
+      const [pa, pb] = [await freePort(), await freePort()];
+      const urlA = `https://127.0.0.1:${pa}`;
+      const peers = `a.test=${urlA},b.test=https://127.0.0.1:${pb}`;
+      b = await startNode({ domain: 'b.test', https: true, port: pb, peers, now: () => Date.now() + clock.offsetMs });
+      const bob = await b.addUser('bob@b.test');
+      assert.equal((await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } })).status, 201);
+      child = spawnNode({ domain: 'a.test', port: pa, publicUrl: urlA, peers, env: { DATABASE_URL: await t.nodeUrl(dbA), PULLMAIL_QUEUE_LEASE_SECONDS: '3' } });
+      const call = nodeClient(urlA, b.server.ctx.fetcher.dispatcher);
+      await waitHealthy(call, 'node a up');
+      const alice = (await call('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'alice@a.test' } })).body.token as string;
+
+      let sending = true;
+      const striking = t.strike(dbA, () => !sending);
+      const accepted = new Map<string, string>(); // subject -> id
+      const refused: string[] = [];
+      const lost: string[] = [];
+      const sends = Promise.all(Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 6; i++) {
+          const subject = `load ${w}.${i}`;
+          // worker 0 sends 600 KB messages: their bodies are blobs, written in chunks while the database goes away
+          const text = `${subject}\n${'x'.repeat(w === 0 ? 600_000 : 3000)}`;
+          const r = await call('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject, text } })
+            .catch((err: Error) => ({ status: 0, body: { transport: `${err.message}: ${String(err.cause)}` } as Json }));
+          if (r.status === 0) return void lost.push(`${subject}: ${r.body.transport}`); // the node is gone: checked below
+          if (r.status === 201) accepted.set(subject, r.body.id);
+          else {
+            assert.ok(r.status >= 500, `${subject}: ${r.status} ${JSON.stringify(r.body)}`);
+            assert.equal(typeof r.body.error, 'string', `${subject}: a JSON error body`);
+            assert.equal(typeof r.body.detail, 'string');
+            refused.push(subject);
+          }
+        }
+      }));
+      let strikes = 0;
+      try {
+        await sends;
+        // keep at it a little longer, while a notifies and serves fetches
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        sending = false;
+        strikes = await striking;
+      }
+      assert.ok(strikes > 0, 'the database was disturbed');
+      assert.ok(alive(child), `node a must outlive ${strikes} strikes on its database, but exited (code ${child.exitCode}, signal ${child.signalCode}; its stderr says why)`);
+      assert.deepEqual(lost, [], 'every send was answered');
+      assert.ok(accepted.size > 0, 'some sends got through');
+      await waitHealthy(call, 'node a answers again');
+
+      const direct = dbA.env.DATABASE_URL;
+      const notFetched = async () => {
+        const rows = await queryNodeDb<{ state: string; last_error: string | null; n: number }>(direct, `select state, last_error, count(*)::int as n from deliveries where message_id in (${[...accepted.values()].map((id) => `'${id}'`).join(',')}) and state <> 'fetched' group by 1, 2`);
+        const pending = await b!.server.ctx.db.select().from(inbound).where(ne(inbound.state, 'stored'));
+        return rows.length || pending.length ? { rows, pending: pending.map((r) => [r.state, r.lastError, r.nextAttemptAt, r.attempts]) } : undefined;
+      };
+      const skipBackoff = backoffSkipper(() => b!, clock); // fetches that met a 503 from a
+      await waitFor('every accepted message fetched', async () => {
+        if (!(await notFetched())) return true;
+        await skipBackoff();
+        return false;
+      }, 30_000).catch(async (err) => {
+        throw new Error(`${err.message}: ${JSON.stringify(await notFetched())}`);
+      });
+      const box = (await (await b.api('/api/v1/inbox?limit=200', { token: bob })).json()) as Json;
+      const subjects: string[] = box.messages.map((m: Json) => m.subject);
+      assert.equal(new Set(subjects).size, subjects.length, 'nothing delivered twice');
+      for (const s of accepted.keys()) assert.ok(subjects.includes(s), `${s} was accepted and must arrive`);
+      // a refused send may still have committed (its answer lost with the session), but never half
+      for (const s of subjects) assert.ok(accepted.has(s) || refused.includes(s), `${s} was sent`);
+      for (const m of box.messages as Json[]) {
+        if (m.subject.startsWith('load 0.')) assert.ok(m.size > 600_000, `${m.subject}: the large body arrived whole (${m.size} bytes)`);
+      }
+      const orphans = await queryNodeDb(direct, 'select count(*)::int as n from messages m where not exists (select 1 from deliveries d where d.message_id = m.id) or not exists (select 1 from message_versions v where v.message_id = m.id)');
+      assert.equal(orphans[0].n, 0, 'no message without its bytes or deliveries');
+      const halfBlobs = await queryNodeDb(direct, 'select count(*)::int as n from message_versions v join blobs b on b.id = v.blob_id where b.sha256 is null or b.size <> v.size');
+      assert.equal(halfBlobs[0].n, 0, 'no message names a blob that was not written to its end');
+      assert.ok(alive(child), 'node a still up at the end');
+    });
   });
-});
+}
+
+databaseTroubleSuite('PostgreSQL sessions of a node terminated under load', () => ({
+  nodeUrl: async (db) => db.env.DATABASE_URL,
+  // the PostgreSQL side of a restart: every session of a's database killed, again and again
+  async strike(db, stop) {
+    let kills = 0;
+    while (!stop()) {
+      kills += await terminateBackends(db.env.DATABASE_URL);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return kills;
+  },
+  close: async () => {},
+}));
+
+let pgProxy: TcpProxy | undefined;
+databaseTroubleSuite('PostgreSQL restarted under load (unreachable for a second at a time)', () => ({
+  async nodeUrl(db) {
+    const direct = new URL(db.env.DATABASE_URL);
+    pgProxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+    direct.host = `127.0.0.1:${pgProxy.port}`;
+    return direct.href;
+  },
+  // as the node sees a restart: every session dropped, then connections refused for a while
+  async strike(_db, stop) {
+    let restarts = 0;
+    while (!stop()) {
+      await new Promise((r) => setTimeout(r, 700));
+      await pgProxy!.down();
+      restarts++;
+      await new Promise((r) => setTimeout(r, 1000));
+      await pgProxy!.up();
+    }
+    return restarts;
+  },
+  close: async () => pgProxy?.close(),
+}));
 
 describe('peers that answer notifications slowly or with garbage', () => {
   const peers: MisbehavingPeer[] = [];

@@ -43,6 +43,13 @@ export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
   for (const mount of mounts) mount(app, ctx);
 
   app.notFound((c) => c.json({ error: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }, 404));
-  app.onError((err, c) => errorResponse(c, err, log));
+  app.onError((err, c) => {
+    const res = errorResponse(c, err, log);
+    // refused before its body was read (auth failed, the database is down): the body still on the wire
+    // would be read for only 500 ms before the socket is cut, possibly under the client's next request;
+    // say the connection ends here, so the client never reuses it
+    if (c.req.raw.body && !c.req.raw.bodyUsed) res.headers.set('connection', 'close');
+    return res;
+  });
   return app;
 }
