@@ -9,7 +9,7 @@ import { count, eq } from 'drizzle-orm';
 import { request } from 'undici';
 import { PullmailError } from '../packages/server/src/errors.ts';
 import { readHeaderBlock, refuseBareCr } from '../packages/server/src/mail/raw-stream.ts';
-import { CHUNK, deleteOrphanBlobs, INLINE_MAX, loadBody, readBody, spoolBody } from '../packages/server/src/store/bodies.ts';
+import { CHUNK, deleteBlob, deleteOrphanBlobs, INLINE_MAX, loadBody, readBody, spoolBody } from '../packages/server/src/store/bodies.ts';
 import type { Db } from '../packages/server/src/store/db.ts';
 import { findVersion, listDeliveries } from '../packages/server/src/store/messages.ts';
 import { blobChunks, blobs, inbound } from '../packages/server/src/store/schema.ts';
@@ -119,6 +119,16 @@ describe('message bodies in the store', () => {
     })();
     await assert.rejects(spoolBody(db, failing, { maxBytes: 10_000_000 }), /client went away/);
     assert.equal(await blobCount(db), before);
+  });
+
+  it('a read fails, never ends short, when the blob is removed while it is being read', async () => {
+    const large = randomBytes(3 * CHUNK);
+    const body = await spoolBody(db, pieces(large, CHUNK), { maxBytes: 10_000_000 });
+    const reading = readBody(db, body);
+    assert.equal((await reading.next()).value?.length, CHUNK);
+    await deleteBlob(db, body.blobId!);
+    await assert.rejects(reading.next(), (err: unknown) => err instanceof PullmailError && err.code === 'not_found' && /after 262144 of 786432 bytes/.test(err.message));
+    await assert.rejects(loadBody(db, body), (err: unknown) => err instanceof PullmailError && err.code === 'not_found');
   });
 
   it('sweeps blobs nothing names once they are old enough, never one a message or inbox row names', async () => {

@@ -3,7 +3,7 @@
 import type { AppContext } from '../context.ts';
 import { readBody, type BodyRef } from '../store/bodies.ts';
 
-export function bodyStream(ctx: AppContext, body: BodyRef): ReadableStream<Uint8Array> {
+export function bodyStream(ctx: AppContext, body: BodyRef & { size: number }): ReadableStream<Uint8Array> {
   const chunks = readBody(ctx.db, body);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -15,10 +15,13 @@ const HEADER_END = /\r?\n\r?\n/;
 export async function readHeaderBlock(source: AsyncIterable<Uint8Array>, maxHeaderBytes = MAX_HEADER_BYTES): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
   const it = source[Symbol.asyncIterator]();
   let buffered = Buffer.alloc(0);
+  let scanned = 0; // bytes already searched, less the 3 a separator split across pieces may start in
   for (;;) {
-    const match = HEADER_END.exec(buffered.toString('latin1'));
+    const from = Math.max(0, scanned - 3);
+    const match = HEADER_END.exec(buffered.subarray(from).toString('latin1'));
+    scanned = buffered.length;
     if (match) {
-      const end = match.index + match[0].length;
+      const end = from + match.index + match[0].length;
       const head = buffered.subarray(0, end);
       const first = buffered.subarray(end);
       return { head, rest: continueWith(first, it) };

@@ -28,6 +28,8 @@ export interface StreamedResponse {
   headers: Record<string, string | string[] | undefined>;
   /** The body in chunks as they arrive; over `maxBytes` it fails with a PullmailError. */
   body: AsyncGenerator<Buffer>;
+  /** Drops the body unread and frees the connection (always call it when the body is not read to its end). */
+  cancel(): void;
 }
 
 export interface Fetcher {
@@ -115,7 +117,14 @@ export function createFetcher(opts: FetcherOptions): Fetcher {
         if (!res.body.readableEnded) res.body.destroy();
       }
     }
-    return { status: res.statusCode, headers: res.headers, body: chunks() };
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: chunks(),
+      cancel: () => {
+        if (!res.body.readableEnded) res.body.destroy();
+      },
+    };
   }
 
   async function fetch(url: string, fo: FetchOptions): Promise<FetchResponse> {

@@ -10,7 +10,7 @@ import { fetchNotCompleted, messageFetched } from '../events.ts';
 import { createProof } from '../protocol/proof.ts';
 import type { Worker } from '../server.ts';
 import { deleteBlob, spoolBody, type StoredBody } from '../store/bodies.ts';
-import { claimDueFetches, storeFetched, updateInbound, type InboundRow } from '../store/inbound.ts';
+import { claimDueFetches, renewFetchLease, storeFetched, updateFetching, type InboundRow } from '../store/inbound.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
 /** Fetches in flight per process; a sender node that is slow to answer holds its own slots only. */
@@ -63,6 +63,11 @@ async function pull(ctx: AppContext, row: InboundRow): Promise<void> {
   const started = performance.now();
   const ids = { iss: row.iss, msgId: row.remoteId, rcpt: row.rcpt };
   const elapsed = () => (performance.now() - started) / 1000;
+  // a large body from a slow node may take longer than the lease: keep it, so no other pass claims the row
+  const leaseMs = ctx.config.queueLeaseSeconds * 1000;
+  const renew = setInterval(() => {
+    renewFetchLease(ctx.db, row.id, new Date(ctx.now() + leaseMs)).catch((err) => ctx.log.warn({ err, id: row.id }, 'could not renew a fetch lease'));
+  }, leaseMs / 3);
   try {
     const got = await obtain(ctx, row);
     if (await storeFetched(ctx.db, row.id, { body: got.body, version: got.version, now })) {
@@ -74,15 +79,17 @@ async function pull(ctx: AppContext, row: InboundRow): Promise<void> {
   } catch (err) {
     const e = err instanceof PullmailError ? err : new PullmailError('peer_error', String(err), { temporary: true, cause: err });
     if (e.code === 'retracted') {
-      await updateInbound(ctx.db, row.id, { state: 'retracted', leaseUntil: null, cap: null });
+      await updateFetching(ctx.db, row.id, { state: 'retracted', leaseUntil: null, cap: null });
       fetchNotCompleted(ctx, { ...ids, outcome: 'retracted', code: e.code, detail: e.message, seconds: elapsed() });
     } else if (!e.temporary || now.getTime() - row.receivedAt.getTime() > GIVE_UP_MS) {
-      await updateInbound(ctx.db, row.id, { state: 'failed', leaseUntil: null, lastError: `${e.code}: ${e.message}` });
+      await updateFetching(ctx.db, row.id, { state: 'failed', leaseUntil: null, lastError: `${e.code}: ${e.message}` });
       fetchNotCompleted(ctx, { ...ids, outcome: 'failed', code: e.code, detail: e.message, seconds: elapsed() });
     } else {
-      await updateInbound(ctx.db, row.id, { leaseUntil: null, lastError: `${e.code}: ${e.message}`, nextAttemptAt: new Date(now.getTime() + backoffMs(row.attempts)) });
+      await updateFetching(ctx.db, row.id, { leaseUntil: null, lastError: `${e.code}: ${e.message}`, nextAttemptAt: new Date(now.getTime() + backoffMs(row.attempts)) });
       fetchNotCompleted(ctx, { ...ids, outcome: 'retry', code: e.code, detail: e.message, seconds: elapsed() });
     }
+  } finally {
+    clearInterval(renew);
   }
 }
 
@@ -109,6 +116,7 @@ async function fetchRemote(ctx: AppContext, row: InboundRow): Promise<{ body: St
   });
   if (res.status !== 200) {
     const said = await firstBytes(res.body, 200);
+    res.cancel();
     if (res.status === 410) throw new PullmailError('retracted', 'retracted by the sender');
     if (res.status === 404) throw new PullmailError('not_found', 'the sender node does not know this message');
     if (res.status === 429 || res.status >= 500) throw new PullmailError('peer_error', `sender node answered ${res.status}`, { temporary: true });
@@ -119,11 +127,12 @@ async function fetchRemote(ctx: AppContext, row: InboundRow): Promise<{ body: St
   const digest = /sha-256=:([A-Za-z0-9+/=]+):/.exec(String(res.headers['content-digest'] ?? ''))?.[1];
   const version = Number(res.headers[HEADER_VERSION.toLowerCase()] ?? row.version);
   if (!digest || !Number.isInteger(version) || version < 1) {
-    await res.body.return(undefined);
+    res.cancel();
     if (!digest) throw new PullmailError('peer_error', 'no sha-256 Content-Digest', { temporary: row.attempts < 3 });
     throw new PullmailError('peer_error', 'bad PM-Version', { temporary: false });
   }
   const body = await spoolBody(ctx.db, res.body, { maxBytes: ctx.config.maxMessageBytes }).catch((err: unknown) => {
+    res.cancel();
     // a body over our limit is the peer's doing, not ours
     throw err instanceof PullmailError && err.code === 'too_large' ? new PullmailError('peer_error', err.message) : err;
   });

@@ -82,22 +82,28 @@ export function storeBody(db: Executor, raw: Buffer, opts: { maxBytes: number })
   })(), opts);
 }
 
-/** The bytes of a body in order, one chunk at a time. */
-export async function* readBody(db: Executor, body: BodyRef): AsyncGenerator<Buffer> {
+/**
+ * The bytes of a body in order, one chunk at a time. Fails, rather than ending short, when the blob
+ * does not hold `size` bytes (it was removed while being read: the message was deleted meanwhile).
+ */
+export async function* readBody(db: Executor, body: BodyRef & { size: number }): AsyncGenerator<Buffer> {
   if (body.raw) {
     yield body.raw;
     return;
   }
   if (!body.blobId) throw new PullmailError('not_found', 'the message body is gone');
-  for (let seq = 0; ; seq++) {
+  let read = 0;
+  for (let seq = 0; read < body.size; seq++) {
     const [row] = await db.select({ data: blobChunks.data }).from(blobChunks).where(and(eq(blobChunks.blobId, body.blobId), eq(blobChunks.seq, seq)));
-    if (!row) return;
+    if (!row) throw new PullmailError('not_found', `the message body is gone (removed after ${read} of ${body.size} bytes were read)`);
+    read += row.data.length;
     yield row.data;
   }
+  if (read !== body.size) throw new PullmailError('internal', `the message body has ${read} bytes, not ${body.size}`);
 }
 
 /** The whole body in memory, for the parsers and the SMTP client that need it so (bounded by the size limit). */
-export async function loadBody(db: Executor, body: BodyRef): Promise<Buffer> {
+export async function loadBody(db: Executor, body: BodyRef & { size: number }): Promise<Buffer> {
   if (body.raw) return body.raw;
   const parts: Buffer[] = [];
   for await (const part of readBody(db, body)) parts.push(part);

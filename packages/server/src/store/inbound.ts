@@ -31,6 +31,18 @@ export async function updateInbound(db: Executor, id: string, set: Partial<NewIn
   await db.update(inbound).set(set).where(eq(inbound.id, id));
 }
 
+/**
+ * Updates a row only while it is still `fetching`: a fetch that ends in an error never overwrites
+ * what happened meanwhile (stored by another attempt, retracted by the sender).
+ */
+export async function updateFetching(db: Executor, id: string, set: Partial<NewInbound>): Promise<void> {
+  await db.update(inbound).set(set).where(and(eq(inbound.id, id), eq(inbound.state, 'fetching')));
+}
+
+export async function renewFetchLease(db: Executor, id: string, until: Date): Promise<void> {
+  await updateFetching(db, id, { leaseUntil: until });
+}
+
 /** Pending fetches that are due, leased like the outbound queue. */
 export async function claimDueFetches(db: Executor, now: Date, limit: number, leaseMs: number): Promise<InboundRow[]> {
   const due = db
