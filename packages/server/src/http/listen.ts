@@ -26,10 +26,11 @@ export function listen(app: Hono, opts: { host: string; port: number; tls?: { ce
       ? serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, createServer: createHttpsServer, serverOptions: { ...checking, cert: opts.tls.cert, key: opts.tls.key } }, onListening)
       : serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, serverOptions: checking }, onListening);
     server.once('error', reject);
-    // slowloris: a client must send its headers within 20 s and a request within 60 s
+    // slowloris: a client must send its headers within 20 s. A whole request may take 10 minutes: a raw
+    // message upload is streamed into the store, and 25 MB from a slow home link takes a while
     const s = server as unknown as { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
     s.headersTimeout = 20_000;
-    s.requestTimeout = 60_000;
+    s.requestTimeout = 600_000;
     s.keepAliveTimeout = 5_000;
   });
 }
