@@ -14,6 +14,8 @@ export interface FetchOptions {
   body?: string | Buffer;
   /** Response bodies larger than this are cut off with an error. */
   maxBytes: number;
+  /** The whole exchange, body included, must be over within this (the agent's timeouts are per gap). */
+  deadlineMs?: number;
 }
 
 export interface FetchResponse {
@@ -89,7 +91,8 @@ export function createFetcher(opts: FetcherOptions): Fetcher {
   async function open(url: string, fo: FetchOptions): Promise<StreamedResponse> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: fo.method ?? 'GET', headers: fo.headers, body: fo.body, dispatcher: agent });
+      const signal = fo.deadlineMs ? AbortSignal.timeout(fo.deadlineMs) : undefined;
+      res = await request(url, { method: fo.method ?? 'GET', headers: fo.headers, body: fo.body, dispatcher: agent, signal });
     } catch (err) {
       if (err instanceof PullmailError) throw err;
       const cause = (err as { cause?: unknown }).cause;

@@ -15,6 +15,8 @@ import { backoffMs, createPoller } from './poller.ts';
 
 /** Fetches in flight per process; a sender node that is slow to answer holds its own slots only. */
 const CONCURRENCY = 32;
+/** The longest one fetch of a message may take, body included. */
+const FETCH_DEADLINE_MS = 10 * 60_000;
 /** How long a pending fetch is retried before it is given up. */
 const GIVE_UP_MS = 5 * 86_400_000;
 
@@ -113,6 +115,8 @@ async function fetchRemote(ctx: AppContext, row: InboundRow): Promise<{ body: St
   const res = await ctx.fetcher.open(row.fetchUrl, {
     headers: { authorization: `${AUTH_SCHEME_CAP} ${row.cap}`, [HEADER_PROOF.toLowerCase()]: proof, accept: 'message/rfc822' },
     maxBytes: ctx.config.maxMessageBytes,
+    // a peer trickling a large body may not hold the fetch (and its blob) open for hours
+    deadlineMs: FETCH_DEADLINE_MS,
   });
   if (res.status !== 200) {
     const said = await firstBytes(res.body, 200);
