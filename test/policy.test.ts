@@ -2,11 +2,13 @@
 // proof-of-work and human challenges, and rate limits, between real nodes over HTTPS.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { and, eq } from 'drizzle-orm';
 import { issueConsent } from '../packages/server/src/protocol/consent.ts';
 import { signNotification } from '../packages/server/src/protocol/notification.ts';
 import { isValidPow, solvePow } from '../packages/server/src/protocol/pow.ts';
 import { spendConsent, insertConsent } from '../packages/server/src/store/consent-tokens.ts';
 import { findMailbox } from '../packages/server/src/store/mailboxes.ts';
+import { notifyLog } from '../packages/server/src/store/schema.ts';
 import { startNodes, type TestNode } from './harness/node.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -170,6 +172,29 @@ describe('recipient policy between nodes', () => {
     assert.ok(states.filter((x) => x.state === 'queued').length >= 3, 'most of the flood is deferred');
     const other = await send('carl@c.test', 'dan@d.test', 'from another domain');
     await until('carl@c.test', other, 'fetched');
+
+    // protocol §2: a retry of a notification already answered gets that answer, even while its sender's
+    // domain is over its limit (a batch resent after a 429 must not be refused item by item for ever)
+    const [answered] = await d.server.ctx.db.select().from(notifyLog).where(and(eq(notifyLog.iss, 'a.test'), eq(notifyLog.rcpt, 'dan@d.test'), eq(notifyLog.kind, 'new'))).limit(1);
+    assert.ok(answered, 'd answered a notification from a.test before the flood');
+    const now = Math.floor(Date.now() / 1000);
+    const retry = await signNotification(a.server.ctx.keys, {
+      iss: 'a.test', aud: 'd.test', kind: 'new',
+      msg: { id: answered.remoteId, from: 'alice@a.test', rcpt: 'dan@d.test', version: answered.version, size: 10, sha256: 'A'.repeat(43), sent_at: now, subject: 'retried' },
+      fetch: { url: `${a.url}/pm/v1/messages/${answered.remoteId}`, cap: 'not-needed-for-an-answered-retry' },
+    } as never, now);
+    const res = await d.api('/pm/v1/notify', { method: 'POST', body: retry, headers: { 'content-type': 'application/jose' } });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await json(res), answered.result);
+    // while a new one from that domain is still throttled
+    const fresh = await signNotification(a.server.ctx.keys, {
+      iss: 'a.test', aud: 'd.test', kind: 'new',
+      msg: { id: 'never-sent', from: 'amy@a.test', rcpt: 'dan@d.test', version: 1, size: 10, sha256: 'A'.repeat(43), sent_at: now, subject: 'new' },
+      fetch: { url: `${a.url}/pm/v1/messages/never-sent`, cap: 'x' },
+    } as never, now);
+    const throttled = await d.api('/pm/v1/notify', { method: 'POST', body: fresh, headers: { 'content-type': 'application/jose' } });
+    assert.equal(throttled.status, 429);
+    assert.ok(Number(throttled.headers.get('retry-after')) > 0);
   });
 
   describe('proof-of-work answers and the human challenge page (crafted notifications)', () => {

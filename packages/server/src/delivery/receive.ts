@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { canonicalAddress } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
+import { PullmailError } from '../errors.ts';
 import { verifyConsent } from '../protocol/consent.ts';
 import { randomId } from '../protocol/jws.ts';
 import { isValidPow, makePowChallenge } from '../protocol/pow.ts';
@@ -21,8 +22,11 @@ import { evaluatePolicy } from './recipient-policy.ts';
 /** Answer to an acknowledged retract: nothing will be fetched. */
 const RETRACT_ACK: NotifyResult = { decision: 'reject', reason: 'policy' };
 
-/** Handles one verified notification. Safe to call again with the same claims: same answer, no second effect. */
-export async function receiveNotification(ctx: AppContext, n: NotificationClaims): Promise<NotifyResult> {
+/**
+ * Handles one verified notification. Safe to call again with the same claims: same answer, no second
+ * effect. `rateLimit` is off for mail between users of this node, which no peer sent.
+ */
+export async function receiveNotification(ctx: AppContext, n: NotificationClaims, opts: { rateLimit: boolean } = { rateLimit: true }): Promise<NotifyResult> {
   const rcpt = canonicalAddress(n.msg.rcpt)!;
   const key: NotifyKey = { iss: n.iss, remoteId: n.msg.id, rcpt, version: n.msg.version, kind: n.kind };
 
@@ -33,6 +37,9 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
   const mayReevaluate = (a: NotifyResult | undefined) => !!a && !!(n.pow || n.consent) && (a.decision === 'challenge' || a.decision === 'hold');
   const earlier = (await findAnswer(ctx.db, key)) as NotifyResult | undefined;
   if (earlier && !mayReevaluate(earlier)) return earlier;
+  // only new work counts against the sender's rate limits: a retry always gets its answer (protocol §2)
+  const wait = opts.rateLimit ? await ctx.rateLimits.take(canonicalAddress(n.msg.from)!) : 0;
+  if (wait) throw new PullmailError('rate_limited', `too many notifications from ${n.iss}; retry in ${wait} s`, { retryAfter: wait });
 
   const result = await ctx.db.transaction(async (tx) => {
     // serialize concurrent copies of the same notification, also before its inbound row exists

@@ -2,7 +2,6 @@
 import { MAX_BATCH, type NotifyResult } from '@pullmail/client/wire';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { canonicalAddress } from '../../address.ts';
 import type { AppContext } from '../../context.ts';
 import { seconds } from '../../context.ts';
 import { receiveNotification } from '../../delivery/receive.ts';
@@ -19,8 +18,7 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
 
   async function handle(jws: string): Promise<NotifyResult> {
     const claims = await verifyNotification(jws, { ourDomains: ctx.config.domains, peerKeys: ctx.peerKeys, discovery: ctx.discovery }, seconds(ctx));
-    const wait = await ctx.rateLimits.take(canonicalAddress(claims.msg.from)!);
-    if (wait) throw new PullmailError('rate_limited', `too many notifications from ${claims.iss}; retry in ${wait} s`, { retryAfter: wait });
+    // rate limits are taken in receiveNotification, after the answer to a retry has been looked up
     const result = await receiveNotification(ctx, claims);
     notificationAnswered(ctx, { iss: claims.iss, msgId: claims.msg.id, rcpt: claims.msg.rcpt, kind: claims.kind, result });
     return result;
