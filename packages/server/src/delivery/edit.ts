@@ -2,10 +2,11 @@
 import type { RetractResponse, SendResponse } from '@pullmail/client/wire';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
+import { linkBody } from '../store/bodies.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { offerVersion, retractDeliveries } from '../store/deliveries.ts';
 import { addVersion, findOwnMessage, listDeliveries, lockOwnMessage } from '../store/messages.ts';
-import { build, discardBody, type Outgoing } from './send.ts';
+import { build, type Outgoing } from './send.ts';
 
 export async function retractMessage(ctx: AppContext, mailbox: Mailbox, id: string): Promise<RetractResponse> {
   const m = await findOwnMessage(ctx.db, mailbox.id, id);
@@ -22,23 +23,18 @@ export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string,
   if (!m) throw new PullmailError('not_found', 'no such sent message');
   // the new bytes are stored before the message is locked: an upload never holds the lock
   const built = await build(ctx, mailbox.address, out, { messageIdHeader: m.messageIdHeader ?? '', date: now });
-  try {
-    const result = await ctx.db.transaction(async (tx) => {
-      const locked = await lockOwnMessage(tx, mailbox.id, id);
-      if (!locked) throw new PullmailError('not_found', 'no such sent message');
-      const before = await listDeliveries(tx, id);
-      const same = built.recipients.length === before.length && built.recipients.every((r) => before.some((d) => d.rcpt === r));
-      if (!same) throw new PullmailError('bad_request', 'an edit cannot change the recipients');
-      const version = locked.version + 1;
-      await addVersion(tx, { messageId: id, version, body: built.body, subject: built.subject, now });
-      // protocol §5: recipients who fetched keep what they have
-      if ((await offerVersion(tx, id, version, now)) === 0) throw new PullmailError('conflict', 'every recipient has fetched (or refused) this message');
-      return { id, version, deliveries: (await listDeliveries(tx, id)).map((d) => ({ rcpt: d.rcpt, state: d.state as never })) };
-    });
-    ctx.kick('notify');
-    return result;
-  } catch (err) {
-    await discardBody(ctx, built.body);
-    throw err;
-  }
+  const result = await linkBody(ctx.db, built.body, () => ctx.db.transaction(async (tx) => {
+    const locked = await lockOwnMessage(tx, mailbox.id, id);
+    if (!locked) throw new PullmailError('not_found', 'no such sent message');
+    const before = await listDeliveries(tx, id);
+    const same = built.recipients.length === before.length && built.recipients.every((r) => before.some((d) => d.rcpt === r));
+    if (!same) throw new PullmailError('bad_request', 'an edit cannot change the recipients');
+    const version = locked.version + 1;
+    await addVersion(tx, { messageId: id, version, body: built.body, subject: built.subject, now });
+    // protocol §5: recipients who fetched keep what they have
+    if ((await offerVersion(tx, id, version, now)) === 0) throw new PullmailError('conflict', 'every recipient has fetched (or refused) this message');
+    return { id, version, deliveries: (await listDeliveries(tx, id)).map((d) => ({ rcpt: d.rcpt, state: d.state as never })) };
+  }));
+  ctx.kick('notify');
+  return result;
 }

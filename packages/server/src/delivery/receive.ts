@@ -10,6 +10,7 @@ import { PullmailError } from '../errors.ts';
 import { verifyConsent } from '../protocol/consent.ts';
 import { randomId } from '../protocol/jws.ts';
 import { isValidPow, makePowChallenge } from '../protocol/pow.ts';
+import { NO_BODY } from '../store/bodies.ts';
 import { openChallenge } from '../store/challenges.ts';
 import { spendConsent } from '../store/consent-tokens.ts';
 import type { Executor, Tx } from '../store/db.ts';
@@ -62,7 +63,7 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
   const nowS = seconds(ctx);
 
   if (n.kind === 'retract') {
-    if (existing && OPEN_STATES.includes(existing.state)) await updateInbound(tx, existing.id, { state: 'retracted', leaseUntil: null, raw: null, blobId: null, cap: null });
+    if (existing && OPEN_STATES.includes(existing.state)) await updateInbound(tx, existing.id, { state: 'retracted', leaseUntil: null, cap: null, ...NO_BODY });
     return RETRACT_ACK;
   }
   if (existing && !OPEN_STATES.includes(existing.state)) {

@@ -8,7 +8,7 @@ import { completeRawMessage, composeMessage, newMessageIdHeader, uniqueRecipient
 import { readHeaderBlock, refuseBareCr } from '../mail/raw-stream.ts';
 import { peek, randomId } from '../protocol/jws.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
-import { deleteBlob, spoolBody, storeBody, type StoredBody } from '../store/bodies.ts';
+import { linkBody, spoolBody, storeBody, type StoredBody } from '../store/bodies.ts';
 import { insertMessage } from '../store/messages.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
 
@@ -25,7 +25,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
   const now = new Date(ctx.now());
   const built = await build(ctx, mailbox.address, out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
   const id = randomId(16);
-  try {
+  return linkBody(ctx.db, built.body, async () => {
     const recipients = 'raw' in out && out.envelope ? uniqueRecipients([out.envelope]) : built.recipients;
     if (recipients.length === 0) throw new PullmailError('bad_request', 'at least one recipient is needed');
     if (recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
@@ -52,10 +52,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
     ctx.kick('notify');
     ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: recipients.length, size: built.body.size }, 'message queued');
     return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
-  } catch (err) {
-    await discardBody(ctx, built.body);
-    throw err;
-  }
+  });
 }
 
 export interface Built {
@@ -78,11 +75,6 @@ export async function build(ctx: AppContext, from: string, out: Outgoing, opts: 
   const done = 'json' in out ? await composeMessage(from, out.json, opts) : completeRawMessage(out.raw, from, opts);
   if (done.raw.length > maxBytes) throw new PullmailError('too_large', `message is ${done.raw.length} bytes; the limit is ${maxBytes}`);
   return { ...done, body: await storeBody(ctx.db, done.raw, { maxBytes }) };
-}
-
-/** Removes the blob of a body whose message was never stored (the maintenance sweep would, later). */
-export async function discardBody(ctx: AppContext, body: StoredBody): Promise<void> {
-  if (body.blobId) await deleteBlob(ctx.db, body.blobId).catch((err) => ctx.log.warn({ err, blobId: body.blobId }, 'could not remove an unused blob'));
 }
 
 async function* concat(...sources: (AsyncIterable<Uint8Array> | Iterable<Uint8Array>)[]): AsyncGenerator<Uint8Array> {

@@ -9,7 +9,7 @@ import { PullmailError } from '../errors.ts';
 import { fetchNotCompleted, messageFetched } from '../events.ts';
 import { createProof } from '../protocol/proof.ts';
 import type { Worker } from '../server.ts';
-import { deleteBlob, spoolBody, type StoredBody } from '../store/bodies.ts';
+import { discardBlob, spoolBody, type StoredBody } from '../store/bodies.ts';
 import { claimDueFetches, renewFetchLease, storeFetched, updateFetching, type InboundRow } from '../store/inbound.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
@@ -74,9 +74,9 @@ async function pull(ctx: AppContext, row: InboundRow): Promise<void> {
     const got = await obtain(ctx, row);
     if (await storeFetched(ctx.db, row.id, { body: got.body, version: got.version, now })) {
       messageFetched(ctx, { ...ids, size: got.body.size, version: got.version, seconds: elapsed() });
-    } else if (got.ownBlob && got.body.blobId) {
+    } else if (got.ownBlob) {
       // the row moved on meanwhile (retracted, or a newer version announced): the blob is nobody's
-      await deleteBlob(ctx.db, got.body.blobId);
+      await discardBlob(ctx.db, got.body.blobId);
     }
   } catch (err) {
     const e = err instanceof PullmailError ? err : new PullmailError('peer_error', String(err), { temporary: true, cause: err });
@@ -141,7 +141,7 @@ async function fetchRemote(ctx: AppContext, row: InboundRow): Promise<{ body: St
     throw err instanceof PullmailError && err.code === 'too_large' ? new PullmailError('peer_error', err.message) : err;
   });
   const fail = async (message: string, temporary: boolean) => {
-    if (body.blobId) await deleteBlob(ctx.db, body.blobId);
+    await discardBlob(ctx.db, body.blobId);
     return new PullmailError('peer_error', message, { temporary });
   };
   const actual = Buffer.from(body.sha256, 'base64url').toString('base64');

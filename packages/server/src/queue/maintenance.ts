@@ -5,7 +5,7 @@
 import { and, inArray, lt } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Worker } from '../server.ts';
-import { deleteOrphanBlobs } from '../store/bodies.ts';
+import { deleteOrphanBlobs, NO_BODY } from '../store/bodies.ts';
 import { pruneChallenges } from '../store/challenges.ts';
 import { inbound } from '../store/schema.ts';
 import { overrideAnswers, pruneJtis } from '../store/replay.ts';
@@ -41,7 +41,7 @@ export async function expireRequests(ctx: Pick<AppContext, 'db' | 'now' | 'confi
   return ctx.db.transaction(async (tx) => {
     const rows = await tx
       .update(inbound)
-      .set({ state: 'expired', cap: null, raw: null, blobId: null })
+      .set({ state: 'expired', cap: null, ...NO_BODY })
       .where(and(inArray(inbound.state, ['held', 'challenged']), lt(inbound.receivedAt, cutoff)))
       .returning({ iss: inbound.iss, remoteId: inbound.remoteId, rcpt: inbound.rcpt });
     // the sender learns it on its next recheck

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.ts';
 import { evaluatePolicy } from '../delivery/recipient-policy.ts';
 import type { PolicyDecision } from '../policy/decide.ts';
 import { randomId } from '../protocol/jws.ts';
-import { deleteBlob, storeBody } from '../store/bodies.ts';
+import { discardBlob, linkBody, storeBody } from '../store/bodies.ts';
 import { insertInbound } from '../store/inbound.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import type { RcptGrant } from './cri-gate.ts';
@@ -43,7 +43,7 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
   const now = new Date(ctx.now());
   // one copy of the bytes for every recipient (a blob when large)
   const body = await storeBody(ctx.db, mail.raw, { maxBytes: Number.MAX_SAFE_INTEGER });
-  const copies = await ctx.db.transaction(async (tx) => {
+  const copies = await linkBody(ctx.db, body, () => ctx.db.transaction(async (tx) => {
     const out: StoredCopy[] = [];
     for (const [rcpt, mailbox] of rcpts) {
       let d = await evaluatePolicy(ctx, tx, mailbox, mail.sender);
@@ -78,11 +78,8 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
       out.push({ rcpt, ...d, id: row?.id });
     }
     return out;
-  }).catch(async (err: unknown) => {
-    // nothing names the blob; if this fails too, the maintenance sweep removes it
-    if (body.blobId) await deleteBlob(ctx.db, body.blobId).catch(() => undefined);
-    throw err;
-  });
-  if (body.blobId && copies.every((c) => !c.id)) await deleteBlob(ctx.db, body.blobId);
+  }));
+  // every recipient refused it: nothing names the blob
+  if (copies.every((c) => !c.id)) await discardBlob(ctx.db, body.blobId);
   return copies;
 }

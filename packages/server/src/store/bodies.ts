@@ -69,7 +69,7 @@ export async function spoolBody(db: Executor, source: AsyncIterable<Uint8Array>,
     await db.update(blobs).set({ size, sha256 }).where(eq(blobs.id, blobId));
     return { raw: null, blobId, size, sha256 };
   } catch (err) {
-    if (blobId) await deleteBlob(db, blobId).catch(() => undefined);
+    await discardBlob(db, blobId);
     throw err;
   }
 }
@@ -113,6 +113,24 @@ export async function loadBody(db: Executor, body: BodyRef & { size: number }): 
 export async function deleteBlob(db: Executor, id: string): Promise<void> {
   await db.delete(blobs).where(eq(blobs.id, id));
 }
+
+/** Removes a blob that nothing will name, best effort: if this fails, the maintenance sweep removes it. */
+export async function discardBlob(db: Executor, blobId: string | null): Promise<void> {
+  if (blobId) await deleteBlob(db, blobId).catch(() => undefined);
+}
+
+/** Runs `link`, which writes the rows that name `body`; if it fails, the blob they would have named is discarded. */
+export async function linkBody<T>(db: Executor, body: BodyRef, link: () => Promise<T>): Promise<T> {
+  try {
+    return await link();
+  } catch (err) {
+    await discardBlob(db, body.blobId);
+    throw err;
+  }
+}
+
+/** The body columns of a row that no longer keeps its bytes (a blob it named is left to the sweep). */
+export const NO_BODY = { raw: null, blobId: null };
 
 /**
  * Removes blobs created before `before` that no message version or inbound row names: bodies of

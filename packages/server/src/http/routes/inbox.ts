@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { simpleParser } from 'mailparser';
 import type { AppContext } from '../../context.ts';
 import { PullmailError } from '../../errors.ts';
-import { loadBody } from '../../store/bodies.ts';
+import { loadBody, NO_BODY } from '../../store/bodies.ts';
 import { countByState, findOwnInbound, listByState, updateInbound, type InboundRow } from '../../store/inbound.ts';
 import { bodyStream } from '../body-stream.ts';
 import type { UserEnv } from '../middleware/auth.ts';
@@ -60,7 +60,7 @@ export function inboxRoutes(ctx: AppContext): Hono<UserEnv> {
   app.delete('/inbox/:id', async (c) => {
     const row = await own(c.get('mailbox').id, c.req.param('id'));
     // the row stays (without bytes) so a repeated notification is still recognised as a duplicate
-    await updateInbound(ctx.db, row.id, { deletedAt: new Date(ctx.now()), raw: null, blobId: null });
+    await updateInbound(ctx.db, row.id, { deletedAt: new Date(ctx.now()), ...NO_BODY });
     return c.body(null, 204);
   });
   return app;

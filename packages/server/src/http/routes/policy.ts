@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { canonicalAddress, isDomainName, normalizeDomain } from '../../address.ts';
 import type { AppContext } from '../../context.ts';
 import { PullmailError } from '../../errors.ts';
+import { NO_BODY } from '../../store/bodies.ts';
 import { findOwnInbound, listByState, updateInbound } from '../../store/inbound.ts';
 import { updateSettings } from '../../store/mailboxes.ts';
 import { overrideAnswers } from '../../store/replay.ts';
@@ -69,7 +70,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
   app.post('/requests/:id/reject', async (c) => {
     const row = await held(c.get('mailbox').id, c.req.param('id'));
     await ctx.db.transaction(async (tx) => {
-      await updateInbound(tx, row.id, { state: 'rejected', cap: null, raw: null, blobId: null });
+      await updateInbound(tx, row.id, { state: 'rejected', cap: null, ...NO_BODY });
       // the sender's node learns it when it asks again about the held delivery
       await overrideAnswers(tx, row, { decision: 'reject', reason: 'policy' });
     });
@@ -80,7 +81,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
     const mailbox = c.get('mailbox');
     const row = await held(mailbox.id, c.req.param('id'));
     await ctx.db.transaction(async (tx) => {
-      await updateInbound(tx, row.id, { state: 'rejected', cap: null, raw: null, blobId: null });
+      await updateInbound(tx, row.id, { state: 'rejected', cap: null, ...NO_BODY });
       await overrideAnswers(tx, row, { decision: 'reject', reason: 'blocked' });
       await putRule(tx, mailbox.id, 'block', row.sender);
     });
