@@ -12,10 +12,11 @@ import { issueCapability } from '../protocol/capability.ts';
 import { signNotification } from '../protocol/notification.ts';
 import type { Worker } from '../server.ts';
 import { deliverBySmtp } from '../smtp/outbound.ts';
-import { attachPow, claimDue, recordAnswer, recordFailure } from '../store/deliveries.ts';
-import { solveInWorker } from './pow-solver.ts';
+import { attachPow, claimDue, owedNotification, recordAnswer } from '../store/deliveries.ts';
 import { notificationFacts, type DeliveryRow } from '../store/messages.ts';
-import { backoffMs, createPoller } from './poller.ts';
+import { failAttempt } from './attempts.ts';
+import { createPoller } from './poller.ts';
+import { solveInWorker } from './pow-solver.ts';
 
 const BATCH = 200;
 const NOTIFY_MAX_RESPONSE = 4 * 1024 * 1024;
@@ -82,13 +83,17 @@ async function buildItem(ctx: AppContext, d: DeliveryRow, facts: Facts, nowS: nu
   };
 }
 
+/** The notifications owed for `ds`, each with a fresh capability. */
+async function buildItems(ctx: AppContext, ds: DeliveryRow[], nowS: number): Promise<Item[]> {
+  const facts = await notificationFacts(ctx.db, ds);
+  return Promise.all(ds.map((d) => buildItem(ctx, d, facts, nowS)));
+}
+
 async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]): Promise<void> {
   const nowS = seconds(ctx);
-  const facts = await notificationFacts(ctx.db, ds);
-  const items = await Promise.all(ds.map((d) => buildItem(ctx, d, facts, nowS)));
   if (ctx.config.domains.includes(domain)) {
     // a local recipient: the same decision path, without the network
-    for (const it of items) await applyAnswer(ctx, it.d, await receiveNotification(ctx, { ...it.claims, iat: nowS, exp: nowS + 600, jti: 'local' }, { rateLimit: false }));
+    for (const it of await buildItems(ctx, ds, nowS)) await applyAnswer(ctx, it.d, await receiveNotification(ctx, { ...it.claims, iat: nowS, exp: nowS + 600, jti: 'local' }, { rateLimit: false }));
     return;
   }
   let node: PeerNode | null;
@@ -99,6 +104,7 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
   }
   // legacy domain (no pull node): the SMTP gateway delivers, with the same rows, leases and backoff
   if (!node) return deliverBySmtp(ctx, domain, ds);
+  const items = await buildItems(ctx, ds, nowS);
   for (let i = 0; i < items.length; i += MAX_BATCH) {
     const chunk = items.slice(i, i + MAX_BATCH);
     try {
@@ -106,8 +112,7 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
       const results = await postNotifications(ctx, node, jws);
       for (const [j, it] of chunk.entries()) {
         const r = results[j];
-        if ('error' in r && TRANSIENT_REFUSALS.has(r.error)) await retryLater(ctx, it.d, `${r.error}: ${r.detail}`);
-        else if ('error' in r) await recordFailure(ctx.db, key(it.d), { error: `${r.error}: ${r.detail}`, finalState: 'failed' });
+        if ('error' in r) await failAttempt(ctx, it.d, { error: `${r.error}: ${r.detail}`, temporary: TRANSIENT_REFUSALS.has(r.error) });
         else {
           await applyAnswer(ctx, it.d, r);
           notificationDelivered(ctx, { msgId: it.d.messageId, rcpt: it.d.rcpt, kind: it.claims.kind, result: r });
@@ -170,14 +175,6 @@ async function postNotifications(ctx: AppContext, node: PeerNode, jws: string[])
  */
 const TRANSIENT_REFUSALS = new Set(['unknown_key', 'peer_unreachable', 'peer_error', 'rate_limited']);
 
-async function retryLater(ctx: AppContext, d: DeliveryRow, error: string): Promise<void> {
-  const now = ctx.now();
-  if (now >= d.giveUpAt.getTime()) return recordFailure(ctx.db, key(d), { error, finalState: 'expired' });
-  await recordFailure(ctx.db, key(d), { error, retryAt: new Date(now + backoffMs(d.attempts)) });
-}
-
-const key = (d: DeliveryRow) => ({ id: d.id, kind: d.notifyKind!, version: d.version });
-
 async function applyAnswer(ctx: AppContext, d: DeliveryRow, r: NotifyResult): Promise<void> {
   const now = ctx.now();
   const challenge = r.decision === 'challenge' ? r.challenge : undefined;
@@ -187,7 +184,7 @@ async function applyAnswer(ctx: AppContext, d: DeliveryRow, r: NotifyResult): Pr
   // ask again while the recipient may still decide, to learn a rejection or expiry
   const recheckUntil = d.createdAt.getTime() + (ctx.config.requestExpirySeconds + 86_400) * 1000;
   const recheckAt = waiting && now < recheckUntil ? new Date(now + ctx.config.heldRecheckSeconds * 1000) : undefined;
-  await recordAnswer(ctx.db, key(d), {
+  await recordAnswer(ctx.db, owedNotification(d), {
     state: d.notifyKind === 'retract' ? 'retracted' : STATE_FOR[r.decision],
     reason: r.decision === 'reject' ? r.reason : null,
     challenge,
@@ -207,17 +204,13 @@ async function answerPow(ctx: AppContext, d: DeliveryRow, pow: PowChallenge): Pr
     log.info({ bits: pow.bits }, 'proof-of-work challenge left unanswered (too hard or timed out)');
     return;
   }
-  if (await attachPow(ctx.db, key(d), { nonce: pow.nonce, counter }, new Date(ctx.now()))) ctx.kick('notify');
+  if (await attachPow(ctx.db, owedNotification(d), { nonce: pow.nonce, counter }, new Date(ctx.now()))) ctx.kick('notify');
 }
 
 async function failAll(ctx: AppContext, ds: DeliveryRow[], err: unknown): Promise<void> {
   const temporary = err instanceof PullmailError ? err.temporary : true;
   const message = err instanceof Error ? err.message : String(err);
-  const now = ctx.now();
-  for (const d of ds) {
-    const giveUp = !temporary || now >= d.giveUpAt.getTime();
-    const retryMs = err instanceof PullmailError && err.retryAfter ? err.retryAfter * 1000 : backoffMs(d.attempts);
-    await recordFailure(ctx.db, key(d), giveUp ? { error: message, finalState: temporary ? 'expired' : 'failed' } : { error: message, retryAt: new Date(now + retryMs) });
-  }
+  const retryAfterMs = err instanceof PullmailError && err.retryAfter ? err.retryAfter * 1000 : undefined;
+  for (const d of ds) await failAttempt(ctx, d, { error: message, temporary, retryAfterMs });
   notificationDeferred(ctx, { peer: ds[0]?.rcptDomain ?? '', count: ds.length, error: message, temporary });
 }

@@ -9,9 +9,9 @@ import { eq } from 'drizzle-orm';
 import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
-import { backoffMs } from '../queue/poller.ts';
+import { failAttempt } from '../queue/attempts.ts';
 import { loadBody } from '../store/bodies.ts';
-import { recordAnswer, recordFailure, recordHandoff, setTransport } from '../store/deliveries.ts';
+import { owedNotification, recordAnswer, recordHandoff, setTransport } from '../store/deliveries.ts';
 import { findVersion, type DeliveryRow } from '../store/messages.ts';
 import { messages } from '../store/schema.ts';
 import { withCriHeaders } from './cri.ts';
@@ -19,8 +19,6 @@ import { dkimKey, signMessage } from './dkim.ts';
 import { serverName } from './listener.ts';
 import { smtpRoute, type SmtpHop } from './route.ts';
 import { sendToHop, type Handoff } from './send-smtp.ts';
-
-const key = (d: DeliveryRow) => ({ id: d.id, kind: d.notifyKind!, version: d.version });
 
 /** Delivers claimed deliveries for one legacy domain, recording each outcome. Never throws. */
 export async function deliverBySmtp(ctx: AppContext, domain: string, ds: DeliveryRow[]): Promise<void> {
@@ -31,20 +29,17 @@ export async function deliverBySmtp(ctx: AppContext, domain: string, ds: Deliver
     const now = new Date(ctx.now());
     if (d.notifyKind === 'retract' || d.state === 'fetched' || d.state === 'retracted') {
       // nothing to send: a retract of mail not yet handed over, or an edit of mail already gone
-      await recordAnswer(ctx.db, key(d), { state: d.state === 'fetched' ? 'fetched' : 'retracted', now });
+      await recordAnswer(ctx.db, owedNotification(d), { state: d.state === 'fetched' ? 'fetched' : 'retracted', now });
       continue;
     }
     try {
       route ??= await smtpRoute(domain, { relay: ctx.config.smtpRelay, resolver: ctx.resolver });
       const done = await handOver(ctx, d, route, now);
-      await recordHandoff(ctx.db, key(d), new Date(ctx.now()));
+      await recordHandoff(ctx.db, owedNotification(d), new Date(ctx.now()));
       log.info({ msgId: d.messageId, rcpt: d.rcpt, host: done.host, reply: done.response }, 'handed over by SMTP');
     } catch (err) {
       const e = err instanceof PullmailError ? err : new PullmailError('internal', (err as Error).message, { temporary: true, cause: err });
-      const giveUp = !e.temporary || ctx.now() >= d.giveUpAt.getTime();
-      await recordFailure(ctx.db, key(d), giveUp
-        ? { error: e.message, finalState: e.temporary ? 'expired' : 'failed' }
-        : { error: e.message, retryAt: new Date(ctx.now() + backoffMs(d.attempts)) });
+      const giveUp = await failAttempt(ctx, d, { error: e.message, temporary: e.temporary });
       log.info({ msgId: d.messageId, rcpt: d.rcpt, code: e.code, detail: e.message, temporary: e.temporary, giveUp }, 'SMTP delivery not done');
     }
   }

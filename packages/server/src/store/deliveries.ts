@@ -9,6 +9,22 @@ import { deliveries, inbound } from './schema.ts';
 const FINAL_FOR_FETCH = ['fetched', 'retracted'];
 
 /**
+ * The notification a claimed row owes: answers and failures are recorded only while it is still the
+ * one owed (an edit or retract meanwhile queues a newer one).
+ */
+export interface OwedNotification {
+  id: string;
+  kind: string;
+  version: number;
+}
+
+export const owedNotification = (d: DeliveryRow): OwedNotification => ({ id: d.id, kind: d.notifyKind!, version: d.version });
+
+/** `value`, unless the delivery is already final (fetched/retracted), in which case `column` keeps its value. */
+const unlessFinal = (column: typeof deliveries.state | typeof deliveries.reason, value: string | null) =>
+  sql`case when ${deliveries.state} in (${sql.join(FINAL_FOR_FETCH.map((s) => sql`${s}`), sql`, `)}) then ${column} else ${value} end`;
+
+/**
  * Claims up to `limit` deliveries with a notification due, leasing them for `leaseMs`. Several
  * processes on one PostgreSQL never claim the same row; a crashed process's lease simply runs out.
  */
@@ -34,7 +50,7 @@ export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: 
  */
 export async function recordAnswer(
   db: Executor,
-  d: { id: string; kind: string; version: number },
+  d: OwedNotification,
   answer: { state: string; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date; recheckAt?: Date },
 ): Promise<void> {
   await db
@@ -47,8 +63,8 @@ export async function recordAnswer(
       leaseUntil: null,
       lastError: null,
       notifiedAt: answer.now,
-      state: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.state} else ${answer.state} end`,
-      reason: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.reason} else ${answer.reason ?? null} end`,
+      state: unlessFinal(deliveries.state, answer.state),
+      reason: unlessFinal(deliveries.reason, answer.reason ?? null),
       challenge: answer.challenge ?? null,
       challengeUrl: answer.challengeUrl ?? null,
     })
@@ -58,7 +74,7 @@ export async function recordAnswer(
 /** A retry later (temporary failure), or giving up when the retry period is over. */
 export async function recordFailure(
   db: Executor,
-  d: { id: string; kind: string; version: number },
+  d: OwedNotification,
   f: { error: string; retryAt?: Date; finalState?: 'expired' | 'failed' },
 ): Promise<void> {
   const set = f.finalState
@@ -66,8 +82,8 @@ export async function recordFailure(
         notifyKind: null,
         leaseUntil: null,
         lastError: f.error,
-        state: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.state} else ${f.finalState} end`,
-        reason: sql`case when ${deliveries.state} in ('fetched', 'retracted') then ${deliveries.reason} else ${f.error} end`,
+        state: unlessFinal(deliveries.state, f.finalState),
+        reason: unlessFinal(deliveries.reason, f.error),
       }
     : { leaseUntil: null, lastError: f.error, nextAttemptAt: f.retryAt };
   await db.update(deliveries).set(set).where(and(eq(deliveries.id, d.id), eq(deliveries.notifyKind, d.kind), eq(deliveries.version, d.version)));
@@ -143,7 +159,7 @@ export async function releaseAllLeases(db: Executor): Promise<void> {
 }
 
 /** Queues the notification again carrying a proof-of-work answer (protocol §6). */
-export async function attachPow(db: Executor, d: { id: string; kind: string; version: number }, pow: { nonce: string; counter: string }, now: Date): Promise<boolean> {
+export async function attachPow(db: Executor, d: OwedNotification, pow: { nonce: string; counter: string }, now: Date): Promise<boolean> {
   const rows = await db
     .update(deliveries)
     .set({ pow, notifyKind: d.kind, nextAttemptAt: now, leaseUntil: null })
@@ -157,7 +173,7 @@ export async function attachPow(db: Executor, d: { id: string; kind: string; ver
  * has the bytes and nothing can be retracted any more. Recorded even if a retract or edit was queued
  * meanwhile, because the handoff happened; the queued notification is then only cleared.
  */
-export async function recordHandoff(db: Executor, d: { id: string; kind: string; version: number }, now: Date): Promise<void> {
+export async function recordHandoff(db: Executor, d: OwedNotification, now: Date): Promise<void> {
   await db
     .update(deliveries)
     .set({
