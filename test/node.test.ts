@@ -66,6 +66,9 @@ describe('a node over HTTPS', () => {
     assert.equal(foreign.status, 400);
     const junk = await node.api('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'a\r\nb@a.test' } });
     assert.equal(junk.status, 400);
+    // the operator docs set no password length: a short one is taken, an empty one is not a password
+    assert.equal((await node.api('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'pat@a.test', password: 'pw' } })).status, 201);
+    assert.equal((await node.api('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'eve@a.test', password: '' } })).status, 400);
   });
 
   it('refuses the admin API without the admin token', async () => {

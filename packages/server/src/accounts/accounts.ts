@@ -18,8 +18,9 @@ export function createAccounts(db: Db, domains: readonly string[]): Accounts {
       if (!address) throw new PullmailError('bad_request', `"${rawAddress}" is not a mail address`);
       const domain = domainOf(address);
       if (!domains.includes(domain)) throw new PullmailError('bad_request', `${domain} is not a domain of this node (PULLMAIL_DOMAINS)`);
-      if (password !== undefined && (password.length < 8 || password.length > 1024)) {
-        throw new PullmailError('bad_request', 'password must be 8 to 1024 characters');
+      // the operator docs set no minimum; an empty password would be no password at all
+      if (password !== undefined && (password.length < 1 || password.length > 1024)) {
+        throw new PullmailError('bad_request', 'password must be 1 to 1024 characters');
       }
       const { token, hash } = newApiToken();
       const passwordHash = password === undefined ? null : await hashPassword(password);

@@ -190,7 +190,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     calloutPort: opt('PULLMAIL_CALLOUT_PORT', port.refine((p) => p > 0, 'must be 1-65535'), 25),
     rateDomain: opt('PULLMAIL_RATE_DOMAIN', rate, { count: 3000, seconds: 60 }),
     rateSender: opt('PULLMAIL_RATE_SENDER', rate, { count: 300, seconds: 60 }),
-    adminToken: opt('PULLMAIL_ADMIN_TOKEN', z.string().min(16, 'must be at least 16 characters'), undefined as string | undefined),
+    adminToken: opt('PULLMAIL_ADMIN_TOKEN', z.string(), undefined as string | undefined),
     logLevel,
     maxMessageBytes,
     retentionSeconds: opt('PULLMAIL_RETENTION_DAYS', positiveInt, 30) * 86_400,
@@ -204,5 +204,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     heldRecheckSeconds: opt('PULLMAIL_HELD_RECHECK_SECONDS', positiveInt, 900),
   };
   if (problems.length) throw new ConfigError(problems);
+  // operator docs set no length: a short token is taken, but it is easy to guess
+  if (config.adminToken !== undefined && config.adminToken.length < 16) warnings.push('PULLMAIL_ADMIN_TOKEN is shorter than 16 characters: easy to guess');
   return { config: Object.freeze(config), warnings };
 }
