@@ -114,6 +114,12 @@ describe('SMTP gateway: MX listener', { skip: smtpToolsMissing() }, () => {
     const dmarc = await send('mallory@strict.test', 'bob@b.test', dataFile('d.eml', message('mallory@strict.test', 'bob@b.test', 'phish')));
     assert.match(last(dmarc), /^550 5\.7\.1 .*DMARC.*strict\.test/, dmarc.out);
     assert.equal(await stored(), before, 'nothing stored');
+    // every reply our handlers gave is counted by code
+    const metrics = await (await b.api('/metrics')).text();
+    const counted = (code: number) => Number(new RegExp(`pullmail_smtp_replies_total\\{listener="mx",code="${code}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    assert.ok(counted(550) >= 3, `550s counted (unknown user, relay, DMARC):\n${metrics}`);
+    assert.ok(counted(552) >= 1, '552 counted');
+    assert.ok(counted(250) >= 4, '250s counted (MAIL FROM)');
   });
 
   it('greylists an unknown sender: 451 4.7.1 until the delay has passed, then accepts and remembers', async () => {

@@ -2,9 +2,12 @@
 import { isIP, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../context.ts';
+import { smtpReply } from '../events.ts';
 import type { Logger } from '../log.ts';
 import { smtpServerResolver } from './dns.ts';
+import { isSmtpReply, replies, type SmtpReply } from './replies.ts';
 
 export interface SmtpListener {
   port: number;
@@ -15,6 +18,30 @@ export interface SmtpListener {
 export const serverName = (ctx: AppContext): string => new URL(ctx.publicUrl).hostname;
 
 export const isLoopback = (host: string): boolean => host === 'localhost' || /^127\./.test(host) || host === '::1' || (isIP(host) === 0 && host.endsWith('.localhost'));
+
+type Callback = (err?: Error | null, msg?: string) => void;
+
+/**
+ * Runs a session handler (MAIL, RCPT, DATA) and answers with its outcome: success as 250 (with the
+ * handler's text, if any), a refusal as `toReply` maps it, anything unexpected as 451 and logged
+ * once here. Every reply is counted by code (`pullmail_smtp_replies_total`).
+ */
+export function sessionAnswerer(ctx: AppContext, listener: 'mx' | 'submission', log: Logger, toReply: (err: unknown) => SmtpReply = (err) => (isSmtpReply(err) ? err : replies.localError())) {
+  return (session: SMTPServerSession, what: string, cb: Callback, fn: () => Promise<string | void>): void => {
+    fn().then(
+      (msg) => {
+        smtpReply(ctx, { listener, code: 250, session: session.id });
+        cb(null, msg ?? undefined);
+      },
+      (err: unknown) => {
+        const reply = toReply(err);
+        if (!isSmtpReply(err) && reply.responseCode === 451) log.error({ err, sid: session.id, what }, 'smtp handler failed');
+        smtpReply(ctx, { listener, code: reply.responseCode, session: session.id, detail: `${what}: ${reply.message}` });
+        cb(reply);
+      },
+    );
+  };
+}
 
 /** Options every gateway listener shares; TLS material from PULLMAIL_TLS_* enables STARTTLS. */
 export function baseOptions(ctx: AppContext): SMTPServerOptions {

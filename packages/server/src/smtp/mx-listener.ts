@@ -20,7 +20,7 @@ import { CRI_EHLO_KEYWORD, loopExemption, parseRcptParams } from './cri.ts';
 import { clientNetwork } from './dns.ts';
 import { checkGreylist } from './greylist.ts';
 import { fromAddress, splitHeaders, withTraceHeaders } from './headers.ts';
-import { baseOptions, serverName, startListener, type SmtpListener } from './listener.ts';
+import { baseOptions, serverName, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
 import { isSmtpReply, replies } from './replies.ts';
 import { checkSenderAuth, isVerifiedSender } from './sender-auth.ts';
@@ -45,20 +45,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     ? createSenderCallout({ resolver: ctx.resolver, port: ctx.config.calloutPort, ehloName: name, now: ctx.now })
     : undefined;
 
-  /** Runs a handler and answers with its reply, or 451 for anything unexpected (logged once here). */
-  const answer = (session: SMTPServerSession, what: string, cb: (err?: Error | null, msg?: string) => void, fn: () => Promise<string | void>) => {
-    fn().then(
-      (msg) => cb(null, msg ?? undefined),
-      (err: unknown) => {
-        if (isSmtpReply(err)) {
-          log.info({ sid: session.id, ip: session.remoteAddress, what, reply: `${err.responseCode} ${err.message}` }, 'smtp refused');
-          return cb(err);
-        }
-        log.error({ err, sid: session.id, what }, 'smtp handler failed');
-        cb(replies.localError());
-      },
-    );
-  };
+  const answer = sessionAnswerer(ctx, 'mx', log);
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const sender = address.address === '' ? '' : canonicalAddress(address.address);
@@ -182,14 +169,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       disabledCommands: ctx.config.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
       onMailFrom: (address, session, cb) => answer(session, 'MAIL', cb, () => onMailFrom(address, session)),
       onRcptTo: (address, session, cb) => answer(session, 'RCPT', cb, () => onRcptTo(address, session)),
-      onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session).catch(async (err) => {
-        // a refusal before the whole message was read: drain it so the reply comes after the final dot
-        if (!stream.readableEnded) {
-          stream.resume();
-          await new Promise((r) => stream.once('end', r));
-        }
-        throw err;
-      })),
+      // onData reads the whole message first (readMessage), so every reply comes after the final dot
+      onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
     },
     { host: ctx.config.smtpHost, port: ctx.config.smtpPort },
     log,

@@ -8,9 +8,9 @@ import { verifyPassword } from '../accounts/secrets.ts';
 import type { AppContext } from '../context.ts';
 import { sendMessage } from '../delivery/send.ts';
 import { findMailbox } from '../store/mailboxes.ts';
-import { baseOptions, isLoopback, startListener, type SmtpListener } from './listener.ts';
+import { baseOptions, isLoopback, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
-import { isSmtpReply, replies, replyFor } from './replies.ts';
+import { replies, replyFor } from './replies.ts';
 
 const MAX_RECIPIENTS = 1000;
 
@@ -20,18 +20,8 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   /** The authenticated mailbox address of a session (smtp-server keeps it as `session.user`). */
   const userOf = (session: SMTPServerSession) => session.user as string;
 
-  const answer = (session: SMTPServerSession, what: string, cb: (err?: Error | null, msg?: string) => void, fn: () => Promise<string | void>) => {
-    fn().then(
-      (msg) => cb(null, msg ?? undefined),
-      (err: unknown) => {
-        const reply = replyFor(err, { maxBytes: max });
-        // anything our mapping did not know becomes 451 and is ours to look at
-        if (!isSmtpReply(err) && reply.responseCode === 451) log.error({ err, sid: session.id, what }, 'submission handler failed');
-        else log.info({ sid: session.id, user: session.user, what, reply: `${reply.responseCode} ${reply.message}` }, 'submission refused');
-        cb(reply);
-      },
-    );
-  };
+  // client mistakes are 5xx; anything the mapping does not know becomes 451 and is ours to look at
+  const answer = sessionAnswerer(ctx, 'submission', log, (err) => replyFor(err, { maxBytes: max }));
 
   async function onAuth(auth: SMTPServerAuthentication): Promise<string | undefined> {
     const address = auth.username ? canonicalAddress(auth.username) : undefined;
