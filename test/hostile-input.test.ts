@@ -101,6 +101,18 @@ describe('user API: hostile input', () => {
     assert.equal(await sentCount(), before, 'nothing stored');
   });
 
+  it('refuses a raw message that names another author beside the user, in one From field or two', async () => {
+    const before = await sentCount();
+    for (const from of ['From: victim@c.test, <alice@a.test>', 'From: alice@a.test\r\nFrom: victim@c.test', 'From: victim@c.test\r\nFrom: alice@a.test', 'From: "alice@a.test" <victim@c.test>', 'From: team: victim@c.test, alice@a.test;']) {
+      const err = await expectError(await sendRaw(`${from}\r\nTo: bob@a.test\r\nSubject: x\r\n\r\nx\r\n`), 403, from);
+      assert.equal(err.error, 'forbidden', from);
+    }
+    for (const from of ['From: alice@a.test', 'From: Alice <ALICE@a.test>', 'From: =?utf-8?q?Al=C3=AFce?= <alice@a.test>']) {
+      assert.equal((await sendRaw(`${from}\r\nTo: bob@a.test\r\nSubject: x\r\n\r\nx\r\n`)).status, 201, from);
+    }
+    assert.equal(await sentCount(), before + 3);
+  });
+
   it('stores and compares IDN domains in A-label form, and refuses non-ASCII local parts with a clear error', async () => {
     const created = await b.api('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'Jorg@BÜCHER.test' } });
     const user = await json(created);

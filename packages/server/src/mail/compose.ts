@@ -99,10 +99,12 @@ export function completeRawMessage(
     const h = headers.find((x) => x.name === name);
     return h ? h.lines.join(' ').slice(name.length + 1).trim() : undefined;
   };
-  const fromHeader = value('from');
-  const fromAddr = fromHeader && /<([^>]+)>\s*$/.exec(fromHeader)?.[1] || fromHeader;
-  if (!fromAddr || canonicalAddress(fromAddr) !== canonicalAddress(from)) {
-    throw new PullmailError('forbidden', `From must be your own address ${from}`);
+  // one From field naming one author, the user: a second field or a second author would let a user
+  // put someone else's name on the message
+  const fromFields = headers.filter((h) => h.name === 'from');
+  const authors = fromFields.length === 1 ? flattenAddresses(addressparser(fromFields[0].lines.join(' ').slice('from:'.length))) : [];
+  if (authors.length !== 1 || canonicalAddress(authors[0]) !== canonicalAddress(from)) {
+    throw new PullmailError('forbidden', `From must be your own address ${from}, alone`);
   }
   const kept = headers.filter((h) => h.name !== 'bcc');
   const added: string[] = [];
