@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION } from '@pullmail/client/wire';
 import { z } from 'zod';
 import { PullmailError } from '../errors.ts';
 import type { Fetcher } from './fetcher.ts';
+import { singleFlight } from './single-flight.ts';
 
 /** What we know about another node, from its metadata. */
 export interface PeerNode {
@@ -137,24 +138,18 @@ export function createDiscovery(opts: {
   }
 
   // concurrent lookups of one domain share one resolution
-  const inFlight = new Map<string, Promise<PeerNode | null>>();
+  const resolving = singleFlight<PeerNode | null>();
 
   return {
     async discover(rawDomain) {
       const domain = rawDomain.toLowerCase();
       const hit = cache.get(domain);
       if (hit && hit.until > now()) return hit.node;
-      let pending = inFlight.get(domain);
-      if (!pending) {
-        pending = resolve(domain)
-          .then((node) => {
-            cache.set(domain, { node, until: now() + (node ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
-            return node;
-          })
-          .finally(() => inFlight.delete(domain));
-        inFlight.set(domain, pending);
-      }
-      return pending;
+      return resolving(domain, async () => {
+        const node = await resolve(domain);
+        cache.set(domain, { node, until: now() + (node ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+        return node;
+      });
     },
     forget: (domain) => void cache.delete(domain.toLowerCase()),
   };

@@ -65,6 +65,12 @@ describe('createPeerKeys', () => {
     assert.equal(peer.count(JWKS), 1);
   });
 
+  it('shares one fetch among concurrent lookups for one peer (a batch verifies 8 at a time)', async () => {
+    const found = await Promise.all(Array.from({ length: 8 }, () => keys.keyFor('b.test', 'key-1')));
+    for (const key of found) assert.equal(await verifies(key, first), true);
+    assert.equal(peer.count(JWKS), 1);
+  });
+
   it('picks the right key out of several', async () => {
     peer.jwks = { keys: [first.jwk, second.jwk] };
     assert.equal(await verifies(await keys.keyFor('b.test', 'key-2'), second), true);

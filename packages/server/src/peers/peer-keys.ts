@@ -6,6 +6,7 @@ import { PullmailError } from '../errors.ts';
 import type { KeySet } from '../protocol/key-set.ts';
 import type { Discovery } from './discovery.ts';
 import type { Fetcher } from './fetcher.ts';
+import { singleFlight } from './single-flight.ts';
 
 const TTL_MS = 3600_000;
 const REFETCH_GAP_MS = 30_000;
@@ -24,8 +25,11 @@ export interface PeerKeys {
 export function createPeerKeys(opts: { discovery: Discovery; fetcher: Fetcher; now?: () => number }): PeerKeys {
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { keys: Map<string, CryptoKey>; fetchedAt: number }>();
+  // concurrent verifications for one peer (a batch checks 8 at a time) share one JWKS fetch
+  const loading = singleFlight<Map<string, CryptoKey>>();
+  const load = (domain: string) => loading(domain, () => fetchKeys(domain));
 
-  async function load(domain: string): Promise<Map<string, CryptoKey>> {
+  async function fetchKeys(domain: string): Promise<Map<string, CryptoKey>> {
     const node = await opts.discovery.discover(domain);
     if (!node) throw new PullmailError('unknown_key', `${domain} has no pull node`);
     const res = await opts.fetcher.fetch(node.jwksUri, { maxBytes: JWKS_MAX_BYTES, headers: { accept: 'application/json' } });
