@@ -1,9 +1,10 @@
 // The hono application: every route of the node, with body limits and one error mapping.
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
+import { sendBodyLimit } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -23,18 +24,18 @@ export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
   const tooLarge = () => {
     throw new PullmailError('too_large', 'request body is too large');
   };
-  // sends carry whole messages (base64 attachments grow by a third); everything else is small
-  const sendLimit = bodyLimit({ maxSize: Math.ceil(ctx.config.maxMessageBytes * 1.4), onError: tooLarge });
-  const sends: MiddlewareHandler = (c, next) =>
+  // sends carry whole messages, batches up to 500 notifications; everything else is small
+  const sendLimit = bodyLimit({ maxSize: sendBodyLimit(ctx.config), onError: tooLarge });
+  const batchLimit = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge });
+  const otherLimit = bodyLimit({ maxSize: ctx.config.maxRequestBytes, onError: tooLarge });
+  app.use('*', (c, next) => {
+    const path = c.req.path;
+    if (path === '/pm/v1/notify/batch') return batchLimit(c, next);
+    if (path !== '/api/v1/messages' && !path.startsWith('/api/v1/messages/')) return otherLimit(c, next);
     // raw messages are streamed into the store, which counts against PULLMAIL_MAX_MESSAGE_BYTES itself;
     // bodyLimit would read a chunked upload into memory whole to count it
-    /^message\/rfc822\b/i.test(c.req.header('content-type') ?? '') && c.req.header('transfer-encoding') ? next() : sendLimit(c, next);
-  app.use('/api/v1/messages', sends);
-  app.use('/api/v1/messages/*', sends);
-  app.use('/pm/v1/notify/batch', bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge }));
-  app.use('*', async (c, next) => {
-    if (c.req.path.startsWith('/api/v1/messages') || c.req.path === '/pm/v1/notify/batch') return next();
-    return bodyLimit({ maxSize: ctx.config.maxRequestBytes, onError: tooLarge })(c, next);
+    const streamed = /^message\/rfc822\b/i.test(c.req.header('content-type') ?? '') && c.req.header('transfer-encoding');
+    return streamed ? next() : sendLimit(c, next);
   });
 
   app.route('/', wellKnownRoutes(ctx));

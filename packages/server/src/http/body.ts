@@ -1,7 +1,11 @@
 // Reading request bodies: JSON parsed and validated with zod, every failure a clear `bad_request`.
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import type { Config } from '../config/config.ts';
 import { PullmailError } from '../errors.ts';
+
+/** The largest send request: a whole message, grown by a third when its attachments are base64 in JSON. */
+export const sendBodyLimit = (config: Pick<Config, 'maxMessageBytes'>): number => Math.ceil(config.maxMessageBytes * 1.4);
 
 export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   const type = c.req.header('content-type') ?? '';

@@ -7,7 +7,7 @@ import { sendMessage, type Outgoing } from '../../delivery/send.ts';
 import { PullmailError } from '../../errors.ts';
 import { sendSchema } from '../../mail/compose.ts';
 import { findOwnMessage, listDeliveries, listSent } from '../../store/messages.ts';
-import { readJson } from '../body.ts';
+import { readJson, sendBodyLimit } from '../body.ts';
 import type { UserEnv } from '../middleware/auth.ts';
 import { encodeCursor, parsePage } from '../pagination.ts';
 
@@ -54,7 +54,7 @@ async function withOutgoing<T>(c: Context, maxMessageBytes: number, handle: (out
   const type = c.req.header('content-type') ?? '';
   if (!/^message\/rfc822\b/i.test(type)) return handle({ json: await readJson(c, sendSchema) });
   // a raw message is stored as it arrives, never read into memory whole
-  const stream = upload(c, Math.ceil(maxMessageBytes * 1.4));
+  const stream = upload(c, sendBodyLimit({ maxMessageBytes }));
   try {
     return await handle({ stream });
   } finally {
