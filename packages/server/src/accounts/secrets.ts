@@ -25,10 +25,13 @@ export async function verifyPassword(password: string, stored: string | null): P
 }
 
 /** A new API token: shown once to the user, stored as its hash. */
-export function newApiToken(): { token: string; hash: string } {
-  const token = `pm_${randomBytes(32).toString('base64url')}`;
+/** A new secret token `<prefix>` + 32 random bytes (base64url), and the hash that is all we keep of it. */
+export function newToken(prefix: string): { token: string; hash: string } {
+  const token = `${prefix}${randomBytes(32).toString('base64url')}`;
   return { token, hash: hashToken(token) };
 }
+
+export const newApiToken = (): { token: string; hash: string } => newToken('pm_');
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

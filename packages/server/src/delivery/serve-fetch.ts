@@ -7,7 +7,7 @@ import { fetchServed } from '../events.ts';
 import { verifyCapability, type Capability } from '../protocol/capability.ts';
 import { verifyProof } from '../protocol/proof.ts';
 import { markFetched } from '../store/deliveries.ts';
-import type { StoredBody } from '../store/bodies.ts';
+import { digestBase64, type StoredBody } from '../store/bodies.ts';
 import { findVersion } from '../store/messages.ts';
 import { useJti } from '../store/replay.ts';
 
@@ -58,5 +58,5 @@ export async function fetchMessage(ctx: AppContext, messageId: string, rcpt: str
   }
   const v = await findVersion(ctx.db, messageId, outcome.version);
   if (!v) throw new PullmailError('not_found', 'message version is gone');
-  return { body: v, version: v.version, digest: Buffer.from(v.sha256, 'base64url').toString('base64') };
+  return { body: v, version: v.version, digest: digestBase64(v) };
 }

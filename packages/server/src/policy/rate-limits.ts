@@ -2,6 +2,7 @@
 // (PULLMAIL_RATE_DOMAIN / PULLMAIL_RATE_SENDER). rate-limiter-flexible's in-memory limiter: the
 // limits hold per node process; several processes behind one balancer each apply them.
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { domainOf } from '../address.ts';
 import type { RateLimit } from '../config/config.ts';
 
 export interface RateLimits {
@@ -18,13 +19,8 @@ export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit })
   };
   return {
     async take(sender) {
-      const domain = sender.slice(sender.lastIndexOf('@') + 1);
       try {
-        await byDomain.consume(domain);
-      } catch (err) {
-        return wait(err);
-      }
-      try {
+        await byDomain.consume(domainOf(sender));
         await bySender.consume(sender);
       } catch (err) {
         return wait(err);

@@ -9,7 +9,7 @@ import { PullmailError } from '../errors.ts';
 import { fetchNotCompleted, messageFetched } from '../events.ts';
 import { createProof } from '../protocol/proof.ts';
 import type { Worker } from '../server.ts';
-import { discardBlob, spoolBody, type StoredBody } from '../store/bodies.ts';
+import { digestBase64, discardBlob, spoolBody, type StoredBody } from '../store/bodies.ts';
 import { claimDueFetches, renewFetchLease, storeFetched, updateFetching, type InboundRow } from '../store/inbound.ts';
 import { backoffMs, createPoller } from './poller.ts';
 
@@ -144,8 +144,7 @@ async function fetchRemote(ctx: AppContext, row: InboundRow): Promise<{ body: St
     await discardBlob(ctx.db, body.blobId);
     return new PullmailError('peer_error', message, { temporary });
   };
-  const actual = Buffer.from(body.sha256, 'base64url').toString('base64');
-  if (digest !== actual) throw await fail('Content-Digest does not match the body', row.attempts < 3);
+  if (digest !== digestBase64(body)) throw await fail('Content-Digest does not match the body', row.attempts < 3);
   if (version === row.version && row.sha256 && body.sha256 !== row.sha256) throw await fail('body does not match the notified msg.sha256', false);
   return { body, version };
 }

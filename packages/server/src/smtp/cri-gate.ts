@@ -3,7 +3,7 @@
 // inside the session, so the challenge reaches whoever is really talking to us and never a forged
 // address. A retry with `CRI-TOKEN-TYPE=plain CRI-TOKEN=<token>` (the token the page handed out, or a
 // consent token of the user) is accepted.
-import { createHash, randomBytes } from 'node:crypto';
+import { hashToken, newToken } from '../accounts/secrets.ts';
 import { domainOf } from '../address.ts';
 import { seconds, type AppContext } from '../context.ts';
 import { isPullmailError } from '../errors.ts';
@@ -29,12 +29,7 @@ export interface RcptGrant {
 const PAGE_TOKEN = /^crt_[A-Za-z0-9_-]{43}$/;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-export function newCriToken(): { token: string; hash: string } {
-  const token = `crt_${randomBytes(32).toString('base64url')}`;
-  return { token, hash: hashCriToken(token) };
-}
-
-export const hashCriToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+export const newCriToken = (): { token: string; hash: string } => newToken('crt_');
 
 /** The page for (user, sender), reusing the open one so a retrying server always sees the same URL. */
 async function challengeUrl(ctx: AppContext, mailbox: Mailbox, sender: string): Promise<string> {
@@ -76,7 +71,7 @@ export async function checkPresentedToken(ctx: AppContext, mailbox: Mailbox, sen
   };
   const { token } = presented;
   if (PAGE_TOKEN.test(token)) {
-    const row = await findChallengeByToken(ctx.db, hashCriToken(token));
+    const row = await findChallengeByToken(ctx.db, hashToken(token));
     if (!row?.solvedAt || row.mailboxId !== mailbox.id || row.sender !== sender) throw replies.criTokenRefused();
     // the token lasts as long as the allow window the answer opened
     if (row.solvedAt.getTime() + ctx.config.allowWindowSeconds * 1000 <= now.getTime()) throw await expired();

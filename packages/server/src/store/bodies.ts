@@ -26,6 +26,12 @@ export interface StoredBody extends BodyRef {
   sha256: string;
 }
 
+/** The columns a row stores for its body (message_versions and inbound alike). */
+export const bodyColumns = (b: StoredBody) => ({ raw: b.raw, blobId: b.blobId, size: b.size, sha256: b.sha256 });
+
+/** The body's SHA-256 in the base64 form of Content-Digest (RFC 9530); rows keep it base64url. */
+export const digestBase64 = (b: Pick<StoredBody, 'sha256'>): string => Buffer.from(b.sha256, 'base64url').toString('base64');
+
 /**
  * Reads `source` to its end, hashing it: a small body comes back in memory (`raw`), a larger one is
  * written to a new blob as it arrives. More than `maxBytes` fails with `too_large` (and removes

@@ -1,7 +1,7 @@
 // Mail for our users (recipient side): notifications turned into pending fetches or held requests,
 // and stored messages. Deduplicated on (iss, msg.id, rcpt) (protocol §7).
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import type { StoredBody } from './bodies.ts';
+import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
 import { inbound } from './schema.ts';
 
@@ -61,10 +61,9 @@ export async function claimDueFetches(db: Executor, now: Date, limit: number, le
 
 /** Completes a fetch unless the row moved on meanwhile (retracted, or a newer version was announced). */
 export async function storeFetched(db: Executor, id: string, f: { body: StoredBody; version: number; now: Date }): Promise<boolean> {
-  const { raw, blobId, size, sha256 } = f.body;
   const rows = await db
     .update(inbound)
-    .set({ state: 'stored', raw, blobId, size, sha256, version: f.version, storedAt: f.now, leaseUntil: null, lastError: null, cap: null })
+    .set({ state: 'stored', ...bodyColumns(f.body), version: f.version, storedAt: f.now, leaseUntil: null, lastError: null, cap: null })
     .where(and(eq(inbound.id, id), eq(inbound.state, 'fetching')))
     .returning({ id: inbound.id });
   return rows.length > 0;

@@ -1,6 +1,6 @@
 // Sent messages and their versions (sender side, protocol §5).
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import type { StoredBody } from './bodies.ts';
+import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
 import { deliveries, messages, messageVersions } from './schema.ts';
 
@@ -37,8 +37,6 @@ export async function lockOwnMessage(tx: Executor, mailboxId: string, id: string
   const [row] = await tx.select().from(messages).where(and(eq(messages.id, id), eq(messages.mailboxId, mailboxId))).for('update');
   return row;
 }
-
-const bodyColumns = (b: StoredBody) => ({ raw: b.raw, blobId: b.blobId, size: b.size, sha256: b.sha256 });
 
 export async function findVersion(db: Executor, messageId: string, version: number) {
   const [row] = await db.select().from(messageVersions).where(and(eq(messageVersions.messageId, messageId), eq(messageVersions.version, version)));
