@@ -25,6 +25,13 @@ export async function deliverBySmtp(ctx: AppContext, domain: string, ds: Deliver
   const log = ctx.log.child({ sub: 'smtp-out', domain });
   await setTransport(ctx.db, ds.filter((d) => d.transport !== 'smtp').map((d) => d.id), 'smtp');
   let route: SmtpHop[] | undefined;
+  // several recipients of one message at this domain: load, add CRI fields and sign it once
+  const signed = new Map<string, Promise<Outgoing>>();
+  const prepared = (d: DeliveryRow, now: Date) => {
+    const k = `${d.messageId}:${d.version}`;
+    if (!signed.has(k)) signed.set(k, prepare(ctx, d, now));
+    return signed.get(k)!;
+  };
   for (const d of ds) {
     const now = new Date(ctx.now());
     if (d.notifyKind === 'retract' || d.state === 'fetched' || d.state === 'retracted') {
@@ -34,7 +41,7 @@ export async function deliverBySmtp(ctx: AppContext, domain: string, ds: Deliver
     }
     try {
       route ??= await smtpRoute(domain, { relay: ctx.config.smtpRelay, resolver: ctx.resolver });
-      const done = await handOver(ctx, d, route, now);
+      const done = await handOver(ctx, d, await prepared(d, now), route);
       await recordHandoff(ctx.db, owedNotification(d), new Date(ctx.now()));
       log.info({ msgId: d.messageId, rcpt: d.rcpt, host: done.host, reply: done.response }, 'handed over by SMTP');
     } catch (err) {
@@ -45,17 +52,26 @@ export async function deliverBySmtp(ctx: AppContext, domain: string, ds: Deliver
   }
 }
 
-async function handOver(ctx: AppContext, d: DeliveryRow, route: SmtpHop[], now: Date): Promise<Handoff> {
+interface Outgoing {
+  sender: string;
+  raw: Buffer;
+}
+
+/** The message as it goes out: CRI fields added, then DKIM-signed with its sender domain's key. */
+async function prepare(ctx: AppContext, d: DeliveryRow, now: Date): Promise<Outgoing> {
   const [m] = await ctx.db.select().from(messages).where(eq(messages.id, d.messageId));
   const v = await findVersion(ctx.db, d.messageId, d.version);
   if (!m || !v) throw new PullmailError('not_found', 'message is gone');
   // the CRI fields go on before signing, so the signature covers them
-  const raw = await signMessage(withCriHeaders(await loadBody(ctx.db, v)), await dkimKey(ctx.db, domainOf(m.sender), now), now);
+  return { sender: m.sender, raw: await signMessage(withCriHeaders(await loadBody(ctx.db, v)), await dkimKey(ctx.db, domainOf(m.sender), now), now) };
+}
+
+async function handOver(ctx: AppContext, d: DeliveryRow, out: Outgoing, route: SmtpHop[]): Promise<Handoff> {
   let last: PullmailError | undefined;
   // RFC 5321 §5.1: try the next MX host when one cannot be reached; a reply from one is the answer
   for (const hop of route) {
     try {
-      return await sendToHop(hop, { from: m.sender, to: d.rcpt, raw }, { ehloName: serverName(ctx), trustCa: ctx.config.trustCa });
+      return await sendToHop(hop, { from: out.sender, to: d.rcpt, raw: out.raw }, { ehloName: serverName(ctx), trustCa: ctx.config.trustCa });
     } catch (err) {
       if (!(err instanceof PullmailError) || err.code !== 'peer_unreachable') throw err;
       last = err;
