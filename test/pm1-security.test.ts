@@ -364,8 +364,9 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     // a valid notification with the wrong content type
     const typed = await claims({ subject: 'wrong type' });
     const typedJws = await signNotification(keys, typed, nowS());
-    await expectError(await notify(b, typedJws, 'text/plain'), 415, 'unsupported_media_type', 'text/plain');
-    await expectError(await notify(b, JSON.stringify({ notifications: [typedJws] }), 'application/json'), 415, 'unsupported_media_type', 'JSON to the single endpoint');
+    // protocol §2: malformed input is a 400 between nodes, a wrong Content-Type included
+    await expectError(await notify(b, typedJws, 'text/plain'), 400, 'bad_request', 'text/plain');
+    await expectError(await notify(b, JSON.stringify({ notifications: [typedJws] }), 'application/json'), 400, 'bad_request', 'JSON to the single endpoint');
     await assertNothingStoredAtB(typed.msg.id, 'wrong content type');
 
     // a batch of 501 (valid) notifications is refused as a whole
@@ -375,7 +376,7 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     await expectError(tooMany, 400, 'bad_request', 'batch of 501');
     await assertNothingStoredAtB(many.msg.id, 'batch of 501');
     await expectError(await b.api('/pm/v1/notify/batch', { method: 'POST', json: { notifications: [] } }), 400, 'bad_request', 'empty batch');
-    await expectError(await b.api('/pm/v1/notify/batch', { method: 'POST', body: manyJws, headers: { 'content-type': 'application/jose' } }), 415, 'unsupported_media_type', 'JWS to the batch endpoint');
+    await expectError(await b.api('/pm/v1/notify/batch', { method: 'POST', body: manyJws, headers: { 'content-type': 'application/jose' } }), 400, 'bad_request', 'JWS to the batch endpoint');
 
     // inside a batch, a forged item is refused on its own and does not spoil the others
     const forgedItem = await claims({ subject: 'forged in batch' });

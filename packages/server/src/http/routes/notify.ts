@@ -1,6 +1,6 @@
 // POST /pm/v1/notify and /pm/v1/notify/batch (protocol §2): verify, then hand to the recipient side.
 import { MAX_BATCH, type NotifyResult } from '@pullmail/client/wire';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { seconds } from '../../context.ts';
@@ -24,15 +24,19 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
     return result;
   }
 
+  // protocol §2: malformed input is a 400, the wrong Content-Type included (no 415 between nodes)
+  const requireType = (c: Context, type: RegExp, name: string) => {
+    if (!type.test(c.req.header('content-type') ?? '')) throw new PullmailError('bad_request', `expected Content-Type: ${name}`);
+  };
+
   app.post('/pm/v1/notify', async (c) => {
-    if (!/^application\/jose\b/i.test(c.req.header('content-type') ?? '')) {
-      throw new PullmailError('unsupported_media_type', 'expected Content-Type: application/jose');
-    }
+    requireType(c, /^application\/jose\b/i, 'application/jose');
     const jws = (await c.req.text()).trim();
     return c.json(await handle(jws));
   });
 
   app.post('/pm/v1/notify/batch', async (c) => {
+    requireType(c, /^application\/json\b/i, 'application/json');
     const { notifications } = await readJson(c, batchSchema);
     const results: (NotifyResult | { error: string; detail: string })[] = new Array(notifications.length);
     // items are independent (idempotent per message and recipient): a few at a time, answers in order
