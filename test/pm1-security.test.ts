@@ -3,6 +3,7 @@
 // place in the federation. Every attack must be refused with the protocol's status and error code,
 // and must leave nothing behind: no inbound row or notification answer at b, no `fetched` delivery at a.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { TokenType } from '@pullmail/client/wire';
 import { and, eq } from 'drizzle-orm';
@@ -184,6 +185,15 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     assert.equal((await b.server.ctx.db.select().from(inbound).where(eq(inbound.remoteId, input.msg.id))).length, 1);
   });
 
+  it('control: a message over our size limit is refused with reject too_large, and nothing is kept', async () => {
+    const input = await claims({ rcpt: 'carol@b.test', subject: 'too big' });
+    input.msg.size = b.server.ctx.config.maxMessageBytes + 1;
+    const res = await notify(b, await signNotification(a.server.ctx.keys, input, nowS()));
+    assert.equal(res.status, 200);
+    assert.deepEqual(await json(res), { decision: 'reject', reason: 'too_large' });
+    assert.equal((await b.server.ctx.db.select().from(inbound).where(eq(inbound.remoteId, input.msg.id))).length, 0);
+  });
+
   // --- fetch side (protocol §3, §4) ------------------------------------------------------------------
 
   it('1. a stolen capability is useless with another node\'s key', async () => {
@@ -237,12 +247,20 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
 
   it('4. a fetch proof is single-use', async () => {
     const { id, url, cap } = await heldAtB('dan@b.test', 'replay');
-    const proof = await createProof(b.server.ctx.keys, { iss: 'b.test', url, cap }, nowS());
+    // protocol §4: a proof binds one method and one URL (htm, htu); signed right, it opens nothing else
+    const proofFor = (over: Record<string, unknown>) =>
+      signJwt({ iss: 'b.test', htm: 'GET', htu: url, iat: nowS(), exp: nowS() + 240, jti: randomId(), ath: sha256b64url(cap), ...over }, TokenType.proof, b.server.ctx.keys.signer());
+    await expectError(await fetchMessage(b, url, cap, await proofFor({ htm: 'POST' })), 401, 'bad_request', 'proof for a POST');
+    await expectError(await fetchMessage(b, url, cap, await proofFor({ htu: `${url}?copy` })), 401, 'bad_request', 'proof for another URL');
+    const proof = await proofFor({});
     const first = await fetchMessage(b, url, cap, proof);
     assert.equal(first.status, 200);
     const raw = Buffer.from(await first.arrayBuffer());
     assert.deepEqual(raw, (await findVersion(a.server.ctx.db, id, 1))!.raw);
     assert.equal(first.headers.get('pm-version'), '1');
+    // RFC 9530 form, of exactly these bytes
+    assert.equal(first.headers.get('content-digest'), `sha-256=:${createHash('sha256').update(raw).digest('base64')}:`);
+    assert.equal(first.headers.get('content-type'), 'message/rfc822');
     // the same proof again, even from the rightful node, is a replay
     await expectError(await fetchMessage(b, url, cap, proof), 401, 'replayed', 'replayed proof');
     // and from the attacker's connection just the same
