@@ -50,6 +50,16 @@ const RFC822 = 'message/rfc822';
 const id = (v: string) => encodeURIComponent(v);
 const page = (q: PageQuery = {}) => ({ limit: q.limit, cursor: q.cursor });
 
+/** Every entry of a paginated list, newest first, fetching pages of `limit` as it goes. */
+async function* pages<T>(fetchPage: (q: PageQuery) => Promise<{ messages: T[]; cursor?: string }>, query?: PageQuery): AsyncGenerator<T> {
+  let cursor = query?.cursor;
+  do {
+    const p = await fetchPage({ limit: query?.limit, cursor });
+    yield* p.messages;
+    cursor = p.cursor;
+  } while (cursor);
+}
+
 export class PullmailClient {
   readonly baseUrl: string;
   readonly #transport: Transport;
@@ -100,13 +110,8 @@ export class PullmailClient {
   }
 
   /** Every sent message, newest first, fetching pages of `limit` as it goes. */
-  async *iterateSent(query?: PageQuery): AsyncGenerator<SentEntry> {
-    let cursor = query?.cursor;
-    do {
-      const p = await this.sent({ limit: query?.limit, cursor });
-      yield* p.messages;
-      cursor = p.cursor;
-    } while (cursor);
+  iterateSent(query?: PageQuery): AsyncGenerator<SentEntry> {
+    return pages((q) => this.sent(q), query);
   }
 
   /** Withdraws a message from every recipient who has not fetched it yet. */
@@ -135,13 +140,8 @@ export class PullmailClient {
   }
 
   /** Every inbox entry, newest first. */
-  async *iterateInbox(query?: PageQuery): AsyncGenerator<InboxEntry> {
-    let cursor = query?.cursor;
-    do {
-      const p = await this.inbox({ limit: query?.limit, cursor });
-      yield* p.messages;
-      cursor = p.cursor;
-    } while (cursor);
+  iterateInbox(query?: PageQuery): AsyncGenerator<InboxEntry> {
+    return pages((q) => this.inbox(q), query);
   }
 
   /** A received message parsed: headers, text, html and the attachment list. */

@@ -45,6 +45,9 @@ export function contentTypeOf(path: string): string {
 }
 
 /** Repeated flags and comma lists, trimmed; each must look like an address (the node checks fully). */
+/** A sender pattern of rules and consent tokens: an address (a@x.example) or a domain (@x.example). */
+export const isSenderPattern = (s: string): boolean => /^[^@\s]*@[^@\s]+$/.test(s);
+
 export function addressList(values: string[], flag: string): string[] {
   const out = values.flatMap((v) => v.split(',')).map((a) => a.trim()).filter(Boolean);
   for (const a of out) if (!/^[^@\s]+@[^@\s]+$/.test(a)) throw new UsageError(`--${flag}: "${a}" is not a mail address (local@domain)`);

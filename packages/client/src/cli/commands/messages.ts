@@ -1,5 +1,5 @@
 // The sender's side: send, follow (status, sent), and take back or change (retract, edit).
-import type { DeliverySummary, MessageStatus, SendResponse } from '../../wire/index.ts';
+import { DELIVERY_STATES, type DeliverySummary, type MessageStatus, type SendResponse } from '../../wire/index.ts';
 import { optString, type Command, type CommandContext } from '../command.ts';
 import { composeFromFlags, MESSAGE_OPTIONS } from '../compose.ts';
 import { UsageError, WaitTimeoutError } from '../exit-codes.ts';
@@ -125,9 +125,8 @@ example:
     const wait = optString(ctx.opts, 'wait');
     if (wait === undefined) return printStatus(ctx, await ctx.client().status(id));
     const wanted = new Set(wait.split(',').map((s) => s.trim()).filter(Boolean));
-    const known = ['queued', 'notified', 'held', 'challenged', ...FINAL];
-    const bad = [...wanted].find((s) => !known.includes(s));
-    if (bad || !wanted.size) throw new UsageError(`--wait: "${bad ?? ''}" is not a delivery state (${known.join(', ')})`);
+    const bad = [...wanted].find((s) => !(DELIVERY_STATES as readonly string[]).includes(s));
+    if (bad || !wanted.size) throw new UsageError(`--wait: "${bad ?? ''}" is not a delivery state (${DELIVERY_STATES.join(', ')})`);
     const timeout = Number(optString(ctx.opts, 'timeout') ?? '30');
     if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--timeout must be a positive number of seconds');
     try {

@@ -1,6 +1,7 @@
 // Allow and block rules, by address (a@x.example) or whole domain (@x.example).
 import type { RuleAction } from '../../wire/index.ts';
 import type { Command } from '../command.ts';
+import { isSenderPattern } from '../compose.ts';
 import { UsageError } from '../exit-codes.ts';
 
 const list: Command = {
@@ -32,7 +33,7 @@ const add: Command = {
   async run(ctx) {
     const [action, pattern] = ctx.args;
     if (action !== 'allow' && action !== 'block') throw new UsageError(`the action is "allow" or "block", not "${action}"`);
-    if (!/^[^@\s]*@[^@\s]+$/.test(pattern)) throw new UsageError(`"${pattern}" is neither an address (a@x.example) nor a domain (@x.example)`);
+    if (!isSenderPattern(pattern)) throw new UsageError(`"${pattern}" is neither an address (a@x.example) nor a domain (@x.example)`);
     const rule = await ctx.client().addRule({ action: action as RuleAction, pattern });
     if (ctx.out.json) return ctx.out.printJson(rule);
     ctx.out.line(`${ctx.out.c.green('✓')} ${rule.action} ${rule.pattern} ${ctx.out.c.dim(`(rule ${rule.id})`)}`);

@@ -2,6 +2,7 @@
 // without a request, a limited number of times, until it expires or you revoke it.
 import type { ConsentTokenInfo } from '../../wire/index.ts';
 import { optString, type Command } from '../command.ts';
+import { isSenderPattern } from '../compose.ts';
 import { UsageError } from '../exit-codes.ts';
 import { formatTime } from '../output.ts';
 
@@ -35,7 +36,7 @@ example:
   async run(ctx) {
     const sender = optString(ctx.opts, 'sender');
     if (!sender) throw new UsageError('--sender is required: an address (a@x.example) or a domain (@x.example)');
-    if (!/^[^@\s]*@[^@\s]+$/.test(sender)) throw new UsageError(`--sender: "${sender}" is neither an address nor a @domain`);
+    if (!isSenderPattern(sender)) throw new UsageError(`--sender: "${sender}" is neither an address nor a @domain`);
     const request = {
       sender,
       max_uses: positiveInt(optString(ctx.opts, 'max-uses'), 'max-uses', 1),
