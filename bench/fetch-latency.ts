@@ -10,7 +10,7 @@ import { issueCapability } from '../packages/server/src/protocol/capability.ts';
 import { createProof } from '../packages/server/src/protocol/proof.ts';
 import { startNodes } from '../test/harness/node.ts';
 import { testPki } from '../test/harness/tls.ts';
-import { ensureDatabaseUrl, mainThreadCpuMs, percentile, pgBackendCpu, pgCpuDelta, type Figure } from './lib/common.ts';
+import { ensureDatabaseUrl, mainThreadCpuMs, percentile, pgBackendCpu, pgCpuDelta, printFigure, type Figure } from './lib/common.ts';
 import './lib/db-instrument.ts';
 import { profilePhase } from './lib/profiler.ts';
 import type { LoadJob, LoadResult } from './lib/load-worker.ts';
@@ -104,5 +104,5 @@ export function fetchLatencyFigures(r: FetchLatencyResult): Figure[] {
 
 if (import.meta.main) {
   const r = await benchFetchLatency(Number(process.argv[2] ?? 4000), Number(process.argv[3] ?? 50), Number(process.argv[4] ?? 200));
-  for (const f of fetchLatencyFigures(r)) console.log(`${f.name}: ${f.value}\n    method: ${f.method}`);
+  for (const f of fetchLatencyFigures(r)) printFigure(f);
 }

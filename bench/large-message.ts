@@ -5,7 +5,7 @@
 // of each process is read from /proc when bob's inbox shows it, against each process's RSS before.
 // Usage: node bench/large-message.ts [bytes=25000000] [larger bytes, e.g. 100000000: memory should not grow with it]
 import { randomBytes } from 'node:crypto';
-import { benchDatabase, mb, memoryOf, sleep, startNodeProcess, withCleanup, type Figure } from './lib/common.ts';
+import { benchDatabase, mb, memoryOf, sleep, startNodeProcess, withCleanup, printFigure, type Figure } from './lib/common.ts';
 import { freePort } from '../test/harness/node.ts';
 
 export interface LargeMessageResult {
@@ -118,5 +118,5 @@ export function largeMessageFigures(r: LargeMessageResult, larger?: LargeMessage
 if (import.meta.main) {
   const r = await benchLargeMessage(Number(process.argv[2] ?? 25_000_000));
   const larger = process.argv[3] ? await benchLargeMessage(Number(process.argv[3])) : undefined;
-  for (const f of largeMessageFigures(r, larger)) console.log(`${f.name}: ${f.value}\n    method: ${f.method}`);
+  for (const f of largeMessageFigures(r, larger)) printFigure(f);
 }

@@ -20,7 +20,7 @@ import { checkHeader, peek, randomId, verifyJwt } from '../packages/server/src/p
 import type { KeySet } from '../packages/server/src/protocol/key-set.ts';
 import { claimsSchema, signNotification, verifyNotification, type NotificationInput } from '../packages/server/src/protocol/notification.ts';
 import { startNodes } from '../test/harness/node.ts';
-import { ensureDatabaseUrl, pgBackendCpu, pgCpuDelta, type Figure } from './lib/common.ts';
+import { ensureDatabaseUrl, pgBackendCpu, pgCpuDelta, printFigure, type Figure } from './lib/common.ts';
 import './lib/db-instrument.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -218,6 +218,6 @@ if (import.meta.main) {
   if (process.argv[2] === '--verify-only') {
     console.log(JSON.stringify(await verifyOnly(Number(process.argv[3] ?? 5000))));
   } else {
-    for (const f of await benchNotifyVerify(Number(process.argv[2] ?? 5000), Number(process.argv[3] ?? 2000))) console.log(`${f.name}: ${f.value}\n    method: ${f.method}`);
+    for (const f of await benchNotifyVerify(Number(process.argv[2] ?? 5000), Number(process.argv[3] ?? 2000))) printFigure(f);
   }
 }

@@ -9,7 +9,7 @@ import { createAccounts } from '../packages/server/src/accounts/accounts.ts';
 import { openMigrated } from '../packages/server/src/server.ts';
 import { findMailbox } from '../packages/server/src/store/mailboxes.ts';
 import { prefillInbound } from './lib/bulk-store.ts';
-import { benchDatabase, mb, memoryOf, sleep, sqlClient, startNodeProcess, withCleanup, type Figure } from './lib/common.ts';
+import { benchDatabase, mb, memoryOf, sleep, sqlClient, startNodeProcess, withCleanup, printFigure, type Figure } from './lib/common.ts';
 
 export interface RssStoredResult {
   n: number;
@@ -96,5 +96,5 @@ export function rssStoredFigures(r: RssStoredResult): Figure[] {
 
 if (import.meta.main) {
   const r = await benchRssStored(Number(process.argv[2] ?? 100_000));
-  for (const f of rssStoredFigures(r)) console.log(`${f.name}: ${f.value}\n    method: ${f.method}`);
+  for (const f of rssStoredFigures(r)) printFigure(f);
 }

@@ -16,7 +16,7 @@ import { createFakeResolver } from '../packages/server/src/peers/fake-resolver.t
 import { inbound } from '../packages/server/src/store/schema.ts';
 import { freePort, startNode } from '../test/harness/node.ts';
 import { findBinary } from '../test/harness/smtp-tools.ts';
-import { ensureDatabaseUrl, pgBackendCpu, pgCpuDelta, sleep, type Figure } from './lib/common.ts';
+import { ensureDatabaseUrl, pgBackendCpu, pgCpuDelta, sleep, printFigure, type Figure } from './lib/common.ts';
 import { printCounts, resetCounts } from './lib/db-instrument.ts';
 import { profilePhase } from './lib/profiler.ts';
 
@@ -280,6 +280,6 @@ if (import.meta.main) {
       const [c, m] = part.replace(/^c/, '').split(':').map(Number);
       counts[c] = m;
     }
-    for (const f of smtpIngestFigures(await benchSmtpIngest(counts, process.argv[3] !== '--no-postfix'))) console.log(`${f.name}: ${f.value}\n    method: ${f.method}`);
+    for (const f of smtpIngestFigures(await benchSmtpIngest(counts, process.argv[3] !== '--no-postfix'))) printFigure(f);
   }
 }

@@ -3,7 +3,7 @@
 // messages (sender: messages, versions, fetched deliveries; recipient: stored inbox rows and their
 // notification answers). Same N, same settings; only the amount already stored differs.
 // Usage: node bench/stored-scaling.ts [N=1500] [small=1000] [large=100000]
-import { ensureDatabaseUrl, type Figure } from './lib/common.ts';
+import { ensureDatabaseUrl, printFigure, type Figure } from './lib/common.ts';
 import { benchPm1Delivery, type Pm1DeliveryResult } from './pm1-delivery.ts';
 
 export async function benchStoredScaling(n = 1500, small = 1000, large = 100_000): Promise<{ small: Pm1DeliveryResult; large: Pm1DeliveryResult }> {
@@ -25,5 +25,5 @@ export function storedScalingFigures(r: { small: Pm1DeliveryResult; large: Pm1De
 
 if (import.meta.main) {
   const r = await benchStoredScaling(Number(process.argv[2] ?? 1500), Number(process.argv[3] ?? 1000), Number(process.argv[4] ?? 100_000));
-  for (const f of storedScalingFigures(r)) console.log(`${f.name}: ${f.value}\n    method: ${f.method}`);
+  for (const f of storedScalingFigures(r)) printFigure(f);
 }
