@@ -39,6 +39,14 @@ export async function updateFetching(db: Executor, id: string, set: Partial<NewI
   await db.update(inbound).set(set).where(and(eq(inbound.id, id), eq(inbound.state, 'fetching')));
 }
 
+/** Puts a held or challenged row on the fetch queue, due now; with `from`, only while it is in that state. */
+export async function queueFetch(db: Executor, id: string, now: Date, from?: string): Promise<void> {
+  await db
+    .update(inbound)
+    .set({ state: 'fetching', nextAttemptAt: now, leaseUntil: null, attempts: 0 })
+    .where(and(eq(inbound.id, id), from ? eq(inbound.state, from) : undefined));
+}
+
 export async function renewFetchLease(db: Executor, id: string, until: Date): Promise<void> {
   await updateFetching(db, id, { leaseUntil: until });
 }

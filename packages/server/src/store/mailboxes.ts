@@ -25,6 +25,11 @@ export async function findMailbox(db: Executor, address: string): Promise<Mailbo
   return row;
 }
 
+export async function findMailboxById(db: Executor, id: string): Promise<Mailbox | undefined> {
+  const [row] = await db.select().from(mailboxes).where(eq(mailboxes.id, id));
+  return row;
+}
+
 export async function findMailboxByToken(db: Executor, tokenHash: string): Promise<Mailbox | undefined> {
   const [row] = await db
     .select({ mailbox: mailboxes })

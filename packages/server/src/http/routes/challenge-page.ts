@@ -8,10 +8,9 @@ import { html } from 'hono/html';
 import type { AppContext } from '../../context.ts';
 import { newCriToken } from '../../smtp/cri-gate.ts';
 import { findChallenge, solveChallenge } from '../../store/challenges.ts';
-import { updateInbound } from '../../store/inbound.ts';
+import { queueFetch } from '../../store/inbound.ts';
+import { findMailboxById } from '../../store/mailboxes.ts';
 import { addCorrespondents } from '../../store/policy-data.ts';
-import { mailboxes, inbound } from '../../store/schema.ts';
-import { and, eq } from 'drizzle-orm';
 
 /** Answers compare case- and space-insensitively. */
 export function hashAnswer(answer: string): string {
@@ -29,7 +28,7 @@ export function challengePageRoutes(app: Hono, ctx: AppContext): void {
   const load = async (id: string) => {
     const ch = await findChallenge(ctx.db, id);
     if (!ch) return undefined;
-    const [owner] = await ctx.db.select().from(mailboxes).where(eq(mailboxes.id, ch.mailboxId));
+    const owner = await findMailboxById(ctx.db, ch.mailboxId);
     return owner?.challengeQuestion ? { ch, owner } : undefined;
   };
 
@@ -64,10 +63,7 @@ export function challengePageRoutes(app: Hono, ctx: AppContext): void {
     const solved = await ctx.db.transaction(async (tx) => {
       if (!(await solveChallenge(tx, ch.id, now, cri?.hash ?? null))) return false;
       await addCorrespondents(tx, owner.id, [ch.sender], 'challenge', until);
-      if (ch.inboundId) {
-        const [row] = await tx.select({ state: inbound.state }).from(inbound).where(and(eq(inbound.id, ch.inboundId)));
-        if (row?.state === 'challenged') await updateInbound(tx, ch.inboundId, { state: 'fetching', nextAttemptAt: now, leaseUntil: null, attempts: 0 });
-      }
+      if (ch.inboundId) await queueFetch(tx, ch.inboundId, now, 'challenged');
       return true;
     });
     if (!solved) return c.html(page('Already answered', html`<p>This question has been answered already.</p>`));

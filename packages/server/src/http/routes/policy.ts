@@ -6,7 +6,7 @@ import { canonicalAddress, isDomainName, normalizeDomain } from '../../address.t
 import type { AppContext } from '../../context.ts';
 import { PullmailError } from '../../errors.ts';
 import { NO_BODY } from '../../store/bodies.ts';
-import { findOwnInbound, listByState, updateInbound } from '../../store/inbound.ts';
+import { findOwnInbound, listByState, queueFetch, updateInbound } from '../../store/inbound.ts';
 import { updateSettings } from '../../store/mailboxes.ts';
 import { overrideAnswers } from '../../store/replay.ts';
 import { hashAnswer } from './challenge-page.ts';
@@ -60,7 +60,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
     const mailbox = c.get('mailbox');
     const row = await held(mailbox.id, c.req.param('id'));
     await ctx.db.transaction(async (tx) => {
-      await updateInbound(tx, row.id, { state: 'fetching', nextAttemptAt: new Date(ctx.now()), leaseUntil: null, attempts: 0 });
+      await queueFetch(tx, row.id, new Date(ctx.now()));
       await addCorrespondents(tx, mailbox.id, [row.sender], 'accepted');
     });
     ctx.kick('fetch');
