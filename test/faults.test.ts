@@ -155,7 +155,11 @@ function databaseTroubleSuite(name: string, trouble: () => DatabaseTrouble) {
     let b: TestNode | undefined;
     let dbA: TestDatabase | undefined;
     let t: DatabaseTrouble | undefined;
+    // the API client waits up to 2 minutes for each answer: while the database comes and goes an answer
+    // may be slow (connection attempts time out after 10 s), but it must come
+    const patient = new Agent({ connect: { ca: testPki().ca }, headersTimeout: 120_000, bodyTimeout: 120_000 });
     after(async () => {
+      await patient.close();
       child?.kill('SIGKILL');
       if (child) await exited(child);
       await b?.stop();
@@ -174,7 +178,7 @@ function databaseTroubleSuite(name: string, trouble: () => DatabaseTrouble) {
       const bob = await b.addUser('bob@b.test');
       assert.equal((await b.api('/api/v1/rules', { method: 'POST', token: bob, json: { action: 'allow', pattern: '@a.test' } })).status, 201);
       child = spawnNode({ domain: 'a.test', port: pa, publicUrl: urlA, peers, env: { DATABASE_URL: await t.nodeUrl(dbA), PULLMAIL_QUEUE_LEASE_SECONDS: '3' } });
-      const call = nodeClient(urlA, b.server.ctx.fetcher.dispatcher);
+      const call = nodeClient(urlA, patient);
       await waitHealthy(call, 'node a up');
       const alice = (await call('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'alice@a.test' } })).body.token as string;
 
