@@ -221,6 +221,25 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     assert.equal((await findInbound(b.server.ctx.db, 'a.test', id, 'dan@b.test'))?.state, 'held');
   });
 
+  it('1b. a capability signed with the right key but another scope or token type opens nothing', async () => {
+    const { id, url } = await heldAtB('dan@b.test', 'scope and typ');
+    const capClaims = (over: Record<string, unknown>) => ({ iss: 'a.test', aud: 'b.test', sub: id, rcpt: 'dan@b.test', scope: 'fetch', iat: nowS(), exp: nowS() + 3600, jti: randomId(), ...over });
+    const wrong: [string, string][] = [
+      ['scope retract', await signJwt(capClaims({ scope: 'retract' }), TokenType.capability, a.server.ctx.keys.signer())],
+      ['no scope', await signJwt(capClaims({ scope: undefined }), TokenType.capability, a.server.ctx.keys.signer())],
+      ['typ of a notification', await signJwt(capClaims({}), TokenType.notify, a.server.ctx.keys.signer())],
+      ['typ of a proof', await signJwt(capClaims({}), TokenType.proof, a.server.ctx.keys.signer())],
+    ];
+    for (const [what, cap] of wrong) {
+      const proof = await createProof(b.server.ctx.keys, { iss: 'b.test', url, cap }, nowS());
+      const res = await fetchMessage(b, url, cap, proof);
+      const body = await json(res);
+      assert.equal(res.status, 401, `${what}: ${JSON.stringify(body)}`);
+      assert.equal(body.error, 'bad_request', what);
+    }
+    await assertNotFetched(id, 'dan@b.test', dan, 'scope and typ');
+  });
+
   it('2. an expired capability is refused even with a valid proof', async () => {
     const { id, url } = await heldAtB('dan@b.test', 'expired cap');
     const t = nowS();
