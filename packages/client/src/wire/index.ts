@@ -1,2 +1,3 @@
 export * from './protocol.ts';
 export * from './api.ts';
+export * from './mailbox.ts';

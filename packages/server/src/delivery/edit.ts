@@ -6,6 +6,7 @@ import { linkBody } from '../store/bodies.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { offerVersion, retractDeliveries } from '../store/deliveries.ts';
 import { addVersion, findOwnMessage, listDeliveries, lockOwnMessage } from '../store/messages.ts';
+import { fileSent } from '../mailbox/file-sent.ts';
 import { build, type Outgoing } from './send.ts';
 
 export async function retractMessage(ctx: AppContext, mailbox: Mailbox, id: string): Promise<RetractResponse> {
@@ -33,6 +34,7 @@ export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string,
     await addVersion(tx, { messageId: id, version, body: built.body, subject: built.subject, now });
     // protocol §5: recipients who fetched keep what they have
     if ((await offerVersion(tx, id, version, now)) === 0) throw new PullmailError('conflict', 'every recipient has fetched (or refused) this message');
+    await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: locked.sender, subject: built.subject, size: built.body.size, messageIdHeader: locked.messageIdHeader, at: now });
     return { id, version, deliveries: (await listDeliveries(tx, id)).map((d) => ({ rcpt: d.rcpt, state: d.state as never })) };
   }));
   ctx.kick('notify');

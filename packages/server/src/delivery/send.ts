@@ -11,6 +11,7 @@ import type { Mailbox } from '../store/mailboxes.ts';
 import { linkBody, spoolBody, storeBody, type StoredBody } from '../store/bodies.ts';
 import { insertMessage } from '../store/messages.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
+import { fileSent } from '../mailbox/file-sent.ts';
 
 /**
  * What the user sends: JSON to compose, a raw message in memory (SMTP submission; `envelope` is its
@@ -47,6 +48,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
       });
       // protocol §6: people the user wrote to count as known correspondents
       await addCorrespondents(tx, mailbox.id, recipients, 'sent');
+      await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: mailbox.address, subject: built.subject, size: built.body.size, messageIdHeader: built.messageIdHeader, at: now });
       return ds;
     });
     ctx.kick('notify');

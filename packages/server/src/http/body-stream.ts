@@ -4,7 +4,12 @@ import type { AppContext } from '../context.ts';
 import { readBody, type BodyRef } from '../store/bodies.ts';
 
 export function bodyStream(ctx: AppContext, body: BodyRef & { size: number }): ReadableStream<Uint8Array> {
-  const chunks = readBody(ctx.db, body);
+  return chunkStream(ctx, readBody(ctx.db, body), body.blobId);
+}
+
+/** Any sequence of chunks (a stored body, a generated one) as a pull-based response body. */
+export function chunkStream(ctx: AppContext, source: AsyncIterable<Buffer>, blobId?: string | null): ReadableStream<Uint8Array> {
+  const chunks = source[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -13,12 +18,12 @@ export function bodyStream(ctx: AppContext, body: BodyRef & { size: number }): R
         else controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
       } catch (err) {
         // the client sees a cut-off body; its digest check fails and it fetches again
-        ctx.log.warn({ err, blobId: body.blobId }, 'a message body could not be read while it was being sent');
+        ctx.log.warn({ err, blobId }, 'a message body could not be read while it was being sent');
         controller.error(err);
       }
     },
     async cancel() {
-      await chunks.return(undefined);
+      await chunks.return?.(undefined);
     },
   }, { highWaterMark: 0 });
 }

@@ -149,6 +149,7 @@ export async function deleteOrphanBlobs(db: Executor, before: Date): Promise<num
       lt(blobs.createdAt, before),
       sql`not exists (select 1 from message_versions v where v.blob_id = ${blobs.id})`,
       sql`not exists (select 1 from inbound i where i.blob_id = ${blobs.id})`,
+      sql`not exists (select 1 from folder_messages fm where fm.blob_id = ${blobs.id})`,
     ))
     .returning({ id: blobs.id });
   return rows.length;

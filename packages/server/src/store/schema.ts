@@ -1,8 +1,9 @@
 // The node's tables (drizzle pg-core). One schema for PGlite and PostgreSQL; migrations/ is generated
 // from this file by `npm run db:generate` and is append-only.
 import { sql } from 'drizzle-orm';
+import type { ChangeKind, FolderRole } from '@pullmail/client/wire';
 import {
-  customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  bigint, bigserial, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
@@ -268,3 +269,74 @@ export const greylist = pgTable('greylist', {
   lastSeenAt: ts('last_seen_at').notNull(),
   passedAt: ts('passed_at'),
 }, (t) => [primaryKey({ columns: [t.client, t.sender, t.rcpt] }), index('greylist_last_seen_idx').on(t.lastSeenAt)]);
+
+/**
+ * A user's folders (docs/mailbox.md): the fixed ones by `role`, made for every mailbox by a database
+ * trigger, and any the user creates (role null). The counters are IMAP's (RFC 3501 §2.3.1.1, RFC 7162).
+ */
+export const folders = pgTable('folders', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  /** As IMAP shows it; `/` separates levels. */
+  name: text('name').notNull(),
+  role: text('role').$type<FolderRole>(),
+  /** RFC 6154 attribute such as `\Sent`. */
+  specialUse: text('special_use'),
+  uidValidity: bigint('uid_validity', { mode: 'number' }).notNull().default(sql`(floor(random() * 2147483646) + 1)::bigint`),
+  uidNext: bigint('uid_next', { mode: 'number' }).notNull().default(1),
+  highestModseq: bigint('highest_modseq', { mode: 'number' }).notNull().default(1),
+  subscribed: boolean('subscribed').notNull().default(true),
+  createdAt: created(),
+}, (t) => [
+  uniqueIndex('folders_mailbox_name_idx').on(t.mailboxId, t.name),
+  uniqueIndex('folders_mailbox_role_idx').on(t.mailboxId, t.role).where(sql`${t.role} is not null`),
+]);
+
+/**
+ * One message filed in one folder. Its bytes are those of its source: a received message (`inbound_id`),
+ * a sent one (`message_id`, its current version), or, for a message a client appended, its own
+ * (`raw`/`blob_id`). Received and held mail is filed by a trigger on `inbound` (migration 0005), so
+ * every writer of that table, in any process, keeps INBOX and Requests in step.
+ */
+export const folderMessages = pgTable('folder_messages', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  folderId: uuid('folder_id').notNull().references(() => folders.id, { onDelete: 'cascade' }),
+  uid: bigint('uid', { mode: 'number' }).notNull(),
+  modseq: bigint('modseq', { mode: 'number' }).notNull(),
+  /** IMAP flags and keywords, e.g. `["\\Seen","$Label1"]`. */
+  flags: jsonb('flags').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+  internalDate: ts('internal_date').notNull(),
+  size: integer('size').notNull(),
+  inboundId: uuid('inbound_id').references(() => inbound.id, { onDelete: 'cascade' }),
+  messageId: text('message_id').references(() => messages.id, { onDelete: 'cascade' }),
+  raw: bytea('raw'),
+  blobId: uuid('blob_id').references(() => blobs.id),
+  sha256: text('sha256'),
+  sender: text('sender').notNull().default(''),
+  subject: text('subject').notNull().default(''),
+  /** The Message-ID field, so an appended copy of a message already filed is recognised. */
+  messageIdHeader: text('message_id_header'),
+  createdAt: created(),
+}, (t) => [
+  uniqueIndex('folder_messages_folder_uid_idx').on(t.folderId, t.uid),
+  index('folder_messages_folder_date_idx').on(t.folderId, t.internalDate),
+  index('folder_messages_inbound_idx').on(t.inboundId).where(sql`${t.inboundId} is not null`),
+  index('folder_messages_message_idx').on(t.messageId).where(sql`${t.messageId} is not null`),
+  index('folder_messages_blob_idx').on(t.blobId).where(sql`${t.blobId} is not null`),
+  index('folder_messages_mailbox_msgid_idx').on(t.mailboxId, t.messageIdHeader),
+]);
+
+/**
+ * What changed in a mailbox, in order: IMAP IDLE and NOOP, CONDSTORE and web pages follow it. Every
+ * write also raises `pg_notify('pullmail_mail', mailbox_id)`, so a listener in any process wakes up.
+ */
+export const folderChanges = pgTable('folder_changes', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  folderId: uuid('folder_id').notNull().references(() => folders.id, { onDelete: 'cascade' }),
+  modseq: bigint('modseq', { mode: 'number' }).notNull(),
+  uid: bigint('uid', { mode: 'number' }).notNull(),
+  kind: text('kind').$type<ChangeKind>().notNull(),
+  createdAt: created(),
+}, (t) => [index('folder_changes_mailbox_idx').on(t.mailboxId, t.id), index('folder_changes_created_idx').on(t.createdAt)]);

@@ -1,5 +1,5 @@
 // Held requests, allow/block rules and settings (docs/operator.md, protocol §6).
-import type { HeldRequest, Rule, Settings } from '@pullmail/client/wire';
+import type { HeldRequest, Rule, Settings, Via } from '@pullmail/client/wire';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { canonicalAddress, isDomainName, normalizeDomain } from '../../address.ts';
@@ -13,7 +13,6 @@ import { hashAnswer } from './challenge-page.ts';
 import { addCorrespondents, deleteRule, listRules, putRule } from '../../store/policy-data.ts';
 import { readJson } from '../body.ts';
 import type { UserEnv } from '../middleware/auth.ts';
-import { inboxEntry } from './inbox.ts';
 
 /** `a@x.test` or `@x.test`, canonical; undefined when neither. */
 export function canonicalPattern(p: string): string | undefined {
@@ -52,7 +51,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
 
   app.get('/requests', async (c) => {
     const rows = await listByState(ctx.db, c.get('mailbox').id, 'held', 500);
-    const requests: HeldRequest[] = rows.map(inboxEntry);
+    const requests: HeldRequest[] = rows.map((r) => ({ id: r.id, from: r.sender, subject: r.subject, received_at: r.receivedAt.toISOString(), size: r.size, via: r.via as Via }));
     return c.json({ requests });
   });
 

@@ -1,0 +1,26 @@
+// The few header fields a listing needs (From, Subject, Message-ID), read from a message's header
+// block without parsing its MIME structure. Pure; encoded words (RFC 2047) are decoded.
+import libmime from 'libmime';
+import { fromAddress, headerValue, splitHeaders } from '../smtp/headers.ts';
+
+const HEADER_PEEK_BYTES = 64 * 1024;
+
+export interface PeekedHeaders {
+  /** Canonical address of the first author, or '' when there is none. */
+  from: string;
+  subject: string;
+  /** The Message-ID field as written (with its angle brackets), or null. */
+  messageId: string | null;
+}
+
+export function peekHeaders(raw: Buffer): PeekedHeaders {
+  const { fields } = splitHeaders(raw.subarray(0, HEADER_PEEK_BYTES));
+  let subject = headerValue(fields, 'subject') ?? '';
+  try {
+    subject = libmime.decodeWords(subject);
+  } catch {
+    // an undecodable word stays as written
+  }
+  const messageId = headerValue(fields, 'message-id')?.match(/<[^<>\s]{1,900}>/)?.[0] ?? null;
+  return { from: fromAddress(fields) ?? '', subject: subject.slice(0, 998), messageId };
+}

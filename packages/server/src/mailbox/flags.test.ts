@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyFlags, canonicalFlag, canonicalFlags, sameFlags } from './flags.ts';
+
+describe('canonicalFlag', () => {
+  const good: [string, string][] = [
+    ['\\Seen', '\\Seen'],
+    ['\\seen', '\\Seen'], // system flags are case-insensitive
+    ['\\FLAGGED', '\\Flagged'],
+    ['$Label1', '$Label1'],
+    ['$Forwarded', '$Forwarded'],
+    ['Junk', 'Junk'],
+  ];
+  for (const [input, out] of good) it(`takes ${input}`, () => assert.equal(canonicalFlag(input), out));
+  const bad: [string, string][] = [
+    ['\\Recent', 'set by the server only'],
+    ['\\Important', 'no such system flag'],
+    ['', 'empty'],
+    ['two words', 'space ends an atom'],
+    ['a(b', 'list delimiter'],
+    ['a]b', 'resp-special'],
+    ['"q"', 'quoted'],
+    ['é', 'not ASCII'],
+    ['x'.repeat(65), 'too long'],
+  ];
+  for (const [input, why] of bad) it(`refuses ${JSON.stringify(input)} (${why})`, () => assert.throws(() => canonicalFlag(input), { code: 'bad_request' }));
+});
+
+describe('applyFlags', () => {
+  const table: [string, string[], Parameters<typeof applyFlags>[1], string[]][] = [
+    ['add to none', [], { add: ['\\Seen'] }, ['\\Seen']],
+    ['add twice is once', ['\\Seen'], { add: ['\\seen'] }, ['\\Seen']],
+    ['remove', ['\\Seen', '\\Flagged'], { remove: ['\\Seen'] }, ['\\Flagged']],
+    ['remove in other case', ['\\Seen'], { remove: ['\\SEEN'] }, []],
+    ['remove wins over add', [], { add: ['$x'], remove: ['$x'] }, []],
+    ['set replaces', ['\\Seen', '$a'], { set: ['\\Draft'] }, ['\\Draft']],
+    ['set deduplicates', [], { set: ['$a', '$a'] }, ['$a']],
+  ];
+  for (const [name, current, change, out] of table) it(name, () => assert.deepEqual(applyFlags(current, change), out));
+  it('refuses more than 64 flags', () => assert.throws(() => canonicalFlags(Array.from({ length: 65 }, (_, i) => `$k${i}`)), { code: 'bad_request' }));
+  it('compares lists as sets', () => {
+    assert.ok(sameFlags(['\\Seen', '$a'], ['$a', '\\Seen']));
+    assert.ok(!sameFlags(['\\Seen'], ['\\Seen', '$a']));
+  });
+});

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkFolderName } from './folder-name.ts';
+
+describe('checkFolderName', () => {
+  for (const [input, out] of [['Projects', 'Projects'], [' Travel ', 'Travel'], ['Work/2026', 'Work/2026'], ['Reçus', 'Reçus']]) {
+    it(`takes ${JSON.stringify(input)}`, () => assert.equal(checkFolderName(input), out));
+  }
+  const bad: [string, string][] = [
+    ['', 'empty'],
+    ['   ', 'only blanks'],
+    ['a\nb', 'a line break could end an IMAP command'],
+    ['a*', 'LIST wildcard'],
+    ['50%', 'LIST wildcard'],
+    ['/top', 'empty first level'],
+    ['a//b', 'empty middle level'],
+    ['a/', 'empty last level'],
+    ['inbox', 'INBOX is one folder in any case'],
+    ['INBOX/sub', 'INBOX has no children here'],
+    ['x'.repeat(201), 'too long'],
+  ];
+  for (const [input, why] of bad) it(`refuses ${JSON.stringify(input.slice(0, 20))} (${why})`, () => assert.throws(() => checkFolderName(input), { code: 'bad_request' }));
+});
