@@ -110,7 +110,7 @@ for (const [name, open] of targets) {
         await inbound('stored', 'third', '2026-11-04T10:00:00Z');
         const [third] = await t.run(sql`select m.uid::int, m.modseq::int from folder_messages m join folders f on f.id = m.folder_id where f.role = 'inbox' and m.subject = 'third'`);
         assert.equal(third.uid, 3);
-        assert.ok(third.modseq > Number(inboxFolder.highest_modseq), 'a new message has a higher modseq than anything before');
+        assert.ok(Number(third.modseq) > Number(inboxFolder.highest_modseq), 'a new message has a higher modseq than anything before');
         // a held request that is accepted leaves Requests and, once stored, enters INBOX
         await t.run(sql`update inbound set state = 'fetching' where subject = 'request'`);
         assert.equal((await t.run(sql`select count(*)::int as n from folder_messages m join folders f on f.id = m.folder_id where f.role = 'requests'`))[0].n, 0);
