@@ -3,6 +3,7 @@ import type { Folder } from '@pullmail/client/wire';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { deleteFolderRow, entriesByUid, findFolder, insertFolder, listFolders as listFolderRows, removeEntries, renameFolder as renameRows, setSubscribed, type FolderRow } from '../store/folders.ts';
+import type { Executor } from '../store/db.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { checkFolderName } from './folder-name.ts';
 
@@ -19,8 +20,8 @@ export function folderView(f: FolderRow): Omit<Folder, 'total' | 'unseen'> {
 }
 
 /** The folder, or `not_found` naming it. */
-export async function requireFolder(ctx: AppContext, mailbox: Mailbox, name: string): Promise<FolderRow> {
-  const folder = await findFolder(ctx.db, mailbox.id, name);
+export async function requireFolder(ctx: AppContext, mailbox: Mailbox, name: string, db: Executor = ctx.db): Promise<FolderRow> {
+  const folder = await findFolder(db, mailbox.id, name);
   if (!folder) throw new PullmailError('not_found', `no folder named ${JSON.stringify(name)}`);
   return folder;
 }

@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { loadBody, readBody } from '../store/bodies.ts';
 import { findEntry, writeFlags, type Entry } from '../store/folders.ts';
+import type { Executor } from '../store/db.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { applyFlags } from './flags.ts';
 import { requestSummary } from './request-summary.ts';
@@ -18,8 +19,8 @@ export interface ReadOptions {
 }
 
 /** The entry, or `not_found`. */
-export async function requireEntry(ctx: AppContext, mailbox: Mailbox, id: string, opts: ReadOptions = {}): Promise<Entry> {
-  const entry = await findEntry(ctx.db, mailbox.id, id);
+export async function requireEntry(ctx: AppContext, mailbox: Mailbox, id: string, opts: ReadOptions = {}, db: Executor = ctx.db): Promise<Entry> {
+  const entry = await findEntry(db, mailbox.id, id);
   const readable = entry && (entry.role === 'requests' || entry.body.raw || entry.body.blobId);
   if (!entry || !readable || (opts.folderRole && entry.role !== opts.folderRole)) {
     throw new PullmailError('not_found', opts.folderRole === 'inbox' ? 'no such message in your inbox' : 'no such message');

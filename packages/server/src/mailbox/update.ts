@@ -7,6 +7,8 @@ import type { Tx } from '../store/db.ts';
 import { copyEntries, removeEntries, writeFlags, type Entry, type FolderRow } from '../store/folders.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { applyFlags, sameFlags, type FlagChange } from './flags.ts';
+import { requireFolder } from './folders.ts';
+import { requireEntry } from './read.ts';
 
 /** Applies one flag change to entries of one folder; returns each entry's new flags and the modseq, if any changed. */
 export async function flagMessages(tx: Tx, mailbox: Mailbox, folderId: string, entries: Entry[], change: FlagChange) {
@@ -36,4 +38,35 @@ export async function moveMessages(ctx: AppContext, tx: Tx, mailbox: Mailbox, en
 export async function copyMessages(tx: Tx, entries: Entry[], target: FolderRow) {
   refuseRequests(entries, target);
   return copyEntries(tx, target.id, entries);
+}
+
+export interface MessageUpdate {
+  flags?: FlagChange;
+  /** Move to this folder (by name). */
+  folder?: string;
+}
+
+/** The REST door's PATCH: a flag change and/or a move of one message, in one transaction; returns the entry's id afterwards. */
+export async function updateMessage(ctx: AppContext, mailbox: Mailbox, id: string, update: MessageUpdate): Promise<string> {
+  return ctx.db.transaction(async (tx) => {
+    let entry = await requireEntry(ctx, mailbox, id, {}, tx);
+    const target = update.folder === undefined ? undefined : await requireFolder(ctx, mailbox, update.folder, tx);
+    if (target) refuseRequests([entry], target);
+    if (update.flags) {
+      const { changed } = await flagMessages(tx, mailbox, entry.folderId, [entry], update.flags);
+      if (changed.length) entry = { ...entry, flags: changed[0].flags };
+    }
+    if (!target) return entry.id;
+    const [moved] = await moveMessages(ctx, tx, mailbox, [entry], target);
+    return moved?.to.id ?? entry.id;
+  });
+}
+
+/** Copies one message to a folder (by name); returns the copy's id. */
+export async function copyMessage(ctx: AppContext, mailbox: Mailbox, id: string, folder: string): Promise<string> {
+  return ctx.db.transaction(async (tx) => {
+    const entry = await requireEntry(ctx, mailbox, id, {}, tx);
+    const [copy] = await copyMessages(tx, [entry], await requireFolder(ctx, mailbox, folder, tx));
+    return copy.id;
+  });
 }

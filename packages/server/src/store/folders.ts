@@ -26,12 +26,12 @@ export async function listFolders(db: Executor, mailboxId: string) {
   return db
     .select({
       folder: folders,
-      total: sql<number>`(select count(*) from folder_messages fm where fm.folder_id = ${folders.id})`.mapWith(Number),
-      unseen: sql<number>`(select count(*) from folder_messages fm where fm.folder_id = ${folders.id} and not fm.flags @> '["\\\\Seen"]'::jsonb)`.mapWith(Number),
+      total: sql<number>`(select count(*) from folder_messages fm where fm.folder_id = "folders"."id")`.mapWith(Number),
+      unseen: sql<number>`(select count(*) from folder_messages fm where fm.folder_id = "folders"."id" and not fm.flags @> '["\\\\Seen"]'::jsonb)`.mapWith(Number),
     })
     .from(folders)
     .where(eq(folders.mailboxId, mailboxId))
-    .orderBy(sql`${folders.role} is null`, folders.name);
+    .orderBy(sql`${folders.role} is distinct from 'inbox'`, sql`${folders.role} is null`, folders.name);
 }
 
 /** A folder by name; `INBOX` in any case is the inbox (RFC 3501 §5.1). */

@@ -10,9 +10,9 @@ import { appendMessage } from '../../mailbox/append.ts';
 import { mailChanges } from '../../mailbox/changes.ts';
 import { createFolder, deleteFolder, folderView, listFolders, renameFolder, requireFolder, subscribeFolder } from '../../mailbox/folders.ts';
 import { listMessages, mailEntry } from '../../mailbox/list.ts';
-import { readParsed, readRaw, requireEntry } from '../../mailbox/read.ts';
-import { removeMessages } from '../../mailbox/remove.ts';
-import { copyMessages, flagMessages, moveMessages } from '../../mailbox/update.ts';
+import { readParsed, readRaw } from '../../mailbox/read.ts';
+import { deleteMessage } from '../../mailbox/remove.ts';
+import { copyMessage, updateMessage } from '../../mailbox/update.ts';
 import { findEntry } from '../../store/folders.ts';
 import { readJson } from '../body.ts';
 import { chunkStream } from '../body-stream.ts';
@@ -87,31 +87,20 @@ export function folderRoutes(ctx: AppContext): Hono<UserEnv> {
   app.patch('/mail/:id', async (c) => {
     const mailbox = c.get('mailbox');
     const patch = await readJson(c, mailPatchSchema);
-    const id = await ctx.db.transaction(async (tx) => {
-      const entry = await requireEntry(ctx, mailbox, c.req.param('id'));
-      const change = patch.flags ? { set: patch.flags } : patch.add_flags || patch.remove_flags ? { add: patch.add_flags, remove: patch.remove_flags } : undefined;
-      if (change) await flagMessages(tx, mailbox, entry.folderId, [entry], change);
-      if (patch.folder === undefined) return entry.id;
-      const target = await requireFolder(ctx, mailbox, patch.folder);
-      const [moved] = await moveMessages(ctx, tx, mailbox, [{ ...entry, flags: change ? (await findEntry(tx, mailbox.id, entry.id))!.flags : entry.flags }], target);
-      return moved?.to.id ?? entry.id;
-    });
+    const flags = patch.flags ? { set: patch.flags } : patch.add_flags || patch.remove_flags ? { add: patch.add_flags, remove: patch.remove_flags } : undefined;
+    const id = await updateMessage(ctx, mailbox, c.req.param('id'), { flags, folder: patch.folder });
     return c.json(mailEntry((await findEntry(ctx.db, mailbox.id, id))!));
   });
 
   app.post('/mail/:id/copy', async (c) => {
     const mailbox = c.get('mailbox');
     const { folder } = await readJson(c, copySchema);
-    const entry = await requireEntry(ctx, mailbox, c.req.param('id'));
-    const target = await requireFolder(ctx, mailbox, folder);
-    const [copy] = await ctx.db.transaction((tx) => copyMessages(tx, [entry], target));
-    return c.json(mailEntry((await findEntry(ctx.db, mailbox.id, copy.id))!), 201);
+    const id = await copyMessage(ctx, mailbox, c.req.param('id'), folder);
+    return c.json(mailEntry((await findEntry(ctx.db, mailbox.id, id))!), 201);
   });
 
   app.delete('/mail/:id', async (c) => {
-    const mailbox = c.get('mailbox');
-    const entry = await requireEntry(ctx, mailbox, c.req.param('id'));
-    await ctx.db.transaction((tx) => removeMessages(ctx, tx, mailbox, [entry]));
+    await deleteMessage(ctx, c.get('mailbox'), c.req.param('id'));
     return c.body(null, 204);
   });
 

@@ -4,8 +4,8 @@ import type { InboxEntry, InboxList, ParsedMessage, Via } from '@pullmail/client
 import { Hono } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { listMessages } from '../../mailbox/list.ts';
-import { readParsed, readRaw, requireEntry } from '../../mailbox/read.ts';
-import { removeMessages } from '../../mailbox/remove.ts';
+import { readParsed, readRaw } from '../../mailbox/read.ts';
+import { deleteMessage } from '../../mailbox/remove.ts';
 import type { Entry } from '../../store/folders.ts';
 import { chunkStream } from '../body-stream.ts';
 import type { UserEnv } from '../middleware/auth.ts';
@@ -37,9 +37,7 @@ export function inboxRoutes(ctx: AppContext): Hono<UserEnv> {
   });
 
   app.delete('/inbox/:id', async (c) => {
-    const mailbox = c.get('mailbox');
-    const entry = await requireEntry(ctx, mailbox, c.req.param('id'), inboxOnly);
-    await ctx.db.transaction((tx) => removeMessages(ctx, tx, mailbox, [entry]));
+    await deleteMessage(ctx, c.get('mailbox'), c.req.param('id'), inboxOnly);
     return c.body(null, 204);
   });
   return app;
