@@ -1,18 +1,22 @@
 // Periodic housekeeping: unanswered held requests and challenges expire (the sender learns it on its
 // next recheck), single-use token ids past their lifetime are forgotten, and so are SMTP-stage
 // challenge pages whose tokens can no longer be used (docs/cri.md); message bodies nothing names any
-// more (deleted, expired, or an upload that failed half-way) are removed.
+// more (deleted, expired, or an upload that failed half-way) are removed, and so are change-journal
+// lines older than a client could still be catching up from (docs/mailbox.md).
 import { and, inArray, lt } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Worker } from '../server.ts';
 import { deleteOrphanBlobs, NO_BODY } from '../store/bodies.ts';
 import { pruneChallenges } from '../store/challenges.ts';
+import { pruneChanges } from '../store/folders.ts';
 import { inbound } from '../store/schema.ts';
 import { overrideAnswers, pruneJtis } from '../store/replay.ts';
 import { createPoller } from './poller.ts';
 
 /** Longer than any upload or fetch of one message could take. */
 const ORPHAN_BLOB_GRACE_MS = 6 * 3_600_000;
+/** How long the change journal remembers; a client away longer reads the folder anew. */
+const JOURNAL_KEEP_MS = 30 * 86_400_000;
 
 export function maintenanceWorker(ctx: AppContext): Worker {
   const log = ctx.log.child({ sub: 'maintenance' });
@@ -30,6 +34,7 @@ export function maintenanceWorker(ctx: AppContext): Worker {
       // a blob is named by its row only once it is complete: leave young ones to the upload writing them
       const blobs = await deleteOrphanBlobs(ctx.db, new Date(ctx.now() - ORPHAN_BLOB_GRACE_MS));
       if (blobs) log.info({ blobs }, 'unused message bodies removed');
+      await pruneChanges(ctx.db, new Date(ctx.now() - JOURNAL_KEEP_MS));
       return 0;
     },
   });
