@@ -3,6 +3,8 @@
 // other route shows (the /inbox routes and the /mail and /folders routes read one state).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { fetch as undiciFetch } from 'undici';
+import { PullmailClient, type FetchLike } from '../packages/client/src/index.ts';
 import { startNodes, type TestNode } from './harness/node.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -169,6 +171,23 @@ describe('folders and flags through the REST API', () => {
     assert.equal((await listing(b, eve, 'Archive')).total, 0);
     assert.ok((await call(b, eve, '/api/v1/changes?since=0')).body.changes.every((c: Json) => c.folder === 'Requests'), 'eve sees only her own request');
     assert.equal((await b.api('/api/v1/folders')).status, 401);
+  });
+
+  it('offers the same calls through the SDK', async () => {
+    const sdk = new PullmailClient({ baseUrl: b.url, token: bob, fetch: undiciFetch as unknown as FetchLike, dispatcher: b.server.ctx.fetcher.dispatcher });
+    const created = await sdk.createFolder('Receipts');
+    assert.equal(created.name, 'Receipts');
+    const added = await sdk.appendMessage('Receipts', 'From: shop@x.test\r\nSubject: Order 7\r\n\r\nthanks\r\n', ['$Paid']);
+    assert.deepEqual(added.flags, ['$Paid']);
+    const { cursor } = await sdk.changes();
+    const moved = await sdk.updateMail(added.id, { add_flags: ['\\Seen'], folder: 'Archive' });
+    assert.equal(moved.folder, 'Archive');
+    assert.deepEqual((await sdk.readMail(moved.id, { peek: true })).subject, 'Order 7');
+    assert.deepEqual((await sdk.changes(cursor)).changes.map((c) => c.kind), ['flags', 'added', 'removed']);
+    assert.ok((await sdk.folders()).folders.some((f) => f.name === 'Receipts' && f.total === 0));
+    await sdk.deleteMail(moved.id);
+    await sdk.deleteFolder('Receipts');
+    assert.equal((await sdk.folderMessages('Archive')).messages.some((m) => m.id === moved.id), false);
   });
 
   it('deletes a message for good', async () => {

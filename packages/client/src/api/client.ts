@@ -7,9 +7,15 @@ import type {
   ConsentTokenRequest,
   CreateUserRequest,
   CreateUserResponse,
+  Folder,
+  FolderList,
   HealthStatus,
   InboxEntry,
   InboxList,
+  MailChanges,
+  MailEntry,
+  MailList,
+  MailUpdate,
   MessageStatus,
   PageQuery,
   ParsedMessage,
@@ -156,6 +162,56 @@ export class PullmailClient {
 
   async deleteMessage(messageId: string): Promise<void> {
     await this.#user('DELETE', `/inbox/${id(messageId)}`);
+  }
+
+  // --- folders and flags (docs/mailbox.md) --------------------------------------------------------
+
+  /** Every folder with its counts and IMAP counters, INBOX first. */
+  async folders(): Promise<FolderList> {
+    return this.#userJson('GET', '/folders');
+  }
+
+  async createFolder(name: string): Promise<Folder> {
+    return this.#userJson('POST', '/folders', { json: { name } });
+  }
+
+  /** Renames a folder the user made (its subfolders move with it). */
+  async renameFolder(name: string, newName: string): Promise<Folder> {
+    return this.#userJson('PATCH', `/folders/${id(name)}`, { json: { name: newName } });
+  }
+
+  /** Deletes a folder the user made, with the messages in it. */
+  async deleteFolder(name: string): Promise<void> {
+    await this.#user('DELETE', `/folders/${id(name)}`);
+  }
+
+  /** One page of a folder, newest first. */
+  async folderMessages(folder: string, query?: PageQuery): Promise<MailList> {
+    return this.#userJson('GET', `/folders/${id(folder)}/messages`, { query: page(query) });
+  }
+
+  /** Files RFC 5322 bytes in a folder (a draft, an archived message); a copy already there is returned as is. */
+  async appendMessage(folder: string, raw: Raw, flags: string[] = []): Promise<MailEntry> {
+    return this.#userJson('POST', `/folders/${id(folder)}/messages`, { body: raw, contentType: RFC822, query: { flags: flags.join(',') || undefined } });
+  }
+
+  /** A filed message, parsed; marks it \Seen unless `peek`. */
+  async readMail(entryId: string, opts: { peek?: boolean } = {}): Promise<ParsedMessage & MailEntry> {
+    return this.#userJson('GET', `/mail/${id(entryId)}`, { query: { peek: opts.peek ? '1' : undefined } });
+  }
+
+  /** Changes flags and/or moves a filed message; resolves with it as it is now (a move gives it a new id and uid). */
+  async updateMail(entryId: string, update: MailUpdate): Promise<MailEntry> {
+    return this.#userJson('PATCH', `/mail/${id(entryId)}`, { json: update });
+  }
+
+  async deleteMail(entryId: string): Promise<void> {
+    await this.#user('DELETE', `/mail/${id(entryId)}`);
+  }
+
+  /** What changed in the mailbox after journal position `since`; pass the returned `cursor` next time. */
+  async changes(since = 0): Promise<MailChanges> {
+    return this.#userJson('GET', '/changes', { query: { since: String(since) } });
   }
 
   // --- first-contact requests, rules, settings ---------------------------------------------------
