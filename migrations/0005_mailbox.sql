@@ -80,7 +80,7 @@ CREATE TRIGGER mailboxes_folders AFTER INSERT ON mailboxes FOR EACH ROW EXECUTE 
 -- One journal line and one wake-up for listeners in any process (delivered when the transaction commits).
 CREATE FUNCTION pm_mail_change(p_mailbox uuid, p_folder uuid, p_modseq bigint, p_uid bigint, p_kind text) RETURNS void LANGUAGE sql AS $$
   INSERT INTO folder_changes (mailbox_id, folder_id, modseq, uid, kind) VALUES (p_mailbox, p_folder, p_modseq, p_uid, p_kind);
-  SELECT pg_notify('pullmail_mail', p_mailbox::text);
+  SELECT pg_notify('pullmail_mail', p_mailbox::text || ' ' || p_folder::text);
 $$;
 --> statement-breakpoint
 -- Files a message in a folder under the next uid; the folder row is locked until commit, so uids are

@@ -26,6 +26,11 @@ export interface Database {
   migrate(): Promise<void>;
   /** Cheap liveness probe for /healthz. */
   ping(): Promise<void>;
+  /**
+   * Calls `onPayload` for every NOTIFY on `channel`, from any process on the same database (PGlite:
+   * this process); resolves with the function that stops listening.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -66,6 +71,11 @@ async function openPostgres(url: string): Promise<Database> {
     },
     ping: async () => {
       await client`select 1`;
+    },
+    // postgres.js keeps one connection for LISTEN and re-listens after it reconnects
+    listen: async (channel, onPayload) => {
+      const { unlisten } = await client.listen(channel, onPayload);
+      return unlisten;
     },
     close: () => client.end({ timeout: 5 }),
   };
@@ -184,6 +194,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     ping: async () => {
       await client.query('select 1');
     },
+    listen: (channel, onPayload) => client.listen(channel, onPayload),
     close: async () => {
       await client.close();
       unlock();

@@ -173,7 +173,7 @@ async function nextModseq(tx: Executor, folderId: string): Promise<number> {
 async function journal(tx: Executor, mailboxId: string, folderId: string, modseq: number, uids: number[], kind: 'flags' | 'removed'): Promise<void> {
   if (!uids.length) return;
   await tx.insert(folderChanges).values(uids.map((uid) => ({ mailboxId, folderId, modseq, uid, kind })));
-  await tx.execute(sql`select pg_notify('pullmail_mail', ${mailboxId})`);
+  await tx.execute(sql`select pg_notify('pullmail_mail', ${`${mailboxId} ${folderId}`})`);
 }
 
 /** Sets new flag lists on entries of one folder, under one new modseq; returns the rows changed. */

@@ -329,7 +329,7 @@ export const folderMessages = pgTable('folder_messages', {
 
 /**
  * What changed in a mailbox, in order: IMAP IDLE and NOOP, CONDSTORE and web pages follow it. Every
- * write also raises `pg_notify('pullmail_mail', mailbox_id)`, so a listener in any process wakes up.
+ * write also raises `pg_notify('pullmail_mail', '<mailbox id> <folder id>')`, so a listener in any process wakes up.
  */
 export const folderChanges = pgTable('folder_changes', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
