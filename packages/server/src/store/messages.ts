@@ -80,3 +80,19 @@ export async function listSent(db: Executor, mailboxId: string, limit: number, c
     .limit(limit);
   return rows;
 }
+
+/** Per sent message: how many recipients there are, how many fetched, and how many could still be retracted. */
+export async function sentDeliveryCounts(db: Executor, messageIds: string[]): Promise<Map<string, { total: number; fetched: number; open: number }>> {
+  if (!messageIds.length) return new Map();
+  const rows = await db
+    .select({
+      id: deliveries.messageId,
+      total: sql<number>`count(*)`.mapWith(Number),
+      fetched: sql<number>`count(*) filter (where ${deliveries.state} = 'fetched')`.mapWith(Number),
+      open: sql<number>`count(*) filter (where ${deliveries.state} in ('queued', 'notified', 'held', 'challenged'))`.mapWith(Number),
+    })
+    .from(deliveries)
+    .where(inArray(deliveries.messageId, [...new Set(messageIds)]))
+    .groupBy(deliveries.messageId);
+  return new Map(rows.map((r) => [r.id, r]));
+}
