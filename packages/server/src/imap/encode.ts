@@ -13,6 +13,8 @@ export type ImapValue =
   | Buffer
   | { atom: string }
   | { stream: Readable; size: number }
+  /** Values written next to each other with no space: a multipart's bodies (RFC 3501 body-type-mpart). */
+  | { adjacent: ImapValue[] }
   | ImapValue[];
 
 const MAX_QUOTED = 1024;
@@ -58,6 +60,7 @@ export function encodeValue(v: ImapValue, out: OutPart[] = []): OutPart[] {
     });
     push(out, ')');
   } else if ('atom' in v) push(out, v.atom);
+  else if ('adjacent' in v) for (const item of v.adjacent) encodeValue(item, out);
   else {
     push(out, `{${v.size}}\r\n`);
     out.push(v);

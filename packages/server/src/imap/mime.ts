@@ -235,10 +235,11 @@ function disposition(e: MimeEntity): ImapValue {
   return head ? [head, paramList(params)] : null;
 }
 
+/** Lines of a body: its line ends, plus a last line without one. */
 function countLines(buf: Buffer, start: number, end: number): number {
   let n = 0;
   for (let i = buf.indexOf(LF, start); i !== -1 && i < end; i = buf.indexOf(LF, i + 1)) n++;
-  return n;
+  return end > start && buf[end - 1] !== LF ? n + 1 : n;
 }
 
 /** BODYSTRUCTURE (`extended`) or BODY (RFC 3501 §7.4.2) of an entity. */
@@ -246,8 +247,7 @@ export function bodyStructure(buf: Buffer, e: MimeEntity, extended: boolean): Im
   const language = (): ImapValue => nilIfEmpty(headerValue(e, 'content-language'));
   const location = (): ImapValue => nilIfEmpty(headerValue(e, 'content-location'));
   if (e.children.length) {
-    const out: ImapValue[] = e.children.map((c) => bodyStructure(buf, c, extended));
-    out.push(e.subtype);
+    const out: ImapValue[] = [{ adjacent: e.children.map((c) => bodyStructure(buf, c, extended)) }, e.subtype];
     if (extended) out.push(paramList(e.params), disposition(e), language(), location());
     return out;
   }

@@ -416,14 +416,10 @@ function search(cur: Cursor, uid: boolean): CommandBody {
   cur.sp();
   let charset: string | undefined;
   const keys: SearchKey[] = [];
-  const start = cur.pos;
-  if (cur.atom().toUpperCase() === 'CHARSET') {
-    cur.sp();
+  if (cur.buf.toString('latin1', cur.pos, cur.pos + 8).toUpperCase() === 'CHARSET ') {
+    cur.pos += 8;
     charset = cur.astring();
-  } else {
-    cur.pos = start;
-    keys.push(searchKey(cur, 0));
-  }
+  } else keys.push(searchKey(cur, 0));
   while (cur.maybeSp()) keys.push(searchKey(cur, 0));
   if (keys.length === 0) cur.fail('Expected search keys');
   return { name: 'SEARCH', uid, charset, key: keys.length === 1 ? keys[0] : { op: 'and', keys } };
@@ -612,8 +608,10 @@ function body(cur: Cursor, name: string): CommandBody {
 export function parseCommand(bytes: Buffer): Command {
   const cur = new Cursor(bytes);
   const tag = cur.run(isTagChar, 'a tag');
-  cur.tag = tag;
+  // a tag is trusted for the BAD answer when a space or the end follows it, not "a+" of "a+ NOOP"
+  if (cur.done) cur.tag = tag;
   cur.sp();
+  cur.tag = tag;
   const name = cur.atom().toUpperCase();
   const parsed = body(cur, name);
   cur.end();

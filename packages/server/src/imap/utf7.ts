@@ -15,7 +15,7 @@ export function decodeMailboxName(name: string): string {
   return name.replace(/&([A-Za-z0-9+,]*)-/g, (run, b64: string) => {
     if (b64 === '') return '&';
     const bytes = Buffer.from(b64.replace(/,/g, '/'), 'base64');
-    if (bytes.length % 2 !== 0) return run;
+    if (bytes.length === 0 || bytes.length % 2 !== 0) return run;
     let out = '';
     for (let i = 0; i < bytes.length; i += 2) out += String.fromCharCode(bytes.readUInt16BE(i));
     return out;
