@@ -100,10 +100,11 @@ class MemoryAccount implements MailAccount {
       return;
     }
     // children move with their parent
+    const old = f.name;
     for (const [name, g] of [...this.folders]) {
-      if (name !== f.name && !name.startsWith(`${f.name}/`)) continue;
+      if (name !== old && !name.startsWith(`${old}/`)) continue;
       this.folders.delete(name);
-      g.name = to + name.slice(f.name.length);
+      g.name = to + name.slice(old.length);
       g.uidValidity = this.nextValidity++;
       this.folders.set(g.name, g);
     }

@@ -593,10 +593,12 @@ export function createSession(opts: SessionOptions): ImapSession {
       return answer(err.tag ?? '*', bad(err.message));
     }
     let result: Result | undefined;
+    // sequence numbers stay put during FETCH, STORE and SEARCH (RFC 3501 §7.4.1)
+    const seqBound = (cmd.name === 'FETCH' || cmd.name === 'STORE' || cmd.name === 'SEARCH') && !cmd.uid;
     try {
+      // commands on messages see the folder as it is now, and so does the client, first
+      if (state === 'selected' && ['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE'].includes(cmd.name)) await refresh(!seqBound);
       result = await run(cmd);
-      // sequence numbers stay put during FETCH, STORE and SEARCH (RFC 3501 §7.4.1)
-      const seqBound = (cmd.name === 'FETCH' || cmd.name === 'STORE' || cmd.name === 'SEARCH') && !cmd.uid;
       if (result && state === 'selected') await refresh(!seqBound);
     } catch (err) {
       if (err instanceof StateError) result = bad(err.message);
