@@ -68,7 +68,10 @@ export interface MailAccount {
   getFolder(name: string): Promise<FolderInfo | undefined>;
   /** Throws `already_exists`. */
   createFolder(name: string): Promise<void>;
-  /** Renaming INBOX moves its messages to the new folder and leaves INBOX empty (RFC 3501 §6.3.5). */
+  /**
+   * Renames a folder and those under it, keeping uidvalidity and uids. Renaming INBOX moves its
+   * messages to the new folder and leaves INBOX empty (RFC 3501 §6.3.5).
+   */
   renameFolder(from: string, to: string): Promise<void>;
   /** Throws `cannot` for INBOX and special-use folders. */
   deleteFolder(name: string): Promise<void>;

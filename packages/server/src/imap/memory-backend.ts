@@ -105,7 +105,6 @@ class MemoryAccount implements MailAccount {
       if (name !== old && !name.startsWith(`${old}/`)) continue;
       this.folders.delete(name);
       g.name = to + name.slice(old.length);
-      g.uidValidity = this.nextValidity++;
       this.folders.set(g.name, g);
     }
   }

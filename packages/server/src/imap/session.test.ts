@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { OutPart } from './encode.ts';
 import { createMemoryBackend } from './memory-backend.ts';
 import { createSession } from './session.ts';
@@ -275,5 +276,33 @@ describe('IMAP session: changes from other connections', () => {
     await bob.send(`x APPEND INBOX {${MSG('secret').length}+}\r\n${MSG('secret')}`);
     assert.match(await eve.send('s SELECT INBOX'), /\* 0 EXISTS/);
     assert.match(await bob.send('s SELECT INBOX'), /\* 1 EXISTS/);
+  });
+});
+
+describe('IMAP session: property', () => {
+  it('answers every tagged command exactly once and never fails, whatever the command sequence', async () => {
+    const pool = [
+      'SELECT INBOX', 'EXAMINE Sent', 'SELECT Nowhere', 'UNSELECT', 'CLOSE', 'NOOP', 'CHECK', 'EXPUNGE', 'UID EXPUNGE 1:*',
+      `APPEND INBOX {${MSG('p').length}+}\r\n${MSG('p')}`, 'APPEND INBOX (\\Seen) {0+}\r\n', 'FETCH 1:* (FLAGS BODY[] ENVELOPE BODYSTRUCTURE)',
+      'UID FETCH * (BODY.PEEK[1.MIME] BODY[HEADER.FIELDS (SUBJECT)]<0.5>)', 'FETCH 99 FLAGS', 'STORE 1:* +FLAGS (\\Deleted)',
+      'UID STORE 1:* (UNCHANGEDSINCE 1) -FLAGS.SILENT (\\Seen)', 'SEARCH OR SEEN TEXT hello', 'UID SEARCH NOT UID 1',
+      'COPY 1:* Archive', 'UID MOVE 1:* Trash', 'MOVE 1 INBOX', 'CREATE a/b', 'RENAME a x', 'DELETE x/b', 'DELETE INBOX',
+      'LIST "" *', 'LSUB "" %', 'STATUS INBOX (MESSAGES UNSEEN)', 'SUBSCRIBE Archive', 'ENABLE CONDSTORE', 'ID NIL',
+      'NAMESPACE', 'CAPABILITY', 'LOGIN bob@y.test pw', 'FETCH', 'BOGUS', 'SEARCH CHARSET X ALL', 'STORE 1 FLAGS',
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...pool), { maxLength: 25 }), fc.boolean(), async (commands, loggedIn) => {
+        const c = connect();
+        if (loggedIn) await c.login();
+        for (const [i, cmd] of commands.entries()) {
+          const got = await c.send(`t${i} ${cmd}`);
+          const tagged = got.split('\r\n').filter((l) => l.startsWith(`t${i} `));
+          assert.equal(tagged.length, 1, `${cmd} answered with\n${got}`);
+          assert.match(tagged[0], /^t\d+ (OK|NO|BAD) /);
+          assert.ok(!tagged[0].includes('SERVERBUG'), `${cmd}: ${tagged[0]}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

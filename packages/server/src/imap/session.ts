@@ -88,6 +88,19 @@ function pickSorted(uids: number[], set: SequenceSet, max: number): number[] {
   return [...picked].sort((x, y) => x - y).map((i) => uids[i]);
 }
 
+/** Index of `x` in ascending `list`, or -1. */
+function indexOfSorted(list: number[], x: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] === x) return mid;
+    if (list[mid] < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
 /** `1:3,7` for a list of numbers, for COPYUID and MODIFIED. */
 function compactSet(nums: number[]): string {
   const sorted = [...nums].sort((a, b) => a - b);
@@ -200,7 +213,7 @@ export function createSession(opts: SessionOptions): ImapSession {
         added = true;
       } else if (known && (known.modseq !== m.modseq || known.flags.join(' ') !== m.flags.join(' '))) {
         sel.meta.set(m.uid, m);
-        await fetchLine(sel.uids.indexOf(m.uid) + 1, m);
+        await fetchLine(indexOfSorted(sel.uids, m.uid) + 1, m);
       }
     }
     if (added) await sendText(`* ${sel.uids.length} EXISTS`);
@@ -211,8 +224,7 @@ export function createSession(opts: SessionOptions): ImapSession {
   function resolve(sel: Selected, set: SequenceSet, byUid: boolean): Array<[number, number]> {
     if (byUid) {
       const max = sel.uids.length ? sel.uids[sel.uids.length - 1] : 0;
-      const index = new Map(sel.uids.map((u, i) => [u, i + 1]));
-      return pickSorted(sel.uids, set, max).map((u) => [index.get(u)!, u]);
+      return pickSorted(sel.uids, set, max).map((u) => [indexOfSorted(sel.uids, u) + 1, u]);
     }
     const seqs = sel.uids.map((_, i) => i + 1);
     return pickSorted(seqs, set, seqs.length).map((s) => [s, sel.uids[s - 1]]);
@@ -527,9 +539,14 @@ export function createSession(opts: SessionOptions): ImapSession {
       case 'DELETE':
         await needAccount().deleteFolder(inName(cmd.mailbox));
         return ok('DELETE completed');
-      case 'RENAME':
-        await needAccount().renameFolder(inName(cmd.from), inName(cmd.to));
+      case 'RENAME': {
+        const from = inName(cmd.from);
+        const to = inName(cmd.to);
+        await needAccount().renameFolder(from, to);
+        // the selected folder (or one under it) keeps its messages under its new name
+        if (selected && from !== 'INBOX' && (selected.name === from || selected.name.startsWith(`${from}/`))) selected.name = to + selected.name.slice(from.length);
         return ok('RENAME completed');
+      }
       case 'SUBSCRIBE':
       case 'UNSUBSCRIBE':
         await needAccount().setSubscribed(inName(cmd.mailbox), cmd.name === 'SUBSCRIBE');
