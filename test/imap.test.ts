@@ -5,9 +5,12 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:net';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { ImapFlow } from 'imapflow';
 import { startImapListener, type ImapListener } from '../packages/server/src/imap/listener.ts';
 import { createMemoryBackend } from '../packages/server/src/imap/memory-backend.ts';
+import { testPki } from './harness/tls.ts';
 
 const USERS: Record<string, string> = { 'bob@y.test': 'bob-password', 'eve@y.test': 'eve-password' };
 
@@ -258,6 +261,90 @@ describe('IMAP listener idle timeout', () => {
       await once(sock, 'close');
       assert.ok(Date.now() - quietFrom >= 250, 'closed only after the timeout');
       assert.match(got, /\* BYE Idle for too long\r\n$/);
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
+describe('IMAP over TLS', () => {
+  const pki = testPki();
+  const tls = { cert: readFileSync(pki.certPath, 'utf8'), key: readFileSync(pki.keyPath, 'utf8') };
+  const login = async (user: string, password: string) => (USERS[user] === password ? user : undefined);
+
+  it('STARTTLS: no login in clear text, then imapflow and imaplib upgrade and log in', async () => {
+    const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend: createMemoryBackend(), login, tls, loginNeedsTls: true });
+    try {
+      const sock = connect(listener.port, '127.0.0.1');
+      let got = '';
+      sock.on('data', (d) => (got += d));
+      while (!got.includes('\r\n')) await once(sock, 'data');
+      assert.match(got, /^\* OK \[CAPABILITY [^\]]*STARTTLS[^\]]*LOGINDISABLED\]/);
+      assert.ok(!got.includes('AUTH=PLAIN'));
+      sock.write('a LOGIN bob@y.test bob-password\r\n');
+      while (!got.includes('a ')) await once(sock, 'data');
+      assert.match(got, /a NO \[PRIVACYREQUIRED\]/);
+      sock.destroy();
+
+      const client = new ImapFlow({ host: '127.0.0.1', port: listener.port, secure: false, doSTARTTLS: true, tls: { ca: [pki.ca] }, auth: { user: 'bob@y.test', pass: 'bob-password' }, logger: false });
+      await client.connect();
+      assert.equal(client.secureConnection, true);
+      assert.equal((await client.mailboxOpen('INBOX')).exists, 0);
+      await client.logout();
+
+      const r = await runPython(
+        String.raw`
+import imaplib, json, ssl, sys
+ctx = ssl.create_default_context(cafile=${JSON.stringify(pki.caPath)})
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+M.starttls(ssl_context=ctx)
+caps = sorted(M.capabilities)
+typ, _ = M.login('bob@y.test', 'bob-password')
+print(json.dumps({'caps': caps, 'login': typ, 'tls': M.sock.version()}))
+M.logout()
+`,
+        listener.port,
+      );
+      assert.equal(r.login, 'OK');
+      assert.ok((r.caps as string[]).includes('AUTH=PLAIN') && !(r.caps as string[]).includes('STARTTLS'));
+      assert.match(r.tls as string, /^TLSv1\.[23]$/);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('STARTTLS: commands sent in clear text behind it are dropped, not run after the upgrade', async () => {
+    const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend: createMemoryBackend(), login, tls });
+    try {
+      const sock = connect(listener.port, '127.0.0.1');
+      let got = '';
+      const onData = (d: Buffer) => (got += d);
+      sock.on('data', onData);
+      while (!got.includes('\r\n')) await once(sock, 'data');
+      sock.write('a STARTTLS\r\nb LOGIN bob@y.test bob-password\r\n');
+      while (!got.includes('a OK')) await once(sock, 'data');
+      sock.removeListener('data', onData);
+      const secure = tlsConnect({ socket: sock, ca: [pki.ca], servername: 'localhost' });
+      await once(secure, 'secureConnect');
+      let after = '';
+      secure.on('data', (d) => (after += d));
+      secure.write('c NOOP\r\n');
+      while (!after.includes('c OK')) await once(secure, 'data');
+      assert.equal(after, 'c OK NOOP completed\r\n');
+      secure.destroy();
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('implicit TLS: imapflow connects with secure: true', async () => {
+    const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend: createMemoryBackend(), login, tls, implicitTls: true, loginNeedsTls: true });
+    try {
+      const client = new ImapFlow({ host: '127.0.0.1', port: listener.port, secure: true, tls: { ca: [pki.ca] }, auth: { user: 'eve@y.test', pass: 'eve-password' }, logger: false });
+      await client.connect();
+      await client.append('INBOX', simple('over-tls'));
+      assert.equal((await client.mailboxOpen('INBOX')).exists, 1);
+      await client.logout();
     } finally {
       await listener.close();
     }

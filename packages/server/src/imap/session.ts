@@ -10,8 +10,8 @@ import { ParseError, parseAuthLine, parseCommand, type Command, type FetchItem, 
 import { matches, needsContent, searchContent } from './search.ts';
 import { decodeMailboxName, encodeMailboxName } from './utf7.ts';
 
-/** Advertised only because each is implemented below. */
-export const CAPABILITIES = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'CONDSTORE', 'AUTH=PLAIN'];
+/** Advertised only because each is implemented below; STARTTLS and AUTH=PLAIN depend on the connection. */
+const CAPABILITIES = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'CONDSTORE'];
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 const MAX_FAILED_LOGINS = 3;
 
@@ -31,6 +31,12 @@ export interface SessionOptions {
   write(parts: OutPart[]): Promise<void>;
   /** Ends the connection after what was written. */
   close(): void;
+  /** True when the connection is already encrypted (implicit TLS). */
+  secure?: boolean;
+  /** Upgrades the connection to TLS after the OK to STARTTLS; absent when no certificate is set. */
+  startTls?: () => Promise<void>;
+  /** Refuse LOGIN and AUTHENTICATE until the connection is encrypted (RFC 3501 §6.2.3 LOGINDISABLED). */
+  loginNeedsTls?: boolean;
   log?: SessionLog;
   now?: () => Date;
 }
@@ -138,6 +144,17 @@ export function createSession(opts: SessionOptions): ImapSession {
   let pendingAuth: string | undefined; // tag of an AUTHENTICATE waiting for its response line
   let idle: { tag: string; unwatch: () => void } | undefined;
   let lock: Promise<void> = Promise.resolve();
+  let secure = opts.secure ?? false;
+
+  const loginAllowed = () => secure || !opts.loginNeedsTls;
+  const capabilities = () => {
+    const caps = [...CAPABILITIES];
+    if (state === 'not_authenticated') {
+      if (opts.startTls && !secure) caps.push('STARTTLS');
+      caps.push(loginAllowed() ? 'AUTH=PLAIN' : 'LOGINDISABLED');
+    }
+    return caps.join(' ');
+  };
 
   /** Commands, IDLE notifications and continuations run one at a time, in arrival order. */
   const exclusive = (fn: () => Promise<void>): Promise<void> => {
@@ -438,7 +455,7 @@ export function createSession(opts: SessionOptions): ImapSession {
     user = who;
     state = 'authenticated';
     opts.log?.info({ user: who }, 'imap login');
-    return ok('Logged in', `CAPABILITY ${CAPABILITIES.join(' ')}`);
+    return ok('Logged in', `CAPABILITY ${capabilities()}`);
   }
 
   async function authPlain(tag: string, data: Buffer): Promise<Result> {
@@ -475,7 +492,7 @@ export function createSession(opts: SessionOptions): ImapSession {
   async function run(cmd: Command): Promise<Result | undefined> {
     switch (cmd.name) {
       case 'CAPABILITY':
-        await sendText(`* CAPABILITY ${CAPABILITIES.join(' ')}`);
+        await sendText(`* CAPABILITY ${capabilities()}`);
         return ok('CAPABILITY completed');
       case 'NOOP':
       case 'CHECK':
@@ -492,10 +509,16 @@ export function createSession(opts: SessionOptions): ImapSession {
         await send('* ID', [['name', 'pullmail']]);
         return ok('ID completed');
       case 'STARTTLS':
-        return bad('STARTTLS is not offered on this listener');
+        if (!opts.startTls || secure || state !== 'not_authenticated') return bad('STARTTLS is not available now');
+        await sendText(`${cmd.tag} OK Begin TLS negotiation now`);
+        await opts.startTls();
+        secure = true;
+        return undefined;
       case 'LOGIN':
       case 'AUTHENTICATE':
         if (state !== 'not_authenticated') return bad('Already logged in');
+        // never a password in clear text over a network: the listener decides what needs TLS
+        if (!loginAllowed()) return no('Use STARTTLS first', 'PRIVACYREQUIRED');
         if (cmd.name === 'LOGIN') return login(cmd.user, cmd.password);
         if (cmd.mechanism !== 'PLAIN') return no('Unsupported mechanism', 'CANNOT');
         if (cmd.initial === undefined) {
@@ -640,7 +663,7 @@ export function createSession(opts: SessionOptions): ImapSession {
   }
 
   return {
-    start: () => exclusive(() => sendText(`* OK [CAPABILITY ${CAPABILITIES.join(' ')}] pullmail IMAP ready`)),
+    start: () => exclusive(() => sendText(`* OK [CAPABILITY ${capabilities()}] pullmail IMAP ready`)),
     receive: (bytes) => exclusive(() => handle(bytes)),
     reject: (tag, text) => exclusive(() => answer(tag, bad(text))),
     continueLiteral: () => exclusive(() => (state === 'logout' ? Promise.resolve() : sendText('+ Ready for literal data'))),
