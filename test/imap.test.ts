@@ -242,6 +242,30 @@ print(json.dumps(res))
   });
 });
 
+describe('IMAP listener connection cap in all', () => {
+  it('turns away connections beyond the total cap and takes new ones once some closed', async () => {
+    const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend: createMemoryBackend(), login: async () => undefined, maxConnections: 2 });
+    try {
+      const first = [connect(listener.port, '127.0.0.1'), connect(listener.port, '127.0.0.1')];
+      for (const s of first) assert.match(String((await once(s, 'data'))[0]), /^\* OK/);
+      const extra = connect(listener.port, '127.0.0.1');
+      assert.match(String((await once(extra, 'data'))[0]), /^\* BYE Too many connections/);
+      first[0].end('a LOGOUT\r\n');
+      await once(first[0], 'close');
+      // the listener counts the closed one out when its close event has run
+      for (;;) {
+        const next = connect(listener.port, '127.0.0.1');
+        const line = String((await once(next, 'data'))[0]);
+        next.destroy();
+        if (line.startsWith('* OK')) break;
+      }
+      first[1].destroy();
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
 describe('IMAP listener idle timeout', () => {
   it('closes a connection that sent nothing for the timeout, and a command refreshes it', async () => {
     const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend: createMemoryBackend(), login: async () => undefined, idleTimeoutMs: 300 });
