@@ -31,7 +31,7 @@ function isQuotable(s: string): boolean {
   return true;
 }
 
-export function quoted(s: string): string {
+function quoted(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 

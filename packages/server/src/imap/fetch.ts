@@ -10,14 +10,14 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** INTERNALDATE as `"02-Dec-2026 00:35:15 +0000"` (UTC). */
-export function formatInternalDate(d: Date): string {
+function formatInternalDate(d: Date): string {
   return `${pad(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
 export const flagList = (flags: string[]): ImapValue => flags.map(atom);
 
 /** `BODY[1.HEADER.FIELDS (SUBJECT)]<0>` as the response names it. */
-export function sectionName(section: Section, partialStart?: number): string {
+function sectionName(section: Section, partialStart?: number): string {
   const part = section.part.join('.');
   let spec = section.text ? (part ? `${part}.${section.text}` : section.text) : part;
   if (section.fields) spec += ` (${section.fields.join(' ')})`;

@@ -19,7 +19,7 @@ interface Folder {
 }
 
 /** The folders every pullmail mailbox has (docs/operator.md "IMAP"). */
-export const DEFAULT_FOLDERS: Array<[string, SpecialUse | undefined]> = [
+const DEFAULT_FOLDERS: Array<[string, SpecialUse | undefined]> = [
   ['INBOX', undefined],
   ['Sent', '\\Sent'],
   ['Drafts', '\\Drafts'],

@@ -80,7 +80,7 @@ function parseContentType(value: string | undefined): { type: string; subtype: s
 }
 
 /** Splits `value; a=b; c="d;e"` into the value and its parameters (quotes removed, names lowercased). */
-export function splitParams(value: string): [string, Array<[string, string]>] {
+function splitParams(value: string): [string, Array<[string, string]>] {
   const params: Array<[string, string]> = [];
   const re = /;\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g;
   const first = value.indexOf(';');
@@ -161,7 +161,7 @@ export function parseMessage(buf: Buffer): MimeEntity {
 }
 
 /** Finds the entity a part number names (RFC 3501 §6.4.5); undefined when there is none. */
-export function findPart(root: MimeEntity, part: number[]): MimeEntity | undefined {
+function findPart(root: MimeEntity, part: number[]): MimeEntity | undefined {
   let e: MimeEntity = root;
   for (let i = 0; i < part.length; i++) {
     // inside a message/rfc822 part, numbers count the parts of the message it holds

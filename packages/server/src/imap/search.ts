@@ -25,7 +25,7 @@ export interface SearchTarget {
   content?: SearchContent;
 }
 
-export function inSet(n: number, set: SequenceSet, max: number): boolean {
+function inSet(n: number, set: SequenceSet, max: number): boolean {
   return set.some(({ from, to }) => {
     const a = from === '*' ? max : from;
     const b = to === '*' ? max : to;
