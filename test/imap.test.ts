@@ -185,6 +185,16 @@ print(json.dumps(res))
       for await (const c of part.content!) chunks.push(c as Buffer);
       assert.equal(Buffer.concat(chunks).toString('latin1'), 'binary\x00data');
 
+      // a whole-body FETCH is streamed from the backend in chunks; the bytes arrive exactly
+      const big = `${simple('big')}${'0123456789abcdef'.repeat(40_000)}\r\n`;
+      const stored = await other.append('Drafts', big);
+      assert.ok(stored);
+      await client.mailboxOpen('Drafts');
+      const fetched = await client.fetchOne(String(stored.uid), { source: true }, { uid: true });
+      assert.ok(fetched);
+      assert.equal(fetched.source?.toString(), big);
+      await client.mailboxOpen('INBOX');
+
       await client.messageFlagsAdd('2', ['\\Seen', '$Label1']);
       assert.deepEqual(await client.search({ seen: true }), [2]);
       assert.deepEqual(await client.search({ flagged: true }), [1]);

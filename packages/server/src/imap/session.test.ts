@@ -305,4 +305,18 @@ describe('IMAP session: property', () => {
       { numRuns: 150 },
     );
   });
+  it('answers arbitrary bytes without failing, in every state', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 10 }), fc.constantFrom('none', 'login', 'select'), async (lines, start) => {
+        const c = connect();
+        if (start !== 'none') await c.login();
+        if (start === 'select') await c.send('s SELECT INBOX');
+        for (const line of lines) {
+          await c.session.receive(Buffer.from(line));
+          assert.ok(!c.take().includes('SERVERBUG'));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
