@@ -67,22 +67,30 @@ export async function startImapListener(opts: ImapListenerOptions): Promise<Imap
     raw.setNoDelay(true);
     let closed = false;
 
+    const send = async (data: Buffer) => {
+      if (!socket.write(data)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    };
     const write = async (parts: OutPart[]) => {
+      // one socket write per response, not one per piece: with Nagle off each write is a packet
+      let pending: Buffer[] = [];
       for (const part of parts) {
         if (closed || socket.destroyed) return;
         if (typeof part === 'string' || Buffer.isBuffer(part)) {
-          if (!socket.write(part)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+          pending.push(typeof part === 'string' ? Buffer.from(part, 'utf8') : part);
           continue;
         }
+        if (pending.length) await send(Buffer.concat(pending));
+        pending = [];
         // a literal announced with its size: the stream must deliver exactly that many bytes
         let sent = 0;
         for await (const chunk of part.stream as AsyncIterable<Buffer>) {
           if (closed || socket.destroyed) return;
           sent += chunk.length;
-          if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+          await send(chunk);
         }
         if (sent !== part.size) throw new Error(`message stream gave ${sent} bytes, ${part.size} announced`);
       }
+      if (pending.length && !closed && !socket.destroyed) await send(pending.length === 1 ? pending[0] : Buffer.concat(pending));
     };
     const close = () => {
       closed = true;

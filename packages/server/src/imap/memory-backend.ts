@@ -125,7 +125,17 @@ class MemoryAccount implements MailAccount {
   }
 
   async readMessage(folder: string, uid: number) {
-    return this.folder(folder).messages.find((m) => m.uid === uid)?.bytes;
+    // messages are kept in uid order: binary search, so a FETCH of every message stays linear
+    const list = this.folder(folder).messages;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].uid === uid) return list[mid].bytes;
+      if (list[mid].uid < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   async openMessage(folder: string, uid: number) {

@@ -342,19 +342,18 @@ export function createSession(opts: SessionOptions): ImapSession {
     }
     const contentNeeded = items.some(needsBytes);
     const streamable = contentNeeded && wantsOnlyWholeBody(items);
+    // whole bodies are streamed from the backend; anything that needs the structure reads the bytes
+    const load = async (uid: number, info: MessageInfo) => {
+      if (!contentNeeded) return fetchValues(items, { info });
+      if (streamable) {
+        const stream = await acc.openMessage(sel.name, uid);
+        return stream && fetchValues(items, { info, stream: () => stream });
+      }
+      const bytes = await acc.readMessage(sel.name, uid);
+      return bytes && fetchValues(items, { info, bytes });
+    };
     for (const [seq, uid] of targets) {
-      const info = sel.meta.get(uid)!;
-      const values = contentNeeded
-        ? streamable
-          ? await (async () => {
-              const stream = await acc.openMessage(sel.name, uid);
-              return stream ? fetchValues(items, { info, stream: () => stream }) : undefined;
-            })()
-          : await (async () => {
-              const bytes = await acc.readMessage(sel.name, uid);
-              return bytes ? fetchValues(items, { info, bytes }) : undefined;
-            })()
-        : fetchValues(items, { info });
+      const values = await load(uid, sel.meta.get(uid)!);
       if (!values) continue; // expunged meanwhile by another connection; the EXPUNGE follows later
       await send(`* ${seq} FETCH`, [values]);
     }
