@@ -187,6 +187,8 @@ describe('IMAP session: messages', () => {
     assert.equal(await c.send('a STORE 1:* +FLAGS ($Label1 \\Seen)'), '* 1 FETCH (UID 1 FLAGS (\\Flagged $Label1 \\Seen))\r\n* 2 FETCH (UID 2 FLAGS (\\Flagged $Label1 \\Seen))\r\na OK STORE completed\r\n');
     assert.equal(await c.send('b UID STORE 2 -FLAGS.SILENT (\\Flagged)'), 'b OK UID STORE completed\r\n');
     assert.equal(await c.send('c STORE 2 FLAGS (\\Answered)'), '* 2 FETCH (UID 2 FLAGS (\\Answered))\r\nc OK STORE completed\r\n');
+    // only the system flags may start with a backslash
+    assert.match(await c.send('d STORE 2 +FLAGS (\\Important)'), /^d BAD Unknown system flag/);
   });
   it('CONDSTORE: MODSEQ in FETCH, CHANGEDSINCE, and UNCHANGEDSINCE answered with MODIFIED', async () => {
     const c = await withMessages(3);
@@ -254,6 +256,22 @@ describe('IMAP session: changes from other connections', () => {
     // message 1 is gone, but in a's numbering it is still 1 until a may be told
     assert.equal(await a.send('f FETCH 2 (UID)'), '* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n* 2 FETCH (UID 2)\r\nf OK FETCH completed\r\n');
     assert.equal(await a.send('n NOOP'), '* 1 EXPUNGE\r\nn OK NOOP completed\r\n');
+  });
+  it('a COPY by sequence number copies what the client meant although another connection expunged', async () => {
+    const backend = createMemoryBackend();
+    const a = connect(backend);
+    const b = connect(backend);
+    await a.login();
+    await b.login();
+    for (const s of ['m1', 'm2', 'm3']) await a.send(`x APPEND INBOX {${MSG(s).length}+}\r\n${MSG(s)}`);
+    await a.send('s SELECT INBOX');
+    await b.send('s SELECT INBOX');
+    await b.send('a STORE 1 +FLAGS.SILENT (\\Deleted)');
+    await b.send('b EXPUNGE');
+    // a still numbers uid 2 as 2: the EXPUNGE may only come after the COPY ran
+    assert.match(await a.send('c COPY 2 Archive'), /^\* 1 EXPUNGE\r\nc OK \[COPYUID \d+ 2 1\]/);
+    const copied = await backend.account('bob@y.test').readMessage('Archive', 1);
+    assert.match(String(copied), /Subject: m2/);
   });
   it('IDLE announces an APPEND made by another connection, and DONE ends it', async () => {
     const backend = createMemoryBackend();

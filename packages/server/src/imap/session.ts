@@ -14,6 +14,8 @@ import { decodeMailboxName, encodeMailboxName } from './utf7.ts';
 const CAPABILITIES = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'CONDSTORE'];
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 const MAX_FAILED_LOGINS = 3;
+/** Keywords are free; of the `\` flags only the system ones exist (RFC 3501 §2.3.2). \Recent is ignored. */
+const isSettableFlag = (f: string) => !f.startsWith('\\') || SYSTEM_FLAGS.includes(f) || f === '\\Recent';
 
 interface SessionLog {
   info(obj: object, msg: string): void;
@@ -364,6 +366,7 @@ export function createSession(opts: SessionOptions): ImapSession {
     const sel = needSelected();
     const acc = needAccount();
     if (sel.readOnly) return no('Folder is read-only', 'READ-ONLY');
+    if (!cmd.flags.every(isSettableFlag)) return bad('Unknown system flag');
     if (cmd.unchangedSince !== undefined) condstore = true;
     const targets = resolve(sel, cmd.set, cmd.uid).filter(([, uid]) => sel.meta.has(uid));
     const flags = cmd.flags.filter((f) => f !== '\\Recent');
@@ -437,6 +440,7 @@ export function createSession(opts: SessionOptions): ImapSession {
   async function append(cmd: Extract<Command, { name: 'APPEND' }>): Promise<Result> {
     const acc = needAccount();
     if (cmd.message.length === 0) return no('Empty message');
+    if (!cmd.flags.every(isSettableFlag)) return bad('Unknown system flag');
     const folder = await acc.getFolder(inName(cmd.mailbox));
     if (!folder) return no('No such folder', 'TRYCREATE');
     const res = await acc.append(folder.name, cmd.message, cmd.flags.filter((f) => f !== '\\Recent'), cmd.date ?? now());
@@ -635,8 +639,9 @@ export function createSession(opts: SessionOptions): ImapSession {
     // sequence numbers stay put during FETCH, STORE and SEARCH (RFC 3501 §7.4.1)
     const seqBound = (cmd.name === 'FETCH' || cmd.name === 'STORE' || cmd.name === 'SEARCH') && !cmd.uid;
     try {
-      // commands on messages see the folder as it is now, and so does the client, first
-      if (state === 'selected' && ['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE'].includes(cmd.name)) await refresh(!seqBound);
+      // commands on messages see the folder as it is now, and so does the client, first; but no
+      // EXPUNGE before a command that names messages by the numbers the client had
+      if (state === 'selected' && (cmd.name === 'FETCH' || cmd.name === 'STORE' || cmd.name === 'SEARCH' || cmd.name === 'COPY' || cmd.name === 'MOVE')) await refresh(cmd.uid);
       result = await run(cmd);
       if (result && state === 'selected') await refresh(!seqBound);
     } catch (err) {
