@@ -11,6 +11,9 @@ import { ImapFlow } from 'imapflow';
 import { startImapListener, type ImapListener } from '../packages/server/src/imap/listener.ts';
 import { createMemoryBackend } from '../packages/server/src/imap/memory-backend.ts';
 import { testPki } from './harness/tls.ts';
+import { waitFor } from './harness/wait.ts';
+import { Readable } from 'node:stream';
+import type { MailAccount, MailBackend } from '../packages/server/src/imap/backend.ts';
 
 const USERS: Record<string, string> = { 'bob@y.test': 'bob-password', 'eve@y.test': 'eve-password' };
 
@@ -249,6 +252,50 @@ print(json.dumps(res))
     assert.match(String(line), /^\* BYE Too many connections/);
     for (const s of socks) s.destroy();
     extra.destroy();
+  });
+});
+
+describe('IMAP listener streaming', () => {
+  it('closes a message stream it opened for a client that went away before the answer', async () => {
+    const memory = createMemoryBackend();
+    let source: Readable | undefined;
+    let opened!: () => void;
+    const openedNow = new Promise<void>((r) => (opened = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    // the fake's account, but its message stream is one we can watch and open when we say
+    const backend: MailBackend = {
+      async openAccount(user) {
+        const account = await memory.openAccount(user);
+        return Object.assign(Object.create(account) as MailAccount, {
+          openMessage: async () => {
+            opened();
+            await released;
+            source = Readable.from([Buffer.from(simple('x'))]);
+            return source;
+          },
+        });
+      },
+    };
+    const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend, login: async (u) => u, maxConnectionsPerAddress: 1 });
+    try {
+      await memory.account('u').append('INBOX', Buffer.from(simple('x')), [], new Date());
+      const sock = connect(listener.port, '127.0.0.1');
+      sock.write('a LOGIN u p\r\nb SELECT INBOX\r\nc FETCH 1 BODY.PEEK[]\r\n');
+      await openedNow;
+      sock.destroy();
+      // with one connection allowed per address, a new one is greeted once the server let go of the first
+      await waitFor('the server to see the client go', async () => {
+        const probe = connect(listener.port, '127.0.0.1');
+        const [line] = await once(probe, 'data');
+        probe.destroy();
+        return String(line).startsWith('* OK');
+      });
+      release();
+      await waitFor('the unread message stream to be closed', async () => source?.destroyed);
+    } finally {
+      await listener.close();
+    }
   });
 });
 

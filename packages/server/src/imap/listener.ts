@@ -71,6 +71,14 @@ export async function startImapListener(opts: ImapListenerOptions): Promise<Imap
       if (!socket.write(data)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
     };
     const write = async (parts: OutPart[]) => {
+      try {
+        await writeParts(parts);
+      } finally {
+        // a stream not read to its end (connection gone) still holds its source open
+        for (const p of parts) if (typeof p === 'object' && !Buffer.isBuffer(p) && !p.stream.readableEnded) p.stream.destroy();
+      }
+    };
+    const writeParts = async (parts: OutPart[]) => {
       // one socket write per response, not one per piece: with Nagle off each write is a packet
       let pending: Buffer[] = [];
       for (const part of parts) {
