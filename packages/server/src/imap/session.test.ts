@@ -116,6 +116,22 @@ describe('IMAP session: folders', () => {
     assert.match(await c.send('g DELETE INBOX'), /^g NO \[CANNOT\]/);
     assert.match(await c.send('h DELETE Nowhere'), /^h NO \[NONEXISTENT\]/);
   });
+  it('LIST wildcards: * crosses levels, % does not, INBOX in any case; hostile patterns stay cheap', async () => {
+    const c = connect();
+    await c.login();
+    await c.send('a CREATE Archive/2025/Jan');
+    const names = async (pattern: string) => [...(await c.send(`l LIST "" "${pattern}"`)).matchAll(/"\/" "([^"]*)"/g)].map((m) => m[1]);
+    assert.deepEqual(await names('Archive/*'), ['Archive/2025', 'Archive/2025/Jan']);
+    assert.deepEqual(await names('Archive/%'), ['Archive/2025']);
+    assert.deepEqual(await names('%/%/J%'), ['Archive/2025/Jan']);
+    assert.deepEqual(await names('*r*h*'), ['Archive', 'Archive/2025', 'Archive/2025/Jan', 'Trash']);
+    assert.deepEqual(await names('inBox'), ['INBOX']);
+    assert.deepEqual(await names('J_nk'), []);
+    const started = Date.now();
+    assert.deepEqual(await names(`${'*a'.repeat(250)}b`), []);
+    assert.ok(Date.now() - started < 2000, 'a pattern full of wildcards is answered quickly');
+    assert.match(await c.send(`m LIST "" "${'*'.repeat(600)}x"`), /^m BAD Pattern too long/);
+  });
   it('encodes non-ASCII names in modified UTF-7 both ways', async () => {
     const c = connect();
     await c.login();

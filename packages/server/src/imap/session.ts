@@ -122,9 +122,28 @@ function compactSet(nums: number[]): string {
   return out.join(',');
 }
 
-function listPattern(pattern: string): RegExp {
-  const body = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/%/g, '[^/]*');
-  return new RegExp(`^${body}$`, 's');
+const MAX_PATTERN_CHARS = 512;
+
+/**
+ * LIST wildcards (RFC 3501 §6.3.8): `*` matches anything, `%` anything but the separator. A table
+ * walk over pattern × name, not a RegExp: many wildcards cannot make it backtrack for long.
+ */
+function matchesPattern(pattern: string, name: string): boolean {
+  let cur = new Uint8Array(name.length + 1);
+  cur[0] = 1;
+  for (const pc of pattern.replace(/\*[*%]*|%+/g, (run) => (run.includes('*') ? '*' : '%'))) {
+    const next = new Uint8Array(name.length + 1);
+    if (pc === '*') {
+      let any = 0;
+      for (let j = 0; j <= name.length; j++) next[j] = any |= cur[j];
+    } else if (pc === '%') {
+      for (let j = 0; j <= name.length; j++) next[j] = cur[j] || (j > 0 && next[j - 1] && name[j - 1] !== '/') ? 1 : 0;
+    } else {
+      for (let j = 1; j <= name.length; j++) next[j] = cur[j - 1] && name[j - 1] === pc ? 1 : 0;
+    }
+    cur = next;
+  }
+  return cur[name.length] === 1;
 }
 
 function usesModseq(key: SearchKey): boolean {
@@ -292,11 +311,13 @@ export function createSession(opts: SessionOptions): ImapSession {
       }
     }
     const names = [...byName.keys()].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0));
-    const patterns = cmd.patterns.map((p) => listPattern(decodeMailboxName(cmd.reference + p)));
-    const inboxPatterns = cmd.patterns.map((p) => listPattern(decodeMailboxName(cmd.reference + p).replace(/^inbox(?=\/|$)/i, 'INBOX')));
+    const patterns = cmd.patterns.map((p) => decodeMailboxName(cmd.reference + p));
+    if (patterns.some((p) => p.length > MAX_PATTERN_CHARS)) return bad('Pattern too long');
+    // INBOX is case-insensitive, also as the first level of a pattern
+    const inboxPatterns = patterns.map((p) => p.replace(/^inbox(?=\/|$)/i, 'INBOX'));
     for (const name of names) {
       const f = byName.get(name);
-      if (!(name === 'INBOX' ? inboxPatterns : patterns).some((re) => re.test(name))) continue;
+      if (!(name.split('/')[0] === 'INBOX' ? inboxPatterns : patterns).some((p) => matchesPattern(p, name))) continue;
       const subscribedOnly = cmd.name === 'LSUB' || cmd.selectSubscribed;
       if (subscribedOnly && !f?.subscribed) continue;
       if (cmd.selectSpecialUse && !f?.specialUse) continue;
