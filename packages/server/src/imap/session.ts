@@ -376,6 +376,7 @@ export function createSession(opts: SessionOptions): ImapSession {
       return bytes && fetchValues(items, { info, bytes });
     };
     for (const [seq, uid] of targets) {
+      if (state === 'logout') break; // the connection is gone: read no more messages for it
       const values = await load(uid, sel.meta.get(uid)!);
       if (!values) continue; // expunged meanwhile by another connection; the EXPUNGE follows later
       await send(`* ${seq} FETCH`, [values]);
