@@ -85,14 +85,16 @@ $$;
 --> statement-breakpoint
 -- Files a message in a folder under the next uid; the folder row is locked until commit, so uids are
 -- handed out in commit order within a folder.
-CREATE FUNCTION pm_file_message(p_folder uuid, p_inbound uuid, p_message text, p_flags jsonb, p_date timestamptz, p_size integer,
+-- `p_id` names the entry (null: a new uuid); received mail filed in INBOX keeps the id of its inbound row,
+-- the id the API has always shown for it (and the id of the request it was, once accepted).
+CREATE FUNCTION pm_file_message(p_id uuid, p_folder uuid, p_inbound uuid, p_message text, p_flags jsonb, p_date timestamptz, p_size integer,
                                 p_sender text, p_subject text, p_msgid text) RETURNS uuid LANGUAGE plpgsql AS $$
 DECLARE f record; new_id uuid;
 BEGIN
   UPDATE folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1 WHERE id = p_folder
     RETURNING mailbox_id, uid_next - 1 AS uid, highest_modseq AS modseq INTO f;
-  INSERT INTO folder_messages (mailbox_id, folder_id, uid, modseq, flags, internal_date, size, inbound_id, message_id, sender, subject, message_id_header)
-    VALUES (f.mailbox_id, p_folder, f.uid, f.modseq, p_flags, p_date, p_size, p_inbound, p_message, p_sender, p_subject, p_msgid)
+  INSERT INTO folder_messages (id, mailbox_id, folder_id, uid, modseq, flags, internal_date, size, inbound_id, message_id, sender, subject, message_id_header)
+    VALUES (coalesce(p_id, gen_random_uuid()), f.mailbox_id, p_folder, f.uid, f.modseq, p_flags, p_date, p_size, p_inbound, p_message, p_sender, p_subject, p_msgid)
     RETURNING id INTO new_id;
   PERFORM pm_mail_change(f.mailbox_id, p_folder, f.modseq, f.uid, 'added');
   RETURN new_id;
@@ -106,7 +108,7 @@ DECLARE
   was_held boolean := coalesce(was IN ('held', 'challenged'), false);
   is_held boolean := NEW.state IN ('held', 'challenged');
   replaced boolean := TG_OP = 'UPDATE' AND was_held AND is_held AND OLD.version <> NEW.version;
-  e record; m bigint; target uuid;
+  e record; m bigint; target uuid; entry_id uuid;
 BEGIN
   IF (was_held AND NOT is_held) OR replaced THEN
     FOR e IN DELETE FROM folder_messages fm USING folders f
@@ -118,11 +120,12 @@ BEGIN
   END IF;
   IF NEW.state = 'stored' AND was IS DISTINCT FROM 'stored' THEN
     SELECT id INTO target FROM folders WHERE mailbox_id = NEW.mailbox_id AND role = 'inbox';
+    entry_id := NEW.id;
   ELSIF is_held AND (NOT was_held OR replaced) THEN
     SELECT id INTO target FROM folders WHERE mailbox_id = NEW.mailbox_id AND role = 'requests';
   END IF;
   IF target IS NOT NULL THEN
-    PERFORM pm_file_message(target, NEW.id, NULL, '[]'::jsonb, coalesce(NEW.stored_at, NEW.created_at), NEW.size, NEW.sender, NEW.subject, NULL);
+    PERFORM pm_file_message(entry_id, target, NEW.id, NULL, '[]'::jsonb, coalesce(NEW.stored_at, NEW.created_at), NEW.size, NEW.sender, NEW.subject, NULL);
   END IF;
   RETURN NULL;
 END $$;
@@ -133,8 +136,8 @@ CREATE TRIGGER inbound_folders AFTER INSERT OR UPDATE OF state, version ON inbou
 -- sent mail to Sent, each folder numbered in order of arrival.
 SELECT pm_default_folders(id) FROM mailboxes;
 --> statement-breakpoint
-INSERT INTO folder_messages (mailbox_id, folder_id, uid, modseq, flags, internal_date, size, inbound_id, sender, subject)
-SELECT i.mailbox_id, f.id, row_number() OVER (PARTITION BY f.id ORDER BY coalesce(i.stored_at, i.created_at), i.id), 1,
+INSERT INTO folder_messages (id, mailbox_id, folder_id, uid, modseq, flags, internal_date, size, inbound_id, sender, subject)
+SELECT CASE WHEN f.role = 'inbox' THEN i.id ELSE gen_random_uuid() END, i.mailbox_id, f.id, row_number() OVER (PARTITION BY f.id ORDER BY coalesce(i.stored_at, i.created_at), i.id), 1,
        '[]'::jsonb, coalesce(i.stored_at, i.created_at), i.size, i.id, i.sender, i.subject
 FROM inbound i JOIN folders f ON f.mailbox_id = i.mailbox_id
   AND f.role = CASE WHEN i.state = 'stored' THEN 'inbox' WHEN i.state IN ('held', 'challenged') THEN 'requests' END

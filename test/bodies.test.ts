@@ -12,7 +12,7 @@ import { readHeaderBlock, refuseBareCr } from '../packages/server/src/mail/raw-s
 import { CHUNK, deleteBlob, deleteOrphanBlobs, INLINE_MAX, loadBody, readBody, spoolBody } from '../packages/server/src/store/bodies.ts';
 import type { Db } from '../packages/server/src/store/db.ts';
 import { findVersion, listDeliveries } from '../packages/server/src/store/messages.ts';
-import { blobChunks, blobs, inbound } from '../packages/server/src/store/schema.ts';
+import { blobChunks, blobs, folderMessages, inbound } from '../packages/server/src/store/schema.ts';
 import { startNodes, type TestNode } from './harness/node.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -194,7 +194,7 @@ describe('large messages between nodes', () => {
       await waitFor('fetched', async () => (await listDeliveries(a.server.ctx.db, sent.body.id))[0].state === 'fetched');
       const got = await waitFor('in bob\'s inbox', () => inboxRaw(subject));
       assert.ok(got.raw.equals(complete), 'the exact bytes');
-      const [row] = await b.server.ctx.db.select().from(inbound).where(eq(inbound.id, got.id));
+      const [{ row }] = await b.server.ctx.db.select({ row: inbound }).from(folderMessages).innerJoin(inbound, eq(inbound.id, folderMessages.inboundId)).where(eq(folderMessages.id, got.id)); // the inbox lists filed messages (docs/mailbox.md)
       assert.ok(row.blobId && !row.raw, 'a blob at the recipient');
       assert.equal(row.sha256, sha(complete));
       // the parsed read loads it whole and answers
@@ -233,7 +233,7 @@ describe('large messages between nodes', () => {
     const sent = await upload(bigRaw('alice@a.test', 'bob@b.test', subject, 600_000), false);
     assert.equal(sent.status, 201);
     const got = await waitFor('in bob\'s inbox', () => inboxRaw(subject));
-    const [row] = await b.server.ctx.db.select().from(inbound).where(eq(inbound.id, got.id));
+    const [{ row }] = await b.server.ctx.db.select({ row: inbound }).from(folderMessages).innerJoin(inbound, eq(inbound.id, folderMessages.inboundId)).where(eq(folderMessages.id, got.id)); // the inbox lists filed messages (docs/mailbox.md)
     assert.ok(row.blobId);
     assert.equal((await b.api(`/api/v1/inbox/${got.id}`, { method: 'DELETE', token: bob })).status, 204);
     assert.equal((await b.api(`/api/v1/inbox/${got.id}/raw`, { token: bob })).status, 404);

@@ -102,8 +102,6 @@ export interface InboxEntry {
   received_at: string;
   size: number;
   via: Via;
-  /** IMAP flags and keywords (docs/mailbox.md), e.g. `\\Seen`; absent on held requests. */
-  flags?: string[];
 }
 export interface InboxList {
   messages: InboxEntry[];

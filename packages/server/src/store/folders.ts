@@ -149,7 +149,7 @@ export interface FileInput {
 export async function fileMessage(tx: Executor, folderId: string, m: FileInput): Promise<{ id: string; uid: number }> {
   const [{ id }] = await tx
     .select({
-      id: sql<string>`pm_file_message(${folderId}::uuid, ${m.inboundId ?? null}::uuid, ${m.messageId ?? null}, ${JSON.stringify(m.flags)}::jsonb,
+      id: sql<string>`pm_file_message(null, ${folderId}::uuid, ${m.inboundId ?? null}::uuid, ${m.messageId ?? null}, ${JSON.stringify(m.flags)}::jsonb,
         ${m.internalDate.toISOString()}::timestamptz, ${m.size}::integer, ${m.sender}, ${m.subject}, ${m.messageIdHeader ?? null})`,
     })
     .from(sql`(select 1) as one`);
