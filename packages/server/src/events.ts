@@ -10,7 +10,7 @@ export function notificationAnswered(ctx: Ctx, e: { iss: string; msgId: string; 
   ctx.log.info({ sub: 'notify', iss: e.iss, msgId: e.msgId, rcpt: e.rcpt, kind: e.kind, decision: e.result.decision, reason: e.result.reason }, 'notification answered');
 }
 
-export function notificationDelivered(ctx: Ctx, e: { msgId: string; rcpt: string; kind: string; result: NotifyResult }): void {
+export function notificationDelivered(ctx: Ctx, e: { msgId: string; rcpt: string; kind: string; result: Pick<NotifyResult, 'decision' | 'reason'> }): void {
   ctx.metrics.notificationsSent.inc({ outcome: e.result.decision });
   ctx.log.info({ sub: 'queue', msgId: e.msgId, rcpt: e.rcpt, kind: e.kind, decision: e.result.decision, reason: e.result.reason }, 'notification delivered');
 }

@@ -1,6 +1,8 @@
-// The outbound queue (protocol §7): claims due deliveries, groups them by recipient domain, and pushes
-// signed notifications (batched per peer through /notify/batch), recording each answer or retrying.
-import { MAX_BATCH, type NotificationClaims, type NotificationKind, type NotifyResult, type PowChallenge } from '@pullmail/client/wire';
+// The outbound queue (protocol §7): claims due deliveries, groups them by recipient domain, and sends
+// each group its way: to a recipient on this node directly, to a pull node through
+// peers/notify-client.ts (batched per peer through /notify/batch), to a legacy domain through
+// smtp/outbound.ts. Every outcome is recorded the same way (queue/delivery-updates.ts).
+import { MAX_BATCH, type NotificationClaims, type NotificationKind, type PowChallenge } from '@pullmail/client/wire';
 import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
@@ -8,21 +10,18 @@ import { receiveNotification } from '../delivery/receive.ts';
 import { PullmailError } from '../errors.ts';
 import { notificationDeferred, notificationDelivered } from '../events.ts';
 import type { PeerNode } from '../peers/discovery.ts';
+import { postNotifications } from '../peers/notify-client.ts';
 import { issueCapability } from '../protocol/capability.ts';
 import { signNotification } from '../protocol/notification.ts';
 import type { Worker } from '../server.ts';
 import { deliverBySmtp } from '../smtp/outbound.ts';
-import { attachPow, claimDue, owedNotification, recordAnswer } from '../store/deliveries.ts';
+import { attachPow, claimDue, owedNotification, recordAnswer, recordFailure, recordHandoff, setTransport } from '../store/deliveries.ts';
 import { notificationFacts, type DeliveryRow } from '../store/messages.ts';
-import { failAttempt } from './attempts.ts';
-import { createPoller } from './poller.ts';
+import { deliveryUpdate, notifyOutcomes, smtpDeliveryOutcome, type DeliveryOutcome, type DeliveryUpdate } from './delivery-updates.ts';
+import { backoffMs, createPoller } from './poller.ts';
 import { solveInWorker } from './pow-solver.ts';
 
 const BATCH = 200;
-const NOTIFY_MAX_RESPONSE = 4 * 1024 * 1024;
-
-/** Delivery state the sender shows for each decision (docs/operator.md delivery states). */
-const STATE_FOR: Record<NotifyResult['decision'], string> = { fetch: 'notified', hold: 'held', challenge: 'challenged', reject: 'rejected' };
 
 type Item = { d: DeliveryRow; claims: Omit<NotificationClaims, 'iat' | 'exp' | 'jti'> };
 
@@ -93,7 +92,10 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
   const nowS = seconds(ctx);
   if (ctx.config.domains.includes(domain)) {
     // a local recipient: the same decision path, without the network
-    for (const it of await buildItems(ctx, ds, nowS)) await applyAnswer(ctx, it.d, await receiveNotification(ctx, { ...it.claims, iat: nowS, exp: nowS + 600, jti: 'local' }, { rateLimit: false }));
+    for (const it of await buildItems(ctx, ds, nowS)) {
+      const result = await receiveNotification(ctx, { ...it.claims, iat: nowS, exp: nowS + 600, jti: 'local' }, { rateLimit: false });
+      await record(ctx, it.d, { outcome: 'decided', result });
+    }
     return;
   }
   let node: PeerNode | null;
@@ -103,20 +105,21 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
     return failAll(ctx, ds, err);
   }
   // legacy domain (no pull node): the SMTP gateway delivers, with the same rows, leases and backoff
-  if (!node) return deliverBySmtp(ctx, domain, ds);
+  if (!node) return handOverBySmtp(ctx, domain, ds);
   const items = await buildItems(ctx, ds, nowS);
   for (let i = 0; i < items.length; i += MAX_BATCH) {
     const chunk = items.slice(i, i + MAX_BATCH);
     try {
       const jws = await Promise.all(chunk.map((it) => signNotification(ctx.keys, it.claims, nowS)));
-      const results = await postNotifications(ctx, node, jws);
+      const answer = await postNotifications(ctx.fetcher, node, jws);
+      const outcomes = notifyOutcomes(answer, chunk.length);
       for (const [j, it] of chunk.entries()) {
-        const r = results[j];
-        if ('error' in r) await failAttempt(ctx, it.d, { error: `${r.error}: ${r.detail}`, temporary: TRANSIENT_REFUSALS.has(r.error) });
-        else {
-          await applyAnswer(ctx, it.d, r);
-          notificationDelivered(ctx, { msgId: it.d.messageId, rcpt: it.d.rcpt, kind: it.claims.kind, result: r });
-        }
+        const o = outcomes[j];
+        await record(ctx, it.d, o);
+        if (o.outcome === 'decided') notificationDelivered(ctx, { msgId: it.d.messageId, rcpt: it.d.rcpt, kind: it.claims.kind, result: o.result });
+      }
+      if (answer.outcome === 'peer-failed' || answer.outcome === 'rate-limited' || answer.outcome === 'unreachable') {
+        notificationDeferred(ctx, { peer: domain, count: chunk.length, error: answer.error, temporary: answer.outcome !== 'unreachable' || answer.temporary });
       }
     } catch (err) {
       await failAll(ctx, chunk.map((c) => c.d), err);
@@ -124,75 +127,45 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
   }
 }
 
-type ItemResult = NotifyResult | { error: string; detail: string };
-
-async function postNotifications(ctx: AppContext, node: PeerNode, jws: string[]): Promise<ItemResult[]> {
-  const single = jws.length === 1;
-  let res;
-  try {
-    res = await ctx.fetcher.fetch(single ? node.notify : `${node.notify}/batch`, {
-      method: 'POST',
-      headers: single ? { 'content-type': 'application/jose' } : { 'content-type': 'application/json' },
-      body: single ? jws[0] : JSON.stringify({ notifications: jws }),
-      maxBytes: NOTIFY_MAX_RESPONSE,
-    });
-  } catch (err) {
-    // an answer over the size cap is garbage from the peer, like a 5xx or non-JSON: try again later
-    if (err instanceof PullmailError && err.code === 'peer_error' && !err.temporary) throw new PullmailError('peer_error', err.message, { cause: err, temporary: true });
-    throw err;
+/** Legacy mail: each outcome of the SMTP hand-over is recorded as soon as it is known. */
+async function handOverBySmtp(ctx: AppContext, domain: string, ds: DeliveryRow[]): Promise<void> {
+  const log = ctx.log.child({ sub: 'smtp-out', domain });
+  await setTransport(ctx.db, ds.filter((d) => d.transport !== 'smtp').map((d) => d.id), 'smtp');
+  for await (const { d, outcome } of deliverBySmtp(ctx, domain, ds)) {
+    const u = await record(ctx, d, smtpDeliveryOutcome(outcome));
+    if (outcome.outcome === 'delivered') log.info({ msgId: d.messageId, rcpt: d.rcpt, host: outcome.host, reply: outcome.reply }, 'handed over by SMTP');
+    if (outcome.outcome === 'failed') {
+      log.info({ msgId: d.messageId, rcpt: d.rcpt, code: outcome.code, detail: outcome.error, temporary: outcome.temporary, giveUp: u.update === 'end' }, 'SMTP delivery not done');
+    }
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(res.body.toString('utf8'));
-  } catch {
-    body = undefined;
-  }
-  if (res.status === 429) {
-    const retryAfter = Number(res.headers['retry-after']) || 60;
-    throw new PullmailError('rate_limited', `${node.origin} asks us to slow down`, { temporary: true, retryAfter });
-  }
-  if (res.status >= 500 || body === undefined) throw new PullmailError('peer_error', `${node.notify} answered ${res.status}`, { temporary: true });
-  if (res.status !== 200) {
-    const e = body as { error?: string; detail?: string };
-    // a refusal of a single notification is about that item; of a batch, about every item
-    return jws.map(() => ({ error: String(e.error ?? res.status), detail: String(e.detail ?? '') }));
-  }
-  const results = single ? [body] : (body as { results?: unknown[] }).results;
-  if (!Array.isArray(results) || results.length !== jws.length) throw new PullmailError('peer_error', `${node.notify} answered a malformed result`, { temporary: true });
-  return results.map((r) => {
-    const x = r as Partial<NotifyResult> & { error?: string };
-    // own properties only: "constructor" is `in` every object
-    if (x && typeof x.decision === 'string' && Object.hasOwn(STATE_FOR, x.decision)) return x as NotifyResult;
-    // neither a decision nor a refusal: a malformed answer, retried like one
-    if (typeof x?.error !== 'string') return { error: 'peer_error', detail: `${node.notify} answered no decision` };
-    return { error: x.error, detail: String((x as { detail?: string }).detail ?? '') };
-  });
 }
 
-/**
- * Refusals that can pass by themselves: a peer that has not yet seen our newest key (rotation, or
- * several processes) or whose discovery of us failed for a moment.
- */
-const TRANSIENT_REFUSALS = new Set(['unknown_key', 'peer_unreachable', 'peer_error', 'rate_limited']);
-
-async function applyAnswer(ctx: AppContext, d: DeliveryRow, r: NotifyResult): Promise<void> {
-  const now = ctx.now();
-  const challenge = r.decision === 'challenge' ? r.challenge : undefined;
-  const pow = challenge?.type === 'pow' ? challenge : undefined;
-  // a pow challenge is rechecked too: if solving fails, the sender still learns a later reject or expiry
-  const waiting = d.notifyKind !== 'retract' && (r.decision === 'hold' || r.decision === 'challenge');
-  // ask again while the recipient may still decide, to learn a rejection or expiry
-  const recheckUntil = d.createdAt.getTime() + (ctx.config.requestExpirySeconds + 86_400) * 1000;
-  const recheckAt = waiting && now < recheckUntil ? new Date(now + ctx.config.heldRecheckSeconds * 1000) : undefined;
-  await recordAnswer(ctx.db, owedNotification(d), {
-    state: d.notifyKind === 'retract' ? 'retracted' : STATE_FOR[r.decision],
-    reason: r.decision === 'reject' ? r.reason : null,
-    challenge,
-    challengeUrl: challenge && 'url' in challenge ? (challenge.url ?? null) : null,
-    now: new Date(now),
-    recheckAt,
+/** Records what came of an attempt at `d`, whichever way it went (queue/delivery-updates.ts). */
+async function record(ctx: AppContext, d: DeliveryRow, outcome: DeliveryOutcome): Promise<DeliveryUpdate> {
+  const u = deliveryUpdate(d, outcome, {
+    now: ctx.now(),
+    backoffMs: backoffMs(d.attempts),
+    requestExpirySeconds: ctx.config.requestExpirySeconds,
+    heldRecheckSeconds: ctx.config.heldRecheckSeconds,
   });
-  if (pow && d.notifyKind !== 'retract') void answerPow(ctx, d, pow);
+  const owed = owedNotification(d);
+  switch (u.update) {
+    case 'answer':
+      await recordAnswer(ctx.db, owed, u);
+      break;
+    case 'retry':
+      await recordFailure(ctx.db, owed, { error: u.error, retryAt: u.retryAt });
+      break;
+    case 'end':
+      await recordFailure(ctx.db, owed, { error: u.error, finalState: u.finalState });
+      break;
+    case 'handoff':
+      await recordHandoff(ctx.db, owed, u.now);
+      break;
+  }
+  const challenge = outcome.outcome === 'decided' && outcome.result.decision === 'challenge' ? outcome.result.challenge : undefined;
+  if (challenge?.type === 'pow' && d.notifyKind !== 'retract') void answerPow(ctx, d, challenge);
+  return u;
 }
 
 /** protocol §6: the sender node solves a proof-of-work challenge by itself, off the event loop. */
@@ -209,8 +182,8 @@ async function answerPow(ctx: AppContext, d: DeliveryRow, pow: PowChallenge): Pr
 
 async function failAll(ctx: AppContext, ds: DeliveryRow[], err: unknown): Promise<void> {
   const temporary = err instanceof PullmailError ? err.temporary : true;
-  const message = err instanceof Error ? err.message : String(err);
+  const error = err instanceof Error ? err.message : String(err);
   const retryAfterMs = err instanceof PullmailError && err.retryAfter ? err.retryAfter * 1000 : undefined;
-  for (const d of ds) await failAttempt(ctx, d, { error: message, temporary, retryAfterMs });
-  notificationDeferred(ctx, { peer: ds[0]?.rcptDomain ?? '', count: ds.length, error: message, temporary });
+  for (const d of ds) await record(ctx, d, { outcome: 'failed', error, temporary, retryAfterMs });
+  notificationDeferred(ctx, { peer: ds[0]?.rcptDomain ?? '', count: ds.length, error, temporary });
 }

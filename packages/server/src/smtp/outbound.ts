@@ -1,17 +1,15 @@
 // Outbound legacy mail: deliveries whose domain has no pull node, handed over by the notify queue
-// (queue/notify-worker.ts), so they share its durable rows, leases, backoff and expiry. Each message
-// gets the CRI header fields of an initial message (docs/cri.md), is DKIM-signed with its sender
-// domain's key (covering those fields) and sent to the relay or the domain's MX hosts.
-// States (docs/operator.md): success -> `fetched` (the remote server took the bytes), 4xx or network
-// trouble -> retried with backoff until the retry period ends (`expired`), 5xx -> `failed` with the
-// remote reply as the reason.
+// (queue/notify-worker.ts), which records each outcome on the same durable rows, with the same leases,
+// backoff and expiry. Each message gets the CRI header fields of an initial message (docs/cri.md), is
+// DKIM-signed with its sender domain's key (covering those fields) and sent to the relay or the
+// domain's MX hosts. Outcomes (docs/operator.md states): `delivered` (the remote server took the
+// bytes; shown as `fetched`), a temporary failure (4xx or network trouble: retried until the retry
+// period ends, then `expired`), a permanent one (5xx: `failed`, the remote reply as the reason).
 import { eq } from 'drizzle-orm';
 import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
-import { PullmailError } from '../errors.ts';
-import { failAttempt } from '../queue/attempts.ts';
+import { PullmailError, type ErrorCode } from '../errors.ts';
 import { loadBody } from '../store/bodies.ts';
-import { owedNotification, recordAnswer, recordHandoff, setTransport } from '../store/deliveries.ts';
 import { findVersion, type DeliveryRow } from '../store/messages.ts';
 import { messages } from '../store/schema.ts';
 import { withCriHeaders } from './cri.ts';
@@ -20,10 +18,21 @@ import { serverName } from './listener.ts';
 import { smtpRoute, type SmtpHop } from './route.ts';
 import { sendToHop, type Handoff } from './send-smtp.ts';
 
-/** Delivers claimed deliveries for one legacy domain, recording each outcome. Never throws. */
-export async function deliverBySmtp(ctx: AppContext, domain: string, ds: DeliveryRow[]): Promise<void> {
-  const log = ctx.log.child({ sub: 'smtp-out', domain });
-  await setTransport(ctx.db, ds.filter((d) => d.transport !== 'smtp').map((d) => d.id), 'smtp');
+/** What came of handing one delivery to SMTP. */
+export type SmtpOutcome =
+  /** The next hop said 250 to DATA: `reply` is its final reply. */
+  | { outcome: 'delivered'; host: string; reply: string }
+  /** Not handed over; `error` carries the remote reply when there was one (`<host> answered 550 …`). */
+  | { outcome: 'failed'; temporary: boolean; code: ErrorCode; error: string }
+  /** Nothing to send: a retract of mail not yet handed over, or an edit of mail already gone. */
+  | { outcome: 'nothing-to-send'; state: 'fetched' | 'retracted' };
+
+/**
+ * Hands the claimed deliveries for one legacy domain to SMTP, one after the other, yielding each
+ * outcome as soon as it is known (so the queue records a hand-over before the next one starts).
+ * Never throws.
+ */
+export async function* deliverBySmtp(ctx: AppContext, domain: string, ds: DeliveryRow[]): AsyncGenerator<{ d: DeliveryRow; outcome: SmtpOutcome }> {
   let route: SmtpHop[] | undefined;
   // several recipients of one message at this domain: load, add CRI fields and sign it once
   const signed = new Map<string, Promise<Outgoing>>();
@@ -35,20 +44,19 @@ export async function deliverBySmtp(ctx: AppContext, domain: string, ds: Deliver
   for (const d of ds) {
     const now = new Date(ctx.now());
     if (d.notifyKind === 'retract' || d.state === 'fetched' || d.state === 'retracted') {
-      // nothing to send: a retract of mail not yet handed over, or an edit of mail already gone
-      await recordAnswer(ctx.db, owedNotification(d), { state: d.state === 'fetched' ? 'fetched' : 'retracted', now });
+      yield { d, outcome: { outcome: 'nothing-to-send', state: d.state === 'fetched' ? 'fetched' : 'retracted' } };
       continue;
     }
+    let outcome: SmtpOutcome;
     try {
       route ??= await smtpRoute(domain, { relay: ctx.config.smtpRelay, resolver: ctx.resolver });
       const done = await handOver(ctx, d, await prepared(d, now), route);
-      await recordHandoff(ctx.db, owedNotification(d), new Date(ctx.now()));
-      log.info({ msgId: d.messageId, rcpt: d.rcpt, host: done.host, reply: done.response }, 'handed over by SMTP');
+      outcome = { outcome: 'delivered', host: done.host, reply: done.response };
     } catch (err) {
       const e = err instanceof PullmailError ? err : new PullmailError('internal', (err as Error).message, { temporary: true, cause: err });
-      const giveUp = await failAttempt(ctx, d, { error: e.message, temporary: e.temporary });
-      log.info({ msgId: d.messageId, rcpt: d.rcpt, code: e.code, detail: e.message, temporary: e.temporary, giveUp }, 'SMTP delivery not done');
+      outcome = { outcome: 'failed', temporary: e.temporary, code: e.code, error: e.message };
     }
+    yield { d, outcome };
   }
 }
 
