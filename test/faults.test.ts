@@ -20,14 +20,14 @@ import { startMisbehavingPeer, notificationCount, type MisbehavingPeer } from '.
 import { startStallingProxy, type StallingProxy } from './harness/stalling-proxy.ts';
 import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
 import { queryNodeDb, setReadOnly, terminateBackends } from './harness/pg-admin.ts';
-import { reachablePostgres } from './harness/postgres.ts';
+import { postgresSkipReason } from './harness/postgres.ts';
 import { startTcpProxy, type TcpProxy } from './harness/tcp-proxy.ts';
 import { testPki } from './harness/tls.ts';
 import { waitFor } from './harness/wait.ts';
 
 type Json = Record<string, any>;
 
-const noPostgres = (await reachablePostgres(process.env.DATABASE_URL)) ? undefined : 'needs DATABASE_URL (a PostgreSQL server of our own to disturb)';
+const noPostgres = await postgresSkipReason(process.env.DATABASE_URL, 'a PostgreSQL server of our own to disturb');
 
 /** Waits for a child process to exit; resolves at once when it already has. */
 const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r)));
@@ -107,12 +107,11 @@ describe('recipient node killed with SIGKILL while it fetches', () => {
     })();
 
     // kill b as soon as it has pulled a few, while the rest are still being sent, notified and fetched
-    let fetchedAtKill = 0;
-    for (;;) {
-      fetchedAtKill = (await stateCounts(a)).fetched ?? 0;
-      if (fetchedAtKill >= 3) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    // polled every 5 ms: the kill must land before all N are through
+    const fetchedAtKill = await waitFor('b to pull its first 3 messages', async () => {
+      const fetched = (await stateCounts(a!)).fetched ?? 0;
+      return fetched >= 3 && fetched;
+    }, 60_000, 5);
     child!.kill('SIGKILL');
     await exited(child!);
     assert.ok(fetchedAtKill < N, `the kill must land mid-delivery (fetched ${fetchedAtKill} of ${N} before it)`);
@@ -207,7 +206,8 @@ function databaseTroubleSuite(name: string, trouble: () => DatabaseTrouble) {
       let strikes = 0;
       try {
         await sends;
-        // keep at it a little longer, while a notifies and serves fetches
+        // keep striking a little longer, while a notifies and serves fetches: how long the trouble
+        // lasts is part of the fault being simulated, not a wait for something
         await new Promise((r) => setTimeout(r, 1000));
       } finally {
         sending = false;
@@ -258,6 +258,7 @@ databaseTroubleSuite('PostgreSQL sessions of a node terminated under load', () =
     let kills = 0;
     while (!stop()) {
       kills += await terminateBackends(db.env.DATABASE_URL);
+      // the pace of the kills is the fault under test (a session survives ~100 ms at a time)
       await new Promise((r) => setTimeout(r, 100));
     }
     return kills;
@@ -277,6 +278,7 @@ databaseTroubleSuite('PostgreSQL restarted under load (unreachable for a second 
   async strike(_db, stop) {
     let restarts = 0;
     while (!stop()) {
+      // up 700 ms, down 1 s: the rhythm of the simulated restarts is the fault under test, not a wait
       await new Promise((r) => setTimeout(r, 700));
       await pgProxy!.down();
       restarts++;

@@ -347,7 +347,7 @@ describe('slowloris clients', () => {
       clearInterval(timer);
       resolve({ sent, answer });
     }));
-    return { closed, unsent: () => text.length - sent };
+    return { closed, unsent: () => text.length - sent, sent: () => sent, answer: () => answer };
   }
 
   it('HTTP: cuts off clients that trickle their headers, serving everyone else meanwhile (about 20 s)', async () => {
@@ -361,6 +361,7 @@ describe('slowloris clients', () => {
         const res = await node.api('/healthz');
         assert.equal(res.status, 200, 'another client is served while the slow ones hang on');
         served++;
+        // the pace of an ordinary client beside the slow ones (a delay on purpose, not a wait)
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
@@ -382,7 +383,8 @@ describe('slowloris clients', () => {
 
   it('SMTP: clients trickling commands do not keep the MX from serving others', async () => {
     const slow = Array.from({ length: 30 }, () => trickle(smtpPort, `EHLO ${'slow'.repeat(50)}.test\r\n`, 200));
-    await new Promise((r) => setTimeout(r, 1000)); // every slow client connected and part-way through its EHLO
+    // every slow client connected (greeted) and part-way through its EHLO
+    await waitFor('every slow client greeted and trickling', async () => slow.every((s) => /^220 /.test(s.answer()) && s.sent() > 0));
     const replies = await rawSmtp(smtpPort, ['EHLO client.test\r\n', 'MAIL FROM:<x@other.test>\r\n', 'RCPT TO:<alice@a.test>\r\n', 'QUIT\r\n']);
     assert.match(replies[0], /^220 /);
     assert.match(replies[1], /^250[ -]/);

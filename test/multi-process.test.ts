@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { testDatabase, type TestDatabase } from './harness/database.ts';
 import { nodeClient, spawnNode, waitHealthy, type Call } from './harness/child-node.ts';
 import { ADMIN_TOKEN, freePort, startNode, type TestNode } from './harness/node.ts';
-import { reachablePostgres } from './harness/postgres.ts';
+import { postgresSkipReason } from './harness/postgres.ts';
 import { waitFor } from './harness/wait.ts';
 
 // runs in the PostgreSQL pass of the suite (DATABASE_URL set); PGlite is one process by design
@@ -23,7 +23,8 @@ describe('two processes on one PostgreSQL', () => {
   });
 
   it('deliver 1,000 messages with none lost and none duplicated', async (t) => {
-    if (!(await reachablePostgres(PG_URL))) return t.skip('needs DATABASE_URL (PostgreSQL)');
+    const skip = await postgresSkipReason(PG_URL, 'two processes need PostgreSQL');
+    if (skip) return t.skip(skip);
     const N = 1000;
     db = await testDatabase();
     const [p1, p2, pb] = [await freePort(), await freePort(), await freePort()];

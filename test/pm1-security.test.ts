@@ -506,6 +506,7 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
       // orders happen even where the database serializes everything (PGlite)
       const lag = [0, 0, 2, 5, 10][i % 5];
       const lagged = async () => {
+        // the lag is the test's own doing (which of two racing requests starts first), not a wait
         if (lag) await new Promise((r) => setTimeout(r, lag));
         return doRetract();
       };

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { IN_MEMORY, openDatabase, type Database } from '../packages/server/src/store/db.ts';
 import { testDatabase } from './harness/database.ts';
-import { reachablePostgres } from './harness/postgres.ts';
+import { postgresSkipReason, reachablePostgres } from './harness/postgres.ts';
 
 const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -25,7 +25,9 @@ async function describeSchema(database: Database): Promise<unknown> {
 
 describe('migrations', () => {
   it('produce the same schema on PGlite and PostgreSQL', async (t) => {
-    if (!(await reachablePostgres(PG_URL))) return t.skip(`no PostgreSQL at ${PG_URL}`);
+    // without DATABASE_URL, the local server is tried (and skipped when absent); with it, it must answer
+    if (process.env.DATABASE_URL) await postgresSkipReason(PG_URL, 'compare with PostgreSQL');
+    else if (!(await reachablePostgres(PG_URL))) return t.skip(`no PostgreSQL at ${PG_URL}`);
     const saved = process.env.DATABASE_URL;
     process.env.DATABASE_URL = PG_URL;
     const pgDb = await testDatabase();

@@ -6,11 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { createFakeResolver } from '../packages/server/src/peers/fake-resolver.ts';
 import { freePort, startNode, type TestNode } from './harness/node.ts';
 import { startScriptedSmtpPeer, type ScriptedSmtpPeer } from './harness/smtp-peer.ts';
-import { smtpToolsMissing, swaks } from './harness/smtp-tools.ts';
+import { requireSmtpTools, swaks } from './harness/smtp-tools.ts';
 
 type Json = Record<string, any>;
 
-describe('SMTP gateway: sender callout', { skip: smtpToolsMissing() }, () => {
+describe('SMTP gateway: sender callout', () => {
+  before(() => requireSmtpTools());
   let b: TestNode;
   let port: number;
   let peer: ScriptedSmtpPeer;

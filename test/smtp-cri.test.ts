@@ -13,13 +13,14 @@ import { dkimKey, dkimRecord } from '../packages/server/src/smtp/dkim.ts';
 import { findDelivery } from '../packages/server/src/store/deliveries.ts';
 import { challenges, criAnswers, inbound } from '../packages/server/src/store/schema.ts';
 import { freePort, startNode, type TestNode } from './harness/node.ts';
-import { rawSmtp, sinkMessage, smtpToolsAndPythonMissing, smtplib, startSmtpSink, swaks, type SmtpSink } from './harness/smtp-tools.ts';
-import { waitFor } from './harness/wait.ts';
+import { rawSmtp, sinkMessage, requireSmtpTools, smtplib, startSmtpSink, swaks, type SmtpSink } from './harness/smtp-tools.ts';
+import { drainOutbound, waitFor } from './harness/wait.ts';
 
 type Json = Record<string, any>;
 const QUESTION = 'What is the name of my cat?';
 
-describe('SMTP gateway: challenge/response interworking (CRI)', { skip: smtpToolsAndPythonMissing() }, () => {
+describe('SMTP gateway: challenge/response interworking (CRI)', () => {
+  before(() => requireSmtpTools({ python: true }));
   let a: TestNode;
   let mx: number;
   let sink: SmtpSink;
@@ -220,11 +221,8 @@ describe('SMTP gateway: challenge/response interworking (CRI)', { skip: smtpTool
     const sendChallenge = (name: string, from: string, to: string, text: string) => swaks(mx, ['--from', from, '--to', to, '--data', dataFile(name, text), '--no-data-fixup']);
     const responses = () => captured('cri@cr.test');
     const answeredRows = async () => Number((await db().select({ n: count() }).from(criAnswers))[0].n);
-    /** Lets the outbound queue run, so a response that was (wrongly) queued would have reached the relay. */
-    const settle = async () => {
-      a.server.ctx.kick();
-      await new Promise((r) => setTimeout(r, 1500));
-    };
+    /** Drains the outbound queue, so a response that was (wrongly) queued has reached the relay. */
+    const settle = () => drainOutbound(a.server.ctx);
 
     before(async () => {
       const res = await a.api('/api/v1/messages', { method: 'POST', token: tokens.alice, json: { to: ['zed@cr.test'], subject: 'Hello Zed', text: 'Shall we meet?' } });

@@ -10,13 +10,14 @@ import { count } from 'drizzle-orm';
 import { createFakeResolver } from '../packages/server/src/peers/fake-resolver.ts';
 import { inbound } from '../packages/server/src/store/schema.ts';
 import { freePort, startNode, type TestNode } from './harness/node.ts';
-import { rawSmtp, smtpToolsMissing, swaks } from './harness/smtp-tools.ts';
+import { rawSmtp, requireSmtpTools, swaks } from './harness/smtp-tools.ts';
 import { waitFor } from './harness/wait.ts';
 
 type Json = Record<string, any>;
 const MAX_BYTES = 20_000;
 
-describe('SMTP gateway: MX listener', { skip: smtpToolsMissing() }, () => {
+describe('SMTP gateway: MX listener', () => {
+  before(() => requireSmtpTools());
   let b: TestNode;
   let port: number;
   let bob: string;

@@ -14,13 +14,14 @@ import { createFakeResolver } from '../packages/server/src/peers/fake-resolver.t
 import { dkimKey, dkimRecord } from '../packages/server/src/smtp/dkim.ts';
 import { findDelivery } from '../packages/server/src/store/deliveries.ts';
 import { freePort, startNodes, type TestNode } from './harness/node.ts';
-import { sinkMessage, smtpToolsMissing, startSmtpSink, swaks, type SmtpSink } from './harness/smtp-tools.ts';
+import { sinkMessage, requireSmtpTools, startSmtpSink, swaks, type SmtpSink } from './harness/smtp-tools.ts';
 import { waitFor } from './harness/wait.ts';
 
 type Json = Record<string, any>;
 const PASSWORD = 'correct horse battery';
 
-describe('SMTP gateway: submission and outbound SMTP', { skip: smtpToolsMissing() }, () => {
+describe('SMTP gateway: submission and outbound SMTP', () => {
+  before(() => requireSmtpTools());
   let a: TestNode;
   let b: TestNode;
   let alice: string;

@@ -22,17 +22,16 @@ export function findBinary(name: string): string | undefined {
   return undefined;
 }
 
-/** Why tests that also drive Python's smtplib must skip, or undefined when every tool is there. */
-export function smtpToolsAndPythonMissing(): string | undefined {
-  const tools = smtpToolsMissing();
-  const python = findBinary('python3') ? undefined : 'python3 not installed';
-  return tools || python ? [tools, python].filter(Boolean).join('; ') : undefined;
-}
-
-/** Why SMTP tool tests must skip, or undefined when swaks and smtp-sink are both there. */
-export function smtpToolsMissing(): string | undefined {
-  const missing = ['swaks', 'smtp-sink'].filter((b) => !findBinary(b));
-  return missing.length ? `${missing.join(' and ')} not installed (Debian packages swaks, postfix; .ci/run installs them)` : undefined;
+/**
+ * Throws, naming what is missing and how to get it, unless swaks and smtp-sink (and python3 with
+ * `python`) are installed. SMTP suites call it in their first `before`: a missing tool fails the
+ * run, never skips it, so CI cannot go green without the SMTP tests.
+ */
+export function requireSmtpTools(opts: { python?: boolean } = {}): void {
+  const missing = ['swaks', 'smtp-sink', ...(opts.python ? ['python3'] : [])].filter((b) => !findBinary(b));
+  if (missing.length) {
+    throw new Error(`${missing.join(', ')} not installed: the SMTP tests drive these real peers (Debian packages swaks, postfix${opts.python ? ', python3' : ''}; .ci/run installs them)`);
+  }
 }
 
 export interface SwaksResult {
@@ -159,8 +158,15 @@ export async function rawSmtp(port: number, steps: (string | Buffer)[]): Promise
     out.push(await next());
   }
   socket.end();
-  // anything the server said without being asked (it would be a smuggled command's answer)
-  await new Promise((r) => setTimeout(r, 200));
+  // anything the server said without being asked (it would be a smuggled command's answer) comes
+  // before it closes its side of the connection
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   socket.destroy();
   return [...out, ...replies];
 }

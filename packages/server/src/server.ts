@@ -12,7 +12,7 @@ import { createFetcher } from './peers/fetcher.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
 import { createRateLimits } from './policy/rate-limits.ts';
 import { loadKeySet } from './protocol/key-set.ts';
-import { openDatabase } from './store/db.ts';
+import { openDatabase, type Database } from './store/db.ts';
 import { releaseAllLeases } from './store/deliveries.ts';
 import { ensureDomains } from './store/mailboxes.ts';
 
@@ -59,6 +59,37 @@ export async function openMigrated(config: Config) {
   return database;
 }
 
+/**
+ * Builds the context every route and worker shares, over an open, migrated database. createServer
+ * calls it at start; route tests (http/test-app.ts) call it over an in-memory PGlite.
+ */
+export async function createContext(config: Config, database: Database, opts: ServerOptions & { kick: AppContext['kick'] }): Promise<AppContext> {
+  const now = opts.now ?? Date.now;
+  const fetcher = createFetcher({ allowPrivate: config.allowPrivatePeers, trustCa: config.trustCa });
+  const resolver = opts.resolver ?? systemResolver();
+  const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now });
+  // retired keys stay published while capabilities (retention) and consent tokens (≤ 365 days) they signed live
+  const keys = await loadKeySet(database.db, { now: () => new Date(now()), publishSeconds: Math.max(config.retentionSeconds, 365 * 86_400) + 86_400 });
+  const ctx: AppContext = {
+    config,
+    database,
+    db: database.db,
+    keys,
+    accounts: createAccounts(database.db, config.domains),
+    log: opts.logger ?? createLogger(config.logLevel),
+    fetcher,
+    resolver,
+    discovery,
+    peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
+    metrics: createMetrics(() => ctx.db),
+    rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
+    now,
+    publicUrl: config.publicUrl,
+    kick: opts.kick,
+  };
+  return ctx;
+}
+
 export function createServer(config: Config, opts: ServerOptions = {}, extensions: Extension[] = []): PullmailServer {
   const now = opts.now ?? Date.now;
   const log = opts.logger ?? createLogger(config.logLevel);
@@ -74,28 +105,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
     async start() {
       const database = await openMigrated(config);
       if (!database.shared) await releaseAllLeases(database.db);
-      const fetcher = createFetcher({ allowPrivate: config.allowPrivatePeers, trustCa: config.trustCa });
-      const resolver = opts.resolver ?? systemResolver();
-      const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now });
-      // retired keys stay published while capabilities (retention) and consent tokens (≤ 365 days) they signed live
-      const keys = await loadKeySet(database.db, { now: () => new Date(now()), publishSeconds: Math.max(config.retentionSeconds, 365 * 86_400) + 86_400 });
-      ctx = {
-        config,
-        database,
-        db: database.db,
-        keys,
-        accounts: createAccounts(database.db, config.domains),
-        log,
-        fetcher,
-        resolver,
-        discovery,
-        peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
-        metrics: createMetrics(() => ctx?.db),
-        rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
-        now,
-        publicUrl: config.publicUrl,
-        kick: (queue) => workers.forEach((w) => (!queue || w.name === queue) && w.kick?.()),
-      };
+      ctx = await createContext(config, database, { ...opts, now, logger: log, kick: (queue) => workers.forEach((w) => (!queue || w.name === queue) && w.kick?.()) });
       const app = createApp(ctx, extensions.flatMap((e) => (e.routes ? [e.routes] : [])));
       listener = await listen(app, { host: config.httpHost, port: config.httpPort, tls: config.tls });
       if (config.httpPort === 0 && !config.publicUrlExplicit) {
