@@ -17,7 +17,7 @@ import type { Executor, Tx } from '../store/db.ts';
 import { insertInbound, lockInbound, OPEN_STATES, updateInbound, type InboundRow } from '../store/inbound.ts';
 import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
-import { findAnswer, saveAnswer, useJti, type NotifyKey } from '../store/replay.ts';
+import { findAnswer, latestAnswer, saveAnswer, useJti, type NotifyKey } from '../store/replay.ts';
 import { evaluatePolicy } from './recipient-policy.ts';
 
 /** Answer to an acknowledged retract: nothing will be fetched. */
@@ -31,16 +31,17 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
   const rcpt = canonicalAddress(n.msg.rcpt)!;
   const key: NotifyKey = { iss: n.iss, remoteId: n.msg.id, rcpt, version: n.msg.version, kind: n.kind };
 
-  const mailbox = await findMailbox(ctx.db, rcpt);
-  if (!mailbox) return { decision: 'reject', reason: 'unknown_recipient' };
-
   // protocol §2: idempotent, except that a pow answer or consent token added to a challenge or hold is evaluated anew
   const mayReevaluate = (a: NotifyResult | undefined) => !!a && !!(n.pow || n.consent) && (a.decision === 'challenge' || a.decision === 'hold');
   const earlier = (await findAnswer(ctx.db, key)) as NotifyResult | undefined;
   if (earlier && !mayReevaluate(earlier)) return earlier;
-  // only new work counts against the sender's rate limits: a retry always gets its answer (protocol §2)
+  // protocol §2: every verified notification counts against the sender's limits, also one for a mailbox
+  // that does not exist (else the answers enumerate mailboxes); only a retry gets its answer for free
   const wait = opts.rateLimit ? await ctx.rateLimits.take(canonicalAddress(n.msg.from)!) : 0;
   if (wait) throw new PullmailError('rate_limited', `too many notifications from ${n.iss}; retry in ${wait} s`, { retryAfter: wait });
+
+  const mailbox = await findMailbox(ctx.db, rcpt);
+  if (!mailbox) return { decision: 'reject', reason: 'unknown_recipient' };
 
   const result = await ctx.db.transaction(async (tx) => {
     // serialize concurrent copies of the same notification, also before its inbound row exists
@@ -69,6 +70,13 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
   if (existing && !OPEN_STATES.includes(existing.state)) {
     // already stored (or retracted/refused): deduplicate, never a second copy
     return existing.state === 'stored' ? { decision: 'fetch', reason: 'already_fetched' } : { decision: 'reject', reason: 'policy' };
+  }
+  if (n.kind === 'update' && existing && n.msg.version <= existing.version) {
+    // protocol §2: a late update (no higher version than we have) changes nothing, answered as before
+    if (existing.state === 'fetching') return { decision: 'fetch', reason: 'update' };
+    if (existing.state === 'held') return { decision: 'hold', reason: 'first_contact' };
+    const before = (await latestAnswer(tx, { iss: n.iss, remoteId: n.msg.id, rcpt, version: existing.version })) as NotifyResult | undefined;
+    if (before) return before;
   }
   if (n.msg.size > ctx.config.maxMessageBytes) return { decision: 'reject', reason: 'too_large' };
   if (n.kind === 'update' && existing && (existing.state === 'fetching' || existing.state === 'held') && !n.pow && !n.consent) {
@@ -122,6 +130,8 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
   if (d.decision !== 'challenge') return d;
 
   // protocol §6: a pow challenge, plus the human page when the user has set a question
+  // protocol §6: a challenge stays valid until it expires; a wrong answer gets the same one again
+  if (issued && issued.expires >= nowS && powProblem !== 'pow_reused') return { decision: 'challenge', reason: powProblem ?? d.reason, challenge: issued };
   const challenge: PowChallenge = makePowChallenge(ctx.config.powBits, nowS);
   if (mailbox.challengeQuestion) {
     const page = await openChallenge(tx, { id: randomId(18), mailboxId: mailbox.id, sender, inboundId: row.id, expiresAt: new Date(now.getTime() + ctx.config.requestExpirySeconds * 1000), now });

@@ -1,5 +1,5 @@
 // Notification answers for idempotent retries (protocol §2) and single-use token ids (protocol §4).
-import { and, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { notifyLog, seenJti } from './schema.ts';
 
@@ -16,6 +16,17 @@ export async function findAnswer(db: Executor, k: NotifyKey): Promise<unknown | 
     .select({ result: notifyLog.result })
     .from(notifyLog)
     .where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt), eq(notifyLog.version, k.version), eq(notifyLog.kind, k.kind)));
+  return row?.result;
+}
+
+/** The last answer given about one version of a message for one recipient, whatever its kind. */
+export async function latestAnswer(db: Executor, k: Omit<NotifyKey, 'kind'>): Promise<unknown | undefined> {
+  const [row] = await db
+    .select({ result: notifyLog.result })
+    .from(notifyLog)
+    .where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt), eq(notifyLog.version, k.version)))
+    .orderBy(desc(notifyLog.createdAt))
+    .limit(1);
   return row?.result;
 }
 
