@@ -33,7 +33,7 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
 
   // protocol §2: idempotent, except that a pow answer or consent token added to a challenge or hold is evaluated anew
   const mayReevaluate = (a: NotifyResult | undefined) => !!a && !!(n.pow || n.consent) && (a.decision === 'challenge' || a.decision === 'hold');
-  const earlier = (await findAnswer(ctx.db, key)) as NotifyResult | undefined;
+  const earlier = (await findAnswer(ctx.db, key));
   if (earlier && !mayReevaluate(earlier)) return earlier;
   // protocol §2: every verified notification counts against the sender's limits, also one for a mailbox
   // that does not exist (else the answers enumerate mailboxes); only a retry gets its answer for free
@@ -47,7 +47,7 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
     // serialize concurrent copies of the same notification, also before its inbound row exists
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${n.iss}\n${n.msg.id}\n${rcpt}`}, 0))`);
     const existing = await lockInbound(tx, n.iss, n.msg.id, rcpt);
-    const again = (await findAnswer(tx, key)) as NotifyResult | undefined;
+    const again = (await findAnswer(tx, key));
     if (again && !mayReevaluate(again)) return again;
     const r = await decideNotification(ctx, tx, mailbox, n, existing, again);
     await saveAnswer(tx, key, r);
@@ -75,7 +75,7 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
     // protocol §2: a late update (no higher version than we have) changes nothing, answered as before
     if (existing.state === 'fetching') return { decision: 'fetch', reason: 'update' };
     if (existing.state === 'held') return { decision: 'hold', reason: 'first_contact' };
-    const before = (await latestAnswer(tx, { iss: n.iss, remoteId: n.msg.id, rcpt, version: existing.version })) as NotifyResult | undefined;
+    const before = (await latestAnswer(tx, { iss: n.iss, remoteId: n.msg.id, rcpt, version: existing.version }));
     if (before) return before;
   }
   if (n.msg.size > ctx.config.maxMessageBytes) return { decision: 'reject', reason: 'too_large' };

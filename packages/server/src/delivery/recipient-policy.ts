@@ -32,6 +32,6 @@ export async function evaluatePolicy(ctx: AppContext, tx: Executor, mailbox: Mai
     knownCorrespondent,
     validConsent,
     validPow: undecided && !validConsent && !!extras.powValid,
-    firstContact: mailbox.firstContact as 'hold' | 'challenge' | 'fetch',
+    firstContact: mailbox.firstContact,
   });
 }

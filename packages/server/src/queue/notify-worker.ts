@@ -1,6 +1,6 @@
 // The outbound queue (protocol §7): claims due deliveries, groups them by recipient domain, and pushes
 // signed notifications (batched per peer through /notify/batch), recording each answer or retrying.
-import { MAX_BATCH, type NotificationClaims, type NotificationKind, type NotifyResult, type PowChallenge } from '@pullmail/client/wire';
+import { MAX_BATCH, type DeliveryState, type NotificationClaims, type NotifyResult, type PowChallenge } from '@pullmail/client/wire';
 import { domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
@@ -22,7 +22,7 @@ const BATCH = 200;
 const NOTIFY_MAX_RESPONSE = 4 * 1024 * 1024;
 
 /** Delivery state the sender shows for each decision (docs/operator.md delivery states). */
-const STATE_FOR: Record<NotifyResult['decision'], string> = { fetch: 'notified', hold: 'held', challenge: 'challenged', reject: 'rejected' };
+const STATE_FOR: Record<NotifyResult['decision'], DeliveryState> = { fetch: 'notified', hold: 'held', challenge: 'challenged', reject: 'rejected' };
 
 type Item = { d: DeliveryRow; claims: Omit<NotificationClaims, 'iat' | 'exp' | 'jti'> };
 
@@ -74,11 +74,11 @@ async function buildItem(ctx: AppContext, d: DeliveryRow, facts: Facts, nowS: nu
     claims: {
       iss,
       aud: d.rcptDomain,
-      kind: d.notifyKind as NotificationKind,
+      kind: d.notifyKind!,
       msg: { id: d.messageId, from: m.sender, rcpt: d.rcpt, version: d.version, size: m.size, sha256: m.sha256, subject: m.subject, sent_at: sentAt },
       fetch: { url: `${ctx.publicUrl}/pm/v1/messages/${d.messageId}`, cap },
       ...(d.consent ? { consent: d.consent } : {}),
-      ...(d.pow ? { pow: d.pow as { nonce: string; counter: string } } : {}),
+      ...(d.pow ? { pow: d.pow } : {}),
     },
   };
 }

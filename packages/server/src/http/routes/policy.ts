@@ -1,5 +1,5 @@
 // Held requests, allow/block rules and settings (docs/operator.md, protocol §6).
-import type { HeldRequest, Rule, Settings, Via } from '@pullmail/client/wire';
+import { FIRST_CONTACT_MODES, RULE_ACTIONS, type FirstContact, type HeldRequest, type Rule, type Settings } from '@pullmail/client/wire';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { canonicalAddress, isDomainName, normalizeDomain } from '../../address.ts';
@@ -24,20 +24,20 @@ export function canonicalPattern(p: string): string | undefined {
 }
 
 const ruleSchema = z.object({
-  action: z.enum(['allow', 'block']),
+  action: z.enum(RULE_ACTIONS),
   pattern: z.string().max(320).transform((p, ctx) => canonicalPattern(p) ?? (ctx.addIssue({ code: 'custom', message: 'must be an address or @domain' }), z.NEVER)),
 });
 const settingsSchema = z
   .object({
-    first_contact: z.enum(['hold', 'challenge', 'fetch']).optional(),
+    first_contact: z.enum(FIRST_CONTACT_MODES).optional(),
     /** The question of the human challenge page; null removes it. */
     challenge_question: z.string().trim().min(1).max(300).nullable().optional(),
     challenge_answer: z.string().trim().min(1).max(200).optional(),
   })
   .refine((s) => !s.challenge_question || s.challenge_answer, 'challenge_answer is needed with challenge_question');
 
-const settingsOf = (m: { firstContact: string; challengeQuestion: string | null }): Settings => ({
-  first_contact: m.firstContact as Settings['first_contact'],
+const settingsOf = (m: { firstContact: FirstContact; challengeQuestion: string | null }): Settings => ({
+  first_contact: m.firstContact,
   challenge_question: m.challengeQuestion,
 });
 
@@ -51,7 +51,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
 
   app.get('/requests', async (c) => {
     const rows = await listByState(ctx.db, c.get('mailbox').id, 'held', 500);
-    const requests: HeldRequest[] = rows.map((r) => ({ id: r.id, from: r.sender, subject: r.subject, received_at: r.receivedAt.toISOString(), size: r.size, via: r.via as Via }));
+    const requests: HeldRequest[] = rows.map((r) => ({ id: r.id, from: r.sender, subject: r.subject, received_at: r.receivedAt.toISOString(), size: r.size, via: r.via }));
     return c.json({ requests });
   });
 
@@ -88,7 +88,7 @@ export function policyRoutes(ctx: AppContext): Hono<UserEnv> {
   });
 
   app.get('/rules', async (c) => {
-    const rules: Rule[] = (await listRules(ctx.db, c.get('mailbox').id)).map((r) => ({ id: r.id, action: r.action as Rule['action'], pattern: r.pattern }));
+    const rules: Rule[] = (await listRules(ctx.db, c.get('mailbox').id)).map((r) => ({ id: r.id, action: r.action, pattern: r.pattern }));
     return c.json({ rules });
   });
 
