@@ -22,6 +22,14 @@ export async function lockInbound(db: Executor, iss: string, remoteId: string, r
   return row;
 }
 
+/**
+ * Serializes concurrent copies of one notification (iss, msg.id, rcpt) until the transaction ends,
+ * also before its inbound row exists: a transaction-scoped advisory lock on their hash.
+ */
+export async function lockOrigin(tx: Executor, iss: string, remoteId: string, rcpt: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${iss}\n${remoteId}\n${rcpt}`}, 0))`);
+}
+
 /** Inserts unless that (iss, msg.id, rcpt) exists; returns the new row or undefined. */
 export async function insertInbound(db: Executor, row: NewInbound): Promise<InboundRow | undefined> {
   const [created] = await db.insert(inbound).values(row).onConflictDoNothing().returning();
