@@ -240,6 +240,27 @@ describe('recipient policy between nodes', () => {
       assert.equal(later.result.decision, 'fetch');
     });
 
+    /** The page's form token, as a browser would find it in the form. */
+    const formToken = async (path: string) => {
+      const page = await b.api(path);
+      assert.equal(page.status, 200);
+      const token = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+      assert.ok(token, 'the form carries a token');
+      return token;
+    };
+    const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      b.api(path, { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+    /** Answers like a browser: the form as served, token included. */
+    const answerPage = async (path: string, answer: string) => post(path, { csrf: await formToken(path), answer });
+    /** A stranger challenged by `rcpt` (a new user with the sky question); the page path. */
+    async function challengePage(rcpt: string, sender: string): Promise<string> {
+      tokens[rcpt] = await b.addUser(rcpt);
+      await api(rcpt, '/api/v1/settings', { method: 'PUT', json: { first_contact: 'challenge', challenge_question: 'What colour is the sky?', challenge_answer: 'Blue' } });
+      const { result } = await notify(sender, rcpt);
+      assert.equal(result.decision, 'challenge');
+      return new URL(result.challenge.url).pathname;
+    }
+
     it('offers a human challenge page; the right answer allows the sender', async () => {
       tokens['bria@b.test'] = await b.addUser('bria@b.test');
       const set = await json(await api('bria@b.test', '/api/v1/settings', { method: 'PUT', json: { first_contact: 'challenge', challenge_question: 'What colour is the sky?', challenge_answer: 'Blue' } }));
@@ -251,12 +272,44 @@ describe('recipient policy between nodes', () => {
       const page = await b.api(path);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /What colour is the sky\?/);
-      const form = (answer: string) => b.api(path, { method: 'POST', body: new URLSearchParams({ answer }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = async (answer: string) => answerPage(path, answer);
       assert.equal((await form('green')).status, 403);
       assert.equal((await notify('yan@a.test', 'bria@b.test')).result.decision, 'challenge', 'still a stranger');
       assert.equal((await form('  BLUE ')).status, 200);
       assert.equal((await notify('yan@a.test', 'bria@b.test')).result.decision, 'fetch');
       assert.equal((await b.api('/challenge/doesnotexist0000000')).status, 404);
+    });
+
+    it('takes an answer only with the form token of that page, and not from another site', async () => {
+      const path = await challengePage('bret@b.test', 'xia@a.test');
+      const other = await challengePage('brin@b.test', 'xia@a.test');
+      // the right answer, but not from the form as served: refused, and the sender is still a stranger
+      assert.equal((await post(path, { answer: 'blue' })).status, 403, 'no token');
+      assert.equal((await post(path, { csrf: await formToken(other), answer: 'blue' })).status, 403, 'the token of another page');
+      assert.equal((await post(path, { csrf: await formToken(path), answer: 'blue' }, { origin: 'https://evil.example' })).status, 403, 'posted from another site');
+      assert.equal((await post(path, { csrf: await formToken(path), answer: 'blue' }, { 'sec-fetch-site': 'cross-site' })).status, 403, 'a cross-site browser post');
+      assert.equal((await notify('xia@a.test', 'bret@b.test')).result.decision, 'challenge', 'still a stranger');
+      assert.equal((await post(path, { csrf: await formToken(path), answer: 'blue' }, { origin: new URL(b.url).origin })).status, 200, 'from the page itself');
+      assert.equal((await notify('xia@a.test', 'bret@b.test')).result.decision, 'fetch');
+    });
+
+    // last in this node: it locks the test client's address for a quarter of an hour
+    it('locks a page after five wrong answers, and the client address after ten', async () => {
+      const path = await challengePage('brad@b.test', 'wu@a.test');
+      const other = await challengePage('bram@b.test', 'wu@a.test');
+      for (let i = 1; i <= 5; i++) assert.equal((await answerPage(path, `green ${i}`)).status, 403, `wrong answer ${i}`);
+      const locked = await answerPage(path, 'blue');
+      assert.equal(locked.status, 429, 'the sixth try is refused, even the right answer');
+      const wait = Number(locked.headers.get('retry-after'));
+      assert.ok(wait > 0 && wait <= 900, `Retry-After ${wait}`);
+      assert.equal((await notify('wu@a.test', 'brad@b.test')).result.decision, 'challenge', 'the right answer while locked let nobody in');
+      // the address has its own budget (ten): wrong answers at another page soon lock it there too
+      // (spread over two more pages, so that neither reaches its own limit of five)
+      const third = await challengePage('brett@b.test', 'wu@a.test');
+      let refusedAt = 0;
+      for (let i = 1; i <= 5 && !refusedAt; i++) if ((await answerPage(i % 2 ? other : third, `grey ${i}`)).status === 429) refusedAt = i;
+      assert.ok(refusedAt > 0, 'the address is locked after ten wrong answers in all');
+      assert.equal((await answerPage(other, 'blue')).status, 429, 'and stays locked for the right answer');
     });
   });
 });

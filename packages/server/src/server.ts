@@ -10,6 +10,7 @@ import { createMetrics } from './metrics.ts';
 import { createDiscovery, systemResolver, type DnsResolver } from './peers/discovery.ts';
 import { createFetcher } from './peers/fetcher.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
+import { createGuessLimits } from './policy/guess-limits.ts';
 import { createRateLimits } from './policy/rate-limits.ts';
 import { loadKeySet } from './protocol/key-set.ts';
 import { openDatabase } from './store/db.ts';
@@ -92,6 +93,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
         peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
         metrics: createMetrics(() => ctx?.db),
         rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
+        challengeGuesses: createGuessLimits(),
         now,
         publicUrl: config.publicUrl,
         kick: (queue) => workers.forEach((w) => (!queue || w.name === queue) && w.kick?.()),
