@@ -4,6 +4,7 @@
 // sender a CRI token for the retry instead. Wrong answers are counted per page and per client address
 // (policy/guess-limits.ts) and lock both for a while.
 import type { AppContext } from '../context.ts';
+import { challengePageAnswered } from '../events.ts';
 import { newCriToken } from '../smtp/cri-gate.ts';
 import { findChallenge, solveChallenge, type ChallengeRow } from '../store/challenges.ts';
 import { queueFetch } from '../store/inbound.ts';
@@ -50,10 +51,13 @@ export async function answerChallenge(ctx: Ctx, id: string, answer: string, clie
   const { ch, owner } = found;
   // issue 12: locked pages and addresses are refused before the answer is even looked at
   const retryAfter = await ctx.challengeGuesses.lockedFor(ch.id, client);
-  if (retryAfter > 0) return { outcome: 'locked', retryAfter };
+  if (retryAfter > 0) {
+    challengePageAnswered(ctx, { rcpt: owner.address, sender: ch.sender, client, outcome: 'locked' });
+    return { outcome: 'locked', retryAfter };
+  }
   if (hashAnswer(answer) !== owner.challengeAnswerHash) {
     await ctx.challengeGuesses.countWrong(ch.id, client);
-    ctx.log.child({ sub: 'policy' }).info({ rcpt: owner.address, sender: ch.sender, client }, 'human challenge answered wrongly');
+    challengePageAnswered(ctx, { rcpt: owner.address, sender: ch.sender, client, outcome: 'wrong' });
     return { outcome: 'wrong', rcpt: owner.address };
   }
   const now = new Date(ctx.now());
@@ -67,6 +71,6 @@ export async function answerChallenge(ctx: Ctx, id: string, answer: string, clie
   });
   if (!solved) return { outcome: 'already_answered' };
   ctx.kick('fetch');
-  ctx.log.child({ sub: 'policy' }).info({ rcpt: owner.address, sender: ch.sender }, 'human challenge answered');
+  challengePageAnswered(ctx, { rcpt: owner.address, sender: ch.sender, client, outcome: 'right' });
   return { outcome: 'answered', rcpt: owner.address, sender: ch.sender, until, criToken: cri?.token };
 }
