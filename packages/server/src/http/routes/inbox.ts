@@ -1,6 +1,6 @@
 // The user's inbox (docs/operator.md): the INBOX folder of the mailbox model, listed, read (parsed or
 // as exact bytes) and deleted. The folder-wide API is in folders.ts; both call the mailbox use cases.
-import type { InboxEntry, InboxList, ParsedMessage, Via } from '@pullmail/client/wire';
+import type { InboxEntry, InboxList, ParsedMessage } from '@pullmail/client/wire';
 import { Hono } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { listMessages } from '../../mailbox/list.ts';
@@ -12,7 +12,7 @@ import type { UserEnv } from '../middleware/auth.ts';
 import { encodeCursor, parsePage } from '../pagination.ts';
 
 export function inboxEntry(e: Entry): InboxEntry {
-  return { id: e.id, from: e.sender, subject: e.subject, received_at: e.internalDate.toISOString(), size: e.size, via: (e.via ?? 'pm1') as Via, flags: e.flags };
+  return { id: e.id, from: e.sender, subject: e.subject, received_at: e.internalDate.toISOString(), size: e.size, via: e.via ?? 'pm1', flags: e.flags };
 }
 
 export function inboxRoutes(ctx: AppContext): Hono<UserEnv> {
