@@ -11,6 +11,7 @@ import { SignJWT } from 'jose';
 import { fetch, type Dispatcher } from 'undici';
 import { issueCapability } from '../packages/server/src/protocol/capability.ts';
 import { randomId, sha256b64url, signJwt } from '../packages/server/src/protocol/jws.ts';
+import { isValidPow, solvePow } from '../packages/server/src/protocol/pow.ts';
 import { signNotification, type NotificationInput } from '../packages/server/src/protocol/notification.ts';
 import { createProof } from '../packages/server/src/protocol/proof.ts';
 import { findInbound } from '../packages/server/src/store/inbound.ts';
@@ -532,5 +533,94 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     }
     t.diagnostic(`race outcomes over 25 iterations: ${JSON.stringify(outcomes)}`);
     assert.equal(outcomes.fetched + outcomes.retracted, 25);
+  });
+});
+
+// PROTOCOL.md §2 and §6 rules about what a verified notification may change, between two nodes.
+describe('pm1 rules: rate limits for unknown recipients, stale updates, a wrong pow answer', () => {
+  let a: TestNode;
+  let b: TestNode;
+  let carol: string;
+  let n = 0;
+
+  before(async () => {
+    // b: three notifications per sender address per hour, easy proof-of-work
+    [a, b] = await startNodes([
+      { domain: 'a.test' },
+      { domain: 'b.test', env: { PULLMAIL_RATE_SENDER: '3/3600', PULLMAIL_POW_BITS: '8' } },
+    ]);
+    await a.addUser('alice@a.test');
+    carol = await b.addUser('carol@b.test');
+  });
+  after(() => Promise.all([a, b].map((node) => node?.stop())));
+
+  /** A notification from a.test as `from`; `over` replaces claims (kind, version, pow, subject). */
+  function crafted(from: string, rcpt: string, over: { id?: string; kind?: 'new' | 'update'; version?: number; subject?: string; pow?: { nonce: string; counter: string } } = {}): NotificationInput {
+    const id = over.id ?? `rule${n++}`;
+    const { id: _, ...rest } = over;
+    return {
+      iss: 'a.test', aud: 'b.test', kind: over.kind ?? 'new',
+      msg: { id, from, rcpt, version: over.version ?? 1, size: 10, sha256: 'A'.repeat(43), sent_at: nowS(), subject: over.subject ?? 'rules' },
+      fetch: { url: `${a.url}/pm/v1/messages/${id}`, cap: 'not-a-real-capability' },
+      ...(rest.pow ? { pow: rest.pow } : {}),
+    };
+  }
+  const post = async (input: NotificationInput) => {
+    const res = await b.api('/pm/v1/notify', { method: 'POST', body: await signNotification(a.server.ctx.keys, input, nowS()), headers: { 'content-type': 'application/jose' } });
+    return { status: res.status, body: await json(res) };
+  };
+
+  it('every verified notification counts against the sender, also those for unknown recipients', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await post(crafted('prober@a.test', `nobody${i}@b.test`));
+      assert.deepEqual([r.status, r.body], [200, { decision: 'reject', reason: 'unknown_recipient' }], `probe ${i}`);
+    }
+    // the fourth probe is over the limit: the answers no longer tell which mailboxes exist
+    const over = await post(crafted('prober@a.test', 'carol@b.test'));
+    assert.equal(over.status, 429, JSON.stringify(over.body));
+    assert.equal(over.body.error, 'rate_limited');
+  });
+
+  it('a retry of an answered notification gets its answer without spending the sender\'s budget', async () => {
+    const first = crafted('retrier@a.test', 'carol@b.test');
+    const held = await post(first);
+    assert.deepEqual(held.body, { decision: 'hold', reason: 'first_contact' });
+    for (let i = 0; i < 3; i++) assert.deepEqual((await post(first)).body, held.body, `retry ${i}`);
+    // the two retries above cost nothing: two more new ones still fit the budget of three
+    assert.equal((await post(crafted('retrier@a.test', 'carol@b.test'))).status, 200);
+    assert.equal((await post(crafted('retrier@a.test', 'carol@b.test'))).status, 200);
+    assert.equal((await post(crafted('retrier@a.test', 'carol@b.test'))).status, 429);
+  });
+
+  it('an update with a version not above the one held changes nothing and is answered as before', async () => {
+    const id = 'stale-update';
+    assert.equal((await post(crafted('editor@a.test', 'carol@b.test', { id, subject: 'v1' }))).body.decision, 'hold');
+    const v3 = await post(crafted('editor@a.test', 'carol@b.test', { id, kind: 'update', version: 3, subject: 'v3' }));
+    assert.deepEqual(v3.body, { decision: 'hold', reason: 'first_contact' });
+    const late = await post(crafted('editor@a.test', 'carol@b.test', { id, kind: 'update', version: 2, subject: 'v2' }));
+    assert.deepEqual(late.body, v3.body, 'a late version 2 is answered as before');
+    const row = await findInbound(b.server.ctx.db, 'a.test', id, 'carol@b.test');
+    assert.deepEqual([row?.version, row?.subject, row?.state], [3, 'v3', 'held'], 'the held request still shows version 3');
+    const reqs = (await json(await b.api('/api/v1/requests', { token: carol }))).requests as Json[];
+    assert.deepEqual(reqs.filter((r) => r.from === 'editor@a.test').map((r) => r.subject), ['v3']);
+  });
+
+  it('a wrong proof-of-work answer gets the same challenge again, which a right answer then meets', async () => {
+    const dan = await b.addUser('dan@b.test');
+    assert.equal((await b.api('/api/v1/settings', { method: 'PUT', token: dan, json: { first_contact: 'challenge' } })).status, 200);
+    const id = 'pow-same';
+    const first = await post(crafted('solver@a.test', 'dan@b.test', { id }));
+    assert.equal(first.body.decision, 'challenge', JSON.stringify(first.body));
+    const ch = first.body.challenge as Json;
+    const good = solvePow(ch.nonce, id, ch.bits, Date.now() + 10_000)!;
+    let wrong = Number(good) + 1;
+    while (isValidPow(ch as never, id, { nonce: ch.nonce, counter: String(wrong) })) wrong++;
+    // (each answer is new work for the rate limit of three: one wrong answer, then the right one)
+    const bad = await post(crafted('solver@a.test', 'dan@b.test', { id, pow: { nonce: ch.nonce, counter: String(wrong) } }));
+    assert.equal(bad.body.decision, 'challenge');
+    assert.equal(bad.body.reason, 'pow_invalid');
+    assert.deepEqual(bad.body.challenge, ch, 'the same challenge (nonce and expires)');
+    const right = await post(crafted('solver@a.test', 'dan@b.test', { id, pow: { nonce: ch.nonce, counter: good } }));
+    assert.deepEqual([right.body.decision, right.body.reason], ['fetch', 'pow']);
   });
 });

@@ -212,7 +212,7 @@ describe('recipient policy between nodes', () => {
       return { msgId, result: await json(res) };
     }
 
-    it('refuses a wrong or superseded answer and accepts a right one once', async () => {
+    it('refuses a wrong answer with the same challenge and accepts a right one once', async () => {
       tokens['bess@b.test'] = await b.addUser('bess@b.test');
       await api('bess@b.test', '/api/v1/settings', { method: 'PUT', json: { first_contact: 'challenge' } });
       const first = await notify('zed@a.test', 'bess@b.test');
@@ -220,17 +220,14 @@ describe('recipient policy between nodes', () => {
       const ch = first.result.challenge;
       assert.deepEqual([ch.type, ch.alg, ch.bits], ['pow', 'sha-256', 8]);
       const good = solvePow(ch.nonce, first.msgId, ch.bits, Date.now() + 10_000)!;
-      // a wrong counter: refused, with a fresh challenge
+      // a wrong counter: refused, with the same challenge again (protocol §6)
       let wrong = Number(good) + 1;
       while (isValidPow(ch, first.msgId, { nonce: ch.nonce, counter: String(wrong) })) wrong++;
       const bad = await notify('zed@a.test', 'bess@b.test', { pow: { nonce: ch.nonce, counter: String(wrong) } }, first.msgId);
       assert.equal(bad.result.decision, 'challenge');
-      assert.notEqual(bad.result.challenge.nonce, ch.nonce);
-      // the first challenge has been superseded: its right answer is now stale
-      const stale = await notify('zed@a.test', 'bess@b.test', { pow: { nonce: ch.nonce, counter: good } }, first.msgId);
-      assert.equal(stale.result.decision, 'challenge');
-      const ch2 = stale.result.challenge;
-      const good2 = solvePow(ch2.nonce, first.msgId, ch2.bits, Date.now() + 10_000)!;
+      assert.deepEqual(bad.result.challenge, ch);
+      const ch2 = ch;
+      const good2 = good;
       const right = await notify('zed@a.test', 'bess@b.test', { pow: { nonce: ch2.nonce, counter: good2 } }, first.msgId);
       assert.deepEqual([right.result.decision, right.result.reason], ['fetch', 'pow']);
       // the same answer for another message is not an answer to anything
@@ -243,6 +240,27 @@ describe('recipient policy between nodes', () => {
       assert.equal(later.result.decision, 'fetch');
     });
 
+    /** The page's form token, as a browser would find it in the form. */
+    const formToken = async (path: string) => {
+      const page = await b.api(path);
+      assert.equal(page.status, 200);
+      const token = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+      assert.ok(token, 'the form carries a token');
+      return token;
+    };
+    const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      b.api(path, { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+    /** Answers like a browser: the form as served, token included. */
+    const answerPage = async (path: string, answer: string) => post(path, { csrf: await formToken(path), answer });
+    /** A stranger challenged by `rcpt` (a new user with the sky question); the page path. */
+    async function challengePage(rcpt: string, sender: string): Promise<string> {
+      tokens[rcpt] = await b.addUser(rcpt);
+      await api(rcpt, '/api/v1/settings', { method: 'PUT', json: { first_contact: 'challenge', challenge_question: 'What colour is the sky?', challenge_answer: 'Blue' } });
+      const { result } = await notify(sender, rcpt);
+      assert.equal(result.decision, 'challenge');
+      return new URL(result.challenge.url).pathname;
+    }
+
     it('offers a human challenge page; the right answer allows the sender', async () => {
       tokens['bria@b.test'] = await b.addUser('bria@b.test');
       const set = await json(await api('bria@b.test', '/api/v1/settings', { method: 'PUT', json: { first_contact: 'challenge', challenge_question: 'What colour is the sky?', challenge_answer: 'Blue' } }));
@@ -254,12 +272,44 @@ describe('recipient policy between nodes', () => {
       const page = await b.api(path);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /What colour is the sky\?/);
-      const form = (answer: string) => b.api(path, { method: 'POST', body: new URLSearchParams({ answer }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = async (answer: string) => answerPage(path, answer);
       assert.equal((await form('green')).status, 403);
       assert.equal((await notify('yan@a.test', 'bria@b.test')).result.decision, 'challenge', 'still a stranger');
       assert.equal((await form('  BLUE ')).status, 200);
       assert.equal((await notify('yan@a.test', 'bria@b.test')).result.decision, 'fetch');
       assert.equal((await b.api('/challenge/doesnotexist0000000')).status, 404);
+    });
+
+    it('takes an answer only with the form token of that page, and not from another site', async () => {
+      const path = await challengePage('bret@b.test', 'xia@a.test');
+      const other = await challengePage('brin@b.test', 'xia@a.test');
+      // the right answer, but not from the form as served: refused, and the sender is still a stranger
+      assert.equal((await post(path, { answer: 'blue' })).status, 403, 'no token');
+      assert.equal((await post(path, { csrf: await formToken(other), answer: 'blue' })).status, 403, 'the token of another page');
+      assert.equal((await post(path, { csrf: await formToken(path), answer: 'blue' }, { origin: 'https://evil.example' })).status, 403, 'posted from another site');
+      assert.equal((await post(path, { csrf: await formToken(path), answer: 'blue' }, { 'sec-fetch-site': 'cross-site' })).status, 403, 'a cross-site browser post');
+      assert.equal((await notify('xia@a.test', 'bret@b.test')).result.decision, 'challenge', 'still a stranger');
+      assert.equal((await post(path, { csrf: await formToken(path), answer: 'blue' }, { origin: new URL(b.url).origin })).status, 200, 'from the page itself');
+      assert.equal((await notify('xia@a.test', 'bret@b.test')).result.decision, 'fetch');
+    });
+
+    // last in this node: it locks the test client's address for a quarter of an hour
+    it('locks a page after five wrong answers, and the client address after ten', async () => {
+      const path = await challengePage('brad@b.test', 'wu@a.test');
+      const other = await challengePage('bram@b.test', 'wu@a.test');
+      for (let i = 1; i <= 5; i++) assert.equal((await answerPage(path, `green ${i}`)).status, 403, `wrong answer ${i}`);
+      const locked = await answerPage(path, 'blue');
+      assert.equal(locked.status, 429, 'the sixth try is refused, even the right answer');
+      const wait = Number(locked.headers.get('retry-after'));
+      assert.ok(wait > 0 && wait <= 900, `Retry-After ${wait}`);
+      assert.equal((await notify('wu@a.test', 'brad@b.test')).result.decision, 'challenge', 'the right answer while locked let nobody in');
+      // the address has its own budget (ten): wrong answers at another page soon lock it there too
+      // (spread over two more pages, so that neither reaches its own limit of five)
+      const third = await challengePage('brett@b.test', 'wu@a.test');
+      let refusedAt = 0;
+      for (let i = 1; i <= 5 && !refusedAt; i++) if ((await answerPage(i % 2 ? other : third, `grey ${i}`)).status === 429) refusedAt = i;
+      assert.ok(refusedAt > 0, 'the address is locked after ten wrong answers in all');
+      assert.equal((await answerPage(other, 'blue')).status, 429, 'and stays locked for the right answer');
     });
   });
 });

@@ -71,7 +71,10 @@ describe('SMTP gateway: challenge/response interworking (CRI)', () => {
   }
   const challengeUrl = (reply: string) => /retry with CRI token: (http:\/\/\S+\/challenge\/[A-Za-z0-9_-]+)$/.exec(reply)?.[1];
   const answerPage = async (url: string, answer: string) => {
-    const res = await a.api(new URL(url).pathname, { method: 'POST', body: new URLSearchParams({ answer }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const path = new URL(url).pathname;
+    // the form as a browser gets it, with its token (http/form-token.ts)
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await a.api(path)).text())?.[1] ?? '';
+    const res = await a.api(path, { method: 'POST', body: new URLSearchParams({ csrf, answer }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     return { status: res.status, html: await res.text() };
   };
   const withToken = (token: string) => ['CRI-TOKEN-TYPE=plain', `CRI-TOKEN=${token}`];

@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.ts';
 import type { Discovery, DnsResolver } from './peers/discovery.ts';
 import type { Fetcher } from './peers/fetcher.ts';
 import type { PeerKeys } from './peers/peer-keys.ts';
+import type { GuessLimits } from './policy/guess-limits.ts';
 import type { RateLimits } from './policy/rate-limits.ts';
 import type { KeySet } from './protocol/key-set.ts';
 import type { Database, Db } from './store/db.ts';
@@ -22,6 +23,8 @@ export interface AppContext {
   discovery: Discovery;
   peerKeys: PeerKeys;
   rateLimits: RateLimits;
+  /** Wrong answers at the human challenge page, per page and per client address. */
+  challengeGuesses: GuessLimits;
   metrics: Metrics;
   /** Base URL peers reach us at (config, or derived from the bound port). */
   publicUrl: string;

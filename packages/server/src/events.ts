@@ -57,3 +57,8 @@ export function senderCalloutChecked(ctx: Ctx, e: { sender: string; verdict: str
   ctx.metrics.senderCallouts.inc({ verdict: e.verdict, cached: String(e.cached) });
   ctx.log.info({ sub: 'smtp-callout', from: e.sender, verdict: e.verdict, cached: e.cached, detail: e.detail, session: e.session }, 'sender callout');
 }
+
+/** An answer at the human challenge page (screening/challenge-answer.ts); `locked` when refused by the guess limits. */
+export function challengePageAnswered(ctx: Pick<AppContext, 'log'>, e: { rcpt: string; sender: string; client: string; outcome: 'right' | 'wrong' | 'locked' }): void {
+  ctx.log.info({ sub: 'policy', rcpt: e.rcpt, sender: e.sender, client: e.client, outcome: e.outcome }, 'human challenge answered');
+}

@@ -10,6 +10,7 @@ import { createMetrics } from './metrics.ts';
 import { createDiscovery, systemResolver, type DnsResolver } from './peers/discovery.ts';
 import { createFetcher } from './peers/fetcher.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
+import { createGuessLimits } from './policy/guess-limits.ts';
 import { createRateLimits } from './policy/rate-limits.ts';
 import { loadKeySet } from './protocol/key-set.ts';
 import { openDatabase, type Database } from './store/db.ts';
@@ -83,6 +84,7 @@ export async function createContext(config: Config, database: Database, opts: Se
     peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
     metrics: createMetrics(() => ctx.db),
     rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
+    challengeGuesses: createGuessLimits(),
     now,
     publicUrl: config.publicUrl,
     kick: opts.kick,

@@ -13,6 +13,18 @@ export const DELIVERY_STATES = [
 ] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
+/** How a delivery reaches its recipient: pm1 to another node, `local` to a user of this node, `smtp` by MX. */
+export const TRANSPORTS = ['pm1', 'local', 'smtp'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+/** States of mail addressed to our users (recipient side), in the order it may pass through them. */
+export const INBOUND_STATES = ['fetching', 'held', 'challenged', 'stored', 'retracted', 'rejected', 'expired', 'failed'] as const;
+export type InboundState = (typeof INBOUND_STATES)[number];
+
+/** Why a sender is a known correspondent (protocol §6): the user wrote to them, accepted them, or they answered a challenge. */
+export const CORRESPONDENT_SOURCES = ['sent', 'accepted', 'pow', 'challenge'] as const;
+export type CorrespondentSource = (typeof CORRESPONDENT_SOURCES)[number];
+
 /** Error codes of the user/admin API, beside the protocol ones. */
 export const API_ERRORS = [
   'bad_request',
@@ -93,7 +105,9 @@ export interface RetractResponse {
   results: { rcpt: string; result: RetractResult }[];
 }
 
-export type Via = 'pm1' | 'smtp';
+/** The door a message came in by. */
+export const VIAS = ['pm1', 'smtp'] as const;
+export type Via = (typeof VIAS)[number];
 
 export interface InboxEntry {
   id: string;
@@ -125,14 +139,17 @@ export interface HeldRequest {
   via: Via;
 }
 
-export type RuleAction = 'allow' | 'block';
+export const RULE_ACTIONS = ['allow', 'block'] as const;
+export type RuleAction = (typeof RULE_ACTIONS)[number];
 export interface Rule {
   id: string;
   action: RuleAction;
   pattern: string;
 }
 
-export type FirstContact = 'hold' | 'challenge' | 'fetch';
+/** Every `first_contact` mode (protocol §6), in the order of the docs. */
+export const FIRST_CONTACT_MODES = ['hold', 'challenge', 'fetch'] as const;
+export type FirstContact = (typeof FIRST_CONTACT_MODES)[number];
 export interface Settings {
   first_contact: FirstContact;
   /** Question on the human challenge page; null when there is none. */
@@ -158,8 +175,6 @@ export interface SettingsUpdate {
   challenge_answer?: string;
 }
 
-/** Every `first_contact` mode, in the order of the docs. */
-export const FIRST_CONTACT_MODES: readonly FirstContact[] = ['hold', 'challenge', 'fetch'];
 
 export interface RequestList {
   requests: HeldRequest[];
@@ -214,4 +229,9 @@ export interface ConsentTokenList {
 /** `GET /healthz` when the node and its database answer. */
 export interface HealthStatus {
   status: 'ok';
+}
+
+/** True when `value` is one of `values`, narrowing it to their union (CLI arguments, database text). */
+export function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
 }

@@ -82,7 +82,13 @@ export interface NotificationClaims {
   };
   fetch: { url: string; cap: string };
   consent?: string;
-  pow?: { nonce: string; counter: string };
+  pow?: PowAnswer;
+}
+
+/** A sender node's answer to a proof-of-work challenge (protocol §6). */
+export interface PowAnswer {
+  nonce: string;
+  counter: string;
 }
 
 export const HEADER_PROOF = 'PM-Proof';

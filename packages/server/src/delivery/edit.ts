@@ -35,7 +35,7 @@ export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string,
     // protocol §5: recipients who fetched keep what they have
     if ((await offerVersion(tx, id, version, now)) === 0) throw new PullmailError('conflict', 'every recipient has fetched (or refused) this message');
     await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: locked.sender, subject: built.subject, size: built.body.size, messageIdHeader: locked.messageIdHeader, at: now });
-    return { id, version, deliveries: (await listDeliveries(tx, id)).map((d) => ({ rcpt: d.rcpt, state: d.state as never })) };
+    return { id, version, deliveries: (await listDeliveries(tx, id)).map((d) => ({ rcpt: d.rcpt, state: d.state })) };
   }));
   ctx.kick('notify');
   return result;

@@ -1,12 +1,12 @@
 // The recipient side of a notification (protocol §2, §6): find the mailbox, answer idempotently,
-// apply the user's policy (with consent tokens and proof-of-work answers), and turn the answer into a
-// pending fetch, a held request or a challenge.
-import type { NotificationClaims, NotifyResult, PowChallenge } from '@pullmail/client/wire';
-import { sql } from 'drizzle-orm';
+// gather the facts for the policy table (policy/decide.ts: rules, consent token, proof-of-work
+// answer), and write its answer as a pending fetch, a held request or a challenge.
+import type { NotificationClaims, NotifyResult } from '@pullmail/client/wire';
 import { canonicalAddress } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { seconds } from '../context.ts';
 import { PullmailError } from '../errors.ts';
+import { decideRedeeming } from '../policy/decide.ts';
 import { verifyConsent } from '../protocol/consent.ts';
 import { randomId } from '../protocol/jws.ts';
 import { isValidPow, makePowChallenge } from '../protocol/pow.ts';
@@ -14,11 +14,11 @@ import { NO_BODY } from '../store/bodies.ts';
 import { openChallenge } from '../store/challenges.ts';
 import { spendConsent } from '../store/consent-tokens.ts';
 import type { Executor, Tx } from '../store/db.ts';
-import { insertInbound, lockInbound, OPEN_STATES, updateInbound, type InboundRow } from '../store/inbound.ts';
+import { insertInbound, lockInbound, lockOrigin, OPEN_STATES, updateInbound, type InboundRow } from '../store/inbound.ts';
 import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
-import { findAnswer, saveAnswer, useJti, type NotifyKey } from '../store/replay.ts';
-import { evaluatePolicy } from './recipient-policy.ts';
+import { findAnswer, latestAnswer, saveAnswer, useJti, type NotifyKey } from '../store/replay.ts';
+import { NOTHING_KNOWN, senderFacts } from './recipient-policy.ts';
 
 /** Answer to an acknowledged retract: nothing will be fetched. */
 const RETRACT_ACK: NotifyResult = { decision: 'reject', reason: 'policy' };
@@ -31,22 +31,23 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
   const rcpt = canonicalAddress(n.msg.rcpt)!;
   const key: NotifyKey = { iss: n.iss, remoteId: n.msg.id, rcpt, version: n.msg.version, kind: n.kind };
 
-  const mailbox = await findMailbox(ctx.db, rcpt);
-  if (!mailbox) return { decision: 'reject', reason: 'unknown_recipient' };
-
   // protocol §2: idempotent, except that a pow answer or consent token added to a challenge or hold is evaluated anew
   const mayReevaluate = (a: NotifyResult | undefined) => !!a && !!(n.pow || n.consent) && (a.decision === 'challenge' || a.decision === 'hold');
-  const earlier = (await findAnswer(ctx.db, key)) as NotifyResult | undefined;
+  const earlier = (await findAnswer(ctx.db, key));
   if (earlier && !mayReevaluate(earlier)) return earlier;
-  // only new work counts against the sender's rate limits: a retry always gets its answer (protocol §2)
+  // protocol §2: every verified notification counts against the sender's limits, also one for a mailbox
+  // that does not exist (else the answers enumerate mailboxes); only a retry gets its answer for free
   const wait = opts.rateLimit ? await ctx.rateLimits.take(canonicalAddress(n.msg.from)!) : 0;
   if (wait) throw new PullmailError('rate_limited', `too many notifications from ${n.iss}; retry in ${wait} s`, { retryAfter: wait });
 
+  const mailbox = await findMailbox(ctx.db, rcpt);
+  if (!mailbox) return { decision: 'reject', reason: 'unknown_recipient' };
+
   const result = await ctx.db.transaction(async (tx) => {
     // serialize concurrent copies of the same notification, also before its inbound row exists
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${n.iss}\n${n.msg.id}\n${rcpt}`}, 0))`);
+    await lockOrigin(tx, n.iss, n.msg.id, rcpt);
     const existing = await lockInbound(tx, n.iss, n.msg.id, rcpt);
-    const again = (await findAnswer(tx, key)) as NotifyResult | undefined;
+    const again = (await findAnswer(tx, key));
     if (again && !mayReevaluate(again)) return again;
     const r = await decideNotification(ctx, tx, mailbox, n, existing, again);
     await saveAnswer(tx, key, r);
@@ -70,34 +71,49 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
     // already stored (or retracted/refused): deduplicate, never a second copy
     return existing.state === 'stored' ? { decision: 'fetch', reason: 'already_fetched' } : { decision: 'reject', reason: 'policy' };
   }
-  if (n.msg.size > ctx.config.maxMessageBytes) return { decision: 'reject', reason: 'too_large' };
-  if (n.kind === 'update' && existing && (existing.state === 'fetching' || existing.state === 'held') && !n.pow && !n.consent) {
-    // protocol §2: an update replaces the metadata of what was already admitted or held; the policy
-    // (and any consent use) was settled by the first notification
-    await updateInbound(tx, existing.id, {
-      subject: n.msg.subject ?? '', size: n.msg.size, sha256: n.msg.sha256, version: n.msg.version, fetchUrl: n.fetch.url, cap: n.fetch.cap,
-      ...(existing.state === 'fetching' ? { nextAttemptAt: now, leaseUntil: null, attempts: 0 } : {}),
-    });
-    return existing.state === 'fetching' ? { decision: 'fetch', reason: 'update' } : { decision: 'hold', reason: 'first_contact' };
+  if (n.kind === 'update' && existing && n.msg.version <= existing.version) {
+    // protocol §2: a late update (no higher version than we have) changes nothing, answered as before
+    if (existing.state === 'fetching') return { decision: 'fetch', reason: 'update' };
+    if (existing.state === 'held') return { decision: 'hold', reason: 'first_contact' };
+    const before = await latestAnswer(tx, { iss: n.iss, remoteId: n.msg.id, rcpt, version: existing.version });
+    if (before) return before;
   }
+  const tooLarge = n.msg.size > ctx.config.maxMessageBytes;
+  // protocol §2: an update of what was already admitted or held keeps the first notification's policy
+  const settled = n.kind === 'update' && existing && (existing.state === 'fetching' || existing.state === 'held') && !n.pow && !n.consent
+    ? (existing.state === 'fetching' ? 'fetch' : 'hold')
+    : undefined;
 
-  const issued = earlier?.decision === 'challenge' && earlier.challenge?.type === 'pow' ? (earlier.challenge as PowChallenge) : undefined;
-  let powValid = false;
+  const issued = earlier?.decision === 'challenge' && earlier.challenge?.type === 'pow' ? earlier.challenge : undefined;
+  let validPow = false;
   let powProblem: string | undefined;
-  if (n.pow) {
+  if (n.pow && !tooLarge) {
     if (!issued) powProblem = 'pow_unexpected';
     else if (issued.expires < nowS) powProblem = 'pow_expired';
     else if (!isValidPow(issued, n.msg.id, n.pow)) powProblem = 'pow_invalid';
     // protocol §6: a right answer counts once
     else if (!(await useJti(tx, `pow:${n.pow.nonce}`, n.iss, new Date((issued.expires + 3600) * 1000)))) powProblem = 'pow_reused';
-    else powValid = true;
+    else validPow = true;
   }
 
-  const d = await evaluatePolicy(ctx, tx, mailbox, sender, {
-    powValid,
-    consentValid: n.consent ? (db: Executor) => consentUsable(ctx, db, n.consent!, { rcpt, sender, mailboxId: mailbox.id }, now) : undefined,
-  });
+  const d = await decideRedeeming({
+    ...(tooLarge || settled ? NOTHING_KNOWN : await senderFacts(tx, mailbox, sender, now)),
+    tooLarge,
+    settled,
+    // the notification is signed by the sender's domain (protocol §2)
+    senderVerified: true,
+    consent: n.consent ? 'offered' : undefined,
+    validPow,
+    quarantine: false,
+  }, () => consentUsable(ctx, tx, n.consent!, { rcpt, sender, mailboxId: mailbox.id }, now));
   if (d.decision === 'reject') return d;
+  if (settled && existing) {
+    await updateInbound(tx, existing.id, {
+      subject: n.msg.subject ?? '', size: n.msg.size, sha256: n.msg.sha256, version: n.msg.version, fetchUrl: n.fetch.url, cap: n.fetch.cap,
+      ...(existing.state === 'fetching' ? { nextAttemptAt: now, leaseUntil: null, attempts: 0 } : {}),
+    });
+    return d;
+  }
   if (d.reason === 'pow') await addCorrespondents(tx, mailbox.id, [sender], 'pow', new Date(now.getTime() + ctx.config.allowWindowSeconds * 1000));
 
   const state = d.decision === 'fetch' ? 'fetching' : d.decision === 'hold' ? 'held' : 'challenged';
@@ -121,8 +137,10 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
   });
   if (d.decision !== 'challenge') return d;
 
+  // protocol §6: a challenge stays valid until it expires; a wrong answer gets the same one again
+  if (issued && issued.expires >= nowS && powProblem !== 'pow_reused') return { decision: 'challenge', reason: powProblem ?? d.reason, challenge: issued };
   // protocol §6: a pow challenge, plus the human page when the user has set a question
-  const challenge: PowChallenge = makePowChallenge(ctx.config.powBits, nowS);
+  const challenge = makePowChallenge(ctx.config.powBits, nowS);
   if (mailbox.challengeQuestion) {
     const page = await openChallenge(tx, { id: randomId(18), mailboxId: mailbox.id, sender, inboundId: row.id, expiresAt: new Date(now.getTime() + ctx.config.requestExpirySeconds * 1000), now });
     challenge.url = `${ctx.publicUrl}/challenge/${page.id}`;

@@ -1,37 +1,32 @@
-// Gathers the facts protocol §6 needs for one (sender, recipient user) and returns the decision.
-// Used by pm1 notifications and by mail arriving through the SMTP gateway alike.
+// Gathers what the user's rules and history say about one sender (protocol §6), for the policy table
+// in policy/decide.ts. Used by pm1 notifications and by the SMTP gateway alike; each door adds its own
+// facts (size, sender identity, credentials) and writes the outcome.
 import type { AppContext } from '../context.ts';
-import { decide, type PolicyDecision } from '../policy/decide.ts';
+import { decideRedeeming, type PolicyDecision, type PolicyFacts } from '../policy/decide.ts';
 import type { Executor } from '../store/db.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { isCorrespondent, matchingRules } from '../store/policy-data.ts';
 
-export interface PolicyExtras {
-  /** A consent token presented with the message (protocol §6); counted only when it decides. */
-  consentValid?: (tx: Executor) => Promise<boolean>;
-  /** A proof-of-work answer already checked by the caller. */
-  powValid?: boolean;
+export type SenderFacts = Pick<PolicyFacts, 'blocked' | 'allowed' | 'knownCorrespondent' | 'firstContact'>;
+
+/** For a message the table refuses before it looks at the sender (too large, an update already settled). */
+export const NOTHING_KNOWN: SenderFacts = { blocked: false, allowed: false, knownCorrespondent: false, firstContact: 'hold' };
+
+/** Rules for `sender` (canonical address) at `mailbox`; correspondents are read only when no rule matched. */
+export async function senderFacts(db: Executor, mailbox: Mailbox, sender: string, now: Date): Promise<SenderFacts> {
+  const rules = await matchingRules(db, mailbox.id, sender);
+  const blocked = rules.some((r) => r.action === 'block');
+  const allowed = rules.some((r) => r.action === 'allow');
+  const knownCorrespondent = !blocked && !allowed && (await isCorrespondent(db, mailbox.id, sender, now));
+  return { blocked, allowed, knownCorrespondent, firstContact: mailbox.firstContact };
 }
 
 /**
- * The recipient's decision for mail from `sender` (canonical address) to `mailbox`.
- * Run inside the transaction that records the outcome, so a consent use is counted atomically with it.
+ * The policy at SMTP RCPT time, before the message (and so its SPF/DKIM result) is known: the
+ * sender's claim is taken at face value here; DATA decides again with the proof (smtp/accept-inbound.ts).
  */
-export async function evaluatePolicy(ctx: AppContext, tx: Executor, mailbox: Mailbox, sender: string, extras: PolicyExtras = {}): Promise<PolicyDecision> {
-  const now = new Date(ctx.now());
-  const rules = await matchingRules(tx, mailbox.id, sender);
-  const blocked = rules.some((r) => r.action === 'block');
-  const allowed = rules.some((r) => r.action === 'allow');
-  const knownCorrespondent = !blocked && !allowed && (await isCorrespondent(tx, mailbox.id, sender, now));
-  const undecided = !blocked && !allowed && !knownCorrespondent;
-  // a consent use is only spent when nothing earlier in the order already decided
-  const validConsent = undecided && extras.consentValid ? await extras.consentValid(tx) : false;
-  return decide({
-    blocked,
-    allowed,
-    knownCorrespondent,
-    validConsent,
-    validPow: undecided && !validConsent && !!extras.powValid,
-    firstContact: mailbox.firstContact as 'hold' | 'challenge' | 'fetch',
-  });
+export async function rcptPolicy(ctx: AppContext, mailbox: Mailbox, sender: string): Promise<PolicyDecision> {
+  const facts = await senderFacts(ctx.db, mailbox, sender, new Date(ctx.now()));
+  // no credential is offered, so nothing is ever redeemed
+  return decideRedeeming({ ...facts, tooLarge: false, senderVerified: true, validPow: false, quarantine: false }, async () => false);
 }

@@ -3,7 +3,7 @@
 // this node (delivery/receive.ts), the SMTP gateway (smtp/outbound.ts). A permanent failure ends a
 // delivery as `failed`; a temporary one is retried with backoff (or after the peer's Retry-After)
 // until the retry period is over, and then ends as `expired`.
-import type { NotificationKind } from '@pullmail/client/wire';
+import type { DeliveryState, NotificationKind } from '@pullmail/client/wire';
 import type { Decided, NotifyOutcome } from '../peers/notify-client.ts';
 import type { SmtpOutcome } from '../smtp/outbound.ts';
 
@@ -20,13 +20,13 @@ export type DeliveryOutcome =
 
 /** The change to make to the delivery row (store/deliveries.ts: recordAnswer, recordFailure, recordHandoff). */
 export type DeliveryUpdate =
-  | { update: 'answer'; state: string; reason: string | null; challenge?: unknown; challengeUrl: string | null; recheckAt?: Date; now: Date }
+  | { update: 'answer'; state: DeliveryState; reason: string | null; challenge?: unknown; challengeUrl: string | null; recheckAt?: Date; now: Date }
   | { update: 'retry'; error: string; retryAt: Date }
   | { update: 'end'; error: string; finalState: 'expired' | 'failed' }
   | { update: 'handoff'; now: Date };
 
 /** Delivery state the sender shows for each decision (docs/operator.md delivery states). */
-const STATE_FOR = { fetch: 'notified', hold: 'held', challenge: 'challenged', reject: 'rejected' } as const;
+const STATE_FOR = { fetch: 'notified', hold: 'held', challenge: 'challenged', reject: 'rejected' } as const satisfies Record<Decided['decision'], DeliveryState>;
 
 export interface UpdateContext {
   now: number;

@@ -73,11 +73,11 @@ async function buildItem(ctx: AppContext, d: DeliveryRow, facts: Facts, nowS: nu
     claims: {
       iss,
       aud: d.rcptDomain,
-      kind: d.notifyKind as NotificationKind,
+      kind: d.notifyKind!,
       msg: { id: d.messageId, from: m.sender, rcpt: d.rcpt, version: d.version, size: m.size, sha256: m.sha256, subject: m.subject, sent_at: sentAt },
       fetch: { url: `${ctx.publicUrl}/pm/v1/messages/${d.messageId}`, cap },
       ...(d.consent ? { consent: d.consent } : {}),
-      ...(d.pow ? { pow: d.pow as { nonce: string; counter: string } } : {}),
+      ...(d.pow ? { pow: d.pow } : {}),
     },
   };
 }

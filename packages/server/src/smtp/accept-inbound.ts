@@ -2,19 +2,18 @@
 // between the inbox and a held request (protocol §6). One transaction for all recipients, so the
 // 250 reply means every copy is stored.
 import type { AppContext } from '../context.ts';
-import { evaluatePolicy } from '../delivery/recipient-policy.ts';
-import type { PolicyDecision } from '../policy/decide.ts';
+import { senderFacts } from '../delivery/recipient-policy.ts';
+import { decideRedeeming, type PolicyDecision } from '../policy/decide.ts';
 import { randomId } from '../protocol/jws.ts';
 import { discardBlob, linkBody, storeBody } from '../store/bodies.ts';
 import { insertInbound } from '../store/inbound.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import type { RcptGrant } from './cri-gate.ts';
 
-/** Decisions that rest on who the sender is: only an authenticated sender may claim them. */
-const IDENTITY_REASONS = new Set(['allowed', 'known_correspondent']);
-
 export interface AcceptedMail {
   raw: Buffer;
+  /** The message as received (before our trace headers) is over PULLMAIL_MAX_MESSAGE_BYTES. */
+  tooLarge: boolean;
   /** Canonical sender the policy judges ('' for the null sender). */
   sender: string;
   /** SPF or DKIM proved the sender's domain. */
@@ -28,7 +27,7 @@ export interface AcceptedMail {
 export interface StoredCopy {
   rcpt: string;
   decision: PolicyDecision['decision'];
-  reason: string;
+  reason: PolicyDecision['reason'];
   id?: string;
 }
 
@@ -46,13 +45,16 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
   const copies = await linkBody(ctx.db, body, () => ctx.db.transaction(async (tx) => {
     const out: StoredCopy[] = [];
     for (const [rcpt, mailbox] of rcpts) {
-      let d = await evaluatePolicy(ctx, tx, mailbox, mail.sender);
-      const unproven = d.decision === 'fetch' && IDENTITY_REASONS.has(d.reason) && !mail.senderVerified;
       const grant = grants.get(rcpt);
-      // protocol §6 order: a consent use is spent only when nothing earlier let the mail in
-      if ((unproven || d.decision === 'hold' || d.decision === 'challenge') && grant && (await grant.redeem(tx))) d = { decision: 'fetch', reason: grant.reason };
-      else if (unproven) d = { decision: 'hold', reason: 'unverified_sender' };
-      if (d.decision === 'fetch' && mail.quarantine) d = { decision: 'hold', reason: 'dmarc_quarantine' };
+      // protocol §6 order: a consent use is spent only when the table reaches the grant
+      const d = await decideRedeeming({
+        ...(await senderFacts(tx, mailbox, mail.sender, now)),
+        tooLarge: mail.tooLarge,
+        senderVerified: mail.senderVerified,
+        validPow: false,
+        grant: grant ? { reason: grant.reason, state: 'offered' } : undefined,
+        quarantine: mail.quarantine,
+      }, () => grant!.redeem(tx));
       if (d.decision === 'reject') {
         out.push({ rcpt, ...d });
         continue;

@@ -8,8 +8,9 @@ import { simpleParser } from 'mailparser';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
-import { evaluatePolicy } from '../delivery/recipient-policy.ts';
+import { rcptPolicy } from '../delivery/recipient-policy.ts';
 import { criEvent, senderCalloutChecked } from '../events.ts';
+import type { PolicyReason } from '../policy/decide.ts';
 import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
 import { storeAccepted } from './accept-inbound.ts';
 import { createSenderCallout } from './callout.ts';
@@ -27,7 +28,7 @@ import { checkSenderAuth, isVerifiedSender } from './sender-auth.ts';
 
 const MAX_RECIPIENTS = 100;
 /** Policy reasons that make a sender known: greylisting leaves them alone. */
-const KNOWN = new Set(['allowed', 'known_correspondent']);
+const KNOWN: ReadonlySet<string> = new Set<PolicyReason>(['allowed', 'known_correspondent']);
 
 interface Transaction {
   /** Canonical envelope sender, '' for the null sender. */
@@ -67,7 +68,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const mailbox = await findMailbox(ctx.db, rcpt);
     if (!mailbox) throw replies.unknownUser();
     if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
-    const policy = await evaluatePolicy(ctx, ctx.db, mailbox, tx.sender);
+    const policy = await rcptPolicy(ctx, mailbox, tx.sender);
     if (policy.decision === 'reject') throw replies.refused();
     tx.grants.delete(rcpt);
     if (presented) {
@@ -149,6 +150,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const sentAt = parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : undefined;
     const copies = await storeAccepted(ctx, {
       raw,
+      // readMessage refused an oversized message in the session already; the table still says so itself
+      tooLarge: msg.raw.length > max,
       sender,
       senderVerified: !!sender && isVerifiedSender(sender, auth.verifiedDomains),
       quarantine: auth.dmarcFailPolicy === 'quarantine',

@@ -1,12 +1,13 @@
 // Delivery rows as the outbound queue (protocol §7): claiming due work with SKIP LOCKED leases, and
 // the atomic state changes of fetch, retract and edit (protocol §5).
+import type { DeliveryState, NotificationKind, Transport } from '@pullmail/client/wire';
 import { and, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import type { DeliveryRow } from './messages.ts';
 import { deliveries, inbound } from './schema.ts';
 
 /** States after which nothing changes any more for the recipient. */
-const FINAL_FOR_FETCH = ['fetched', 'retracted'];
+const FINAL_FOR_FETCH: DeliveryState[] = ['fetched', 'retracted'];
 
 /**
  * The notification a claimed row owes: answers and failures are recorded only while it is still the
@@ -14,7 +15,7 @@ const FINAL_FOR_FETCH = ['fetched', 'retracted'];
  */
 export interface OwedNotification {
   id: string;
-  kind: string;
+  kind: NotificationKind;
   version: number;
 }
 
@@ -51,7 +52,7 @@ export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: 
 export async function recordAnswer(
   db: Executor,
   d: OwedNotification,
-  answer: { state: string; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date; recheckAt?: Date },
+  answer: { state: DeliveryState; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date; recheckAt?: Date },
 ): Promise<void> {
   await db
     .update(deliveries)
@@ -190,6 +191,6 @@ export async function recordHandoff(db: Executor, d: OwedNotification, now: Date
 }
 
 /** Marks deliveries as going through the SMTP gateway (their domain has no pull node). */
-export async function setTransport(db: Executor, ids: string[], transport: string): Promise<void> {
+export async function setTransport(db: Executor, ids: string[], transport: Transport): Promise<void> {
   if (ids.length) await db.update(deliveries).set({ transport }).where(inArray(deliveries.id, ids));
 }

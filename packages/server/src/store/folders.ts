@@ -2,7 +2,7 @@
 // sequences and the change journal, as IMAP (RFC 3501, RFC 7162) and the REST API both need them.
 // Filing a message goes through the SQL function pm_file_message (migration 0005), which the trigger
 // that files received mail uses too, so every door numbers messages the same way.
-import type { FolderRole } from '@pullmail/client/wire';
+import type { FolderRole, InboundState, Via } from '@pullmail/client/wire';
 import { and, asc, count, desc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
 import type { StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
@@ -18,8 +18,8 @@ export interface Entry extends Omit<EntryRow, 'raw' | 'blobId'> {
   /** The source's bytes: a received, sent or appended message (exactly one of raw/blobId, or neither for a request). */
   body: Pick<StoredBody, 'raw' | 'blobId' | 'size'>;
   /** The received message's state, when the entry is one (`held`/`challenged` in Requests). */
-  inboundState: string | null;
-  via: string | null;
+  inboundState: InboundState | null;
+  via: Via | null;
 }
 
 export async function listFolders(db: Executor, mailboxId: string) {

@@ -1,5 +1,6 @@
 // Mail for our users (recipient side): notifications turned into pending fetches or held requests,
 // and stored messages. Deduplicated on (iss, msg.id, rcpt) (protocol §7).
+import type { InboundState } from '@pullmail/client/wire';
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
@@ -9,7 +10,7 @@ export type InboundRow = typeof inbound.$inferSelect;
 export type NewInbound = typeof inbound.$inferInsert;
 
 /** States that may still change on an update or retract notification. */
-export const OPEN_STATES = ['fetching', 'held', 'challenged'];
+export const OPEN_STATES: readonly InboundState[] = ['fetching', 'held', 'challenged'];
 
 export async function findInbound(db: Executor, iss: string, remoteId: string, rcpt: string): Promise<InboundRow | undefined> {
   const [row] = await db.select().from(inbound).where(and(eq(inbound.iss, iss), eq(inbound.remoteId, remoteId), eq(inbound.rcpt, rcpt)));
@@ -19,6 +20,14 @@ export async function findInbound(db: Executor, iss: string, remoteId: string, r
 export async function lockInbound(db: Executor, iss: string, remoteId: string, rcpt: string): Promise<InboundRow | undefined> {
   const [row] = await db.select().from(inbound).where(and(eq(inbound.iss, iss), eq(inbound.remoteId, remoteId), eq(inbound.rcpt, rcpt))).for('update');
   return row;
+}
+
+/**
+ * Serializes concurrent copies of one notification (iss, msg.id, rcpt) until the transaction ends,
+ * also before its inbound row exists: a transaction-scoped advisory lock on their hash.
+ */
+export async function lockOrigin(tx: Executor, iss: string, remoteId: string, rcpt: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${iss}\n${remoteId}\n${rcpt}`}, 0))`);
 }
 
 /** Inserts unless that (iss, msg.id, rcpt) exists; returns the new row or undefined. */
@@ -40,7 +49,7 @@ export async function updateFetching(db: Executor, id: string, set: Partial<NewI
 }
 
 /** Puts a held or challenged row on the fetch queue, due now; with `from`, only while it is in that state. */
-export async function queueFetch(db: Executor, id: string, now: Date, from?: string): Promise<void> {
+export async function queueFetch(db: Executor, id: string, now: Date, from?: InboundState): Promise<void> {
   await db
     .update(inbound)
     .set({ state: 'fetching', nextAttemptAt: now, leaseUntil: null, attempts: 0 })
@@ -83,7 +92,7 @@ const summary = {
   size: inbound.size, via: inbound.via, state: inbound.state, receivedAt: inbound.receivedAt, storedAt: inbound.storedAt,
 };
 
-export async function listByState(db: Executor, mailboxId: string, state: string, limit: number, cursor?: { at: Date; id: string }) {
+export async function listByState(db: Executor, mailboxId: string, state: InboundState, limit: number, cursor?: { at: Date; id: string }) {
   return db
     .select(summary)
     .from(inbound)
@@ -97,12 +106,12 @@ export async function listByState(db: Executor, mailboxId: string, state: string
     .limit(limit);
 }
 
-export async function countByState(db: Executor, mailboxId: string, state: string): Promise<number> {
+export async function countByState(db: Executor, mailboxId: string, state: InboundState): Promise<number> {
   const [row] = await db.select({ n: count() }).from(inbound).where(and(eq(inbound.mailboxId, mailboxId), eq(inbound.state, state), isNull(inbound.deletedAt)));
   return Number(row.n);
 }
 
-export async function findOwnInbound(db: Executor, mailboxId: string, id: string, state: string): Promise<InboundRow | undefined> {
+export async function findOwnInbound(db: Executor, mailboxId: string, id: string, state: InboundState): Promise<InboundRow | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
   const [row] = await db.select().from(inbound).where(and(eq(inbound.id, id), eq(inbound.mailboxId, mailboxId), eq(inbound.state, state), isNull(inbound.deletedAt)));
   return row;

@@ -1,4 +1,5 @@
 // Mailboxes, their API tokens and domains.
+import type { FirstContact } from '@pullmail/client/wire';
 import { eq } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { apiTokens, domains, mailboxes } from './schema.ts';
@@ -39,7 +40,7 @@ export async function findMailboxByToken(db: Executor, tokenHash: string): Promi
   return row?.mailbox;
 }
 
-export async function updateSettings(db: Executor, mailboxId: string, set: { firstContact?: string; challengeQuestion?: string | null; challengeAnswerHash?: string | null }): Promise<Mailbox> {
+export async function updateSettings(db: Executor, mailboxId: string, set: { firstContact?: FirstContact; challengeQuestion?: string | null; challengeAnswerHash?: string | null }): Promise<Mailbox> {
   const [row] = await db.update(mailboxes).set(set).where(eq(mailboxes.id, mailboxId)).returning();
   return row;
 }

@@ -1,4 +1,5 @@
 // Sent messages and their versions (sender side, protocol §5).
+import type { Transport } from '@pullmail/client/wire';
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
@@ -15,7 +16,7 @@ export interface NewMessage {
   messageIdHeader: string;
   body: StoredBody;
   createdAt: Date;
-  deliveries: { rcpt: string; rcptDomain: string; transport: string; giveUpAt: Date; consent?: string | null }[];
+  deliveries: { rcpt: string; rcptDomain: string; transport: Transport; giveUpAt: Date; consent?: string | null }[];
 }
 
 /** Stores a message, its first version and one queued delivery per recipient. */
@@ -24,7 +25,7 @@ export async function insertMessage(tx: Executor, m: NewMessage): Promise<Delive
   await tx.insert(messageVersions).values({ messageId: m.id, version: 1, ...bodyColumns(m.body), createdAt: m.createdAt });
   return tx
     .insert(deliveries)
-    .values(m.deliveries.map((d) => ({ messageId: m.id, ...d, state: 'queued', version: 1, notifyKind: 'new', nextAttemptAt: m.createdAt, createdAt: m.createdAt })))
+    .values(m.deliveries.map((d) => ({ messageId: m.id, ...d, state: 'queued' as const, version: 1, notifyKind: 'new' as const, nextAttemptAt: m.createdAt, createdAt: m.createdAt })))
     .returning();
 }
 

@@ -1,4 +1,5 @@
 // What the recipient policy reads and writes: rules, known correspondents, settings.
+import type { CorrespondentSource, RuleAction } from '@pullmail/client/wire';
 import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { correspondents, rules } from './schema.ts';
@@ -20,7 +21,7 @@ export async function isCorrespondent(db: Executor, mailboxId: string, address: 
 }
 
 /** Remembers correspondents; a permanent entry is never shortened by a temporary one. */
-export async function addCorrespondents(db: Executor, mailboxId: string, addresses: string[], source: string, expiresAt: Date | null = null): Promise<void> {
+export async function addCorrespondents(db: Executor, mailboxId: string, addresses: string[], source: CorrespondentSource, expiresAt: Date | null = null): Promise<void> {
   if (!addresses.length) return;
   await db
     .insert(correspondents)
@@ -37,7 +38,7 @@ export async function listRules(db: Executor, mailboxId: string): Promise<RuleRo
 }
 
 /** Adds or replaces the rule for a pattern (one action per pattern). */
-export async function putRule(db: Executor, mailboxId: string, action: string, pattern: string): Promise<RuleRow> {
+export async function putRule(db: Executor, mailboxId: string, action: RuleAction, pattern: string): Promise<RuleRow> {
   const [row] = await db
     .insert(rules)
     .values({ mailboxId, action, pattern })

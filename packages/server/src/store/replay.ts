@@ -1,5 +1,6 @@
 // Notification answers for idempotent retries (protocol §2) and single-use token ids (protocol §4).
-import { and, eq, lt } from 'drizzle-orm';
+import type { NotificationKind, NotifyResult } from '@pullmail/client/wire';
+import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { notifyLog, seenJti } from './schema.ts';
 
@@ -8,10 +9,10 @@ export interface NotifyKey {
   remoteId: string;
   rcpt: string;
   version: number;
-  kind: string;
+  kind: NotificationKind;
 }
 
-export async function findAnswer(db: Executor, k: NotifyKey): Promise<unknown | undefined> {
+export async function findAnswer(db: Executor, k: NotifyKey): Promise<NotifyResult | undefined> {
   const [row] = await db
     .select({ result: notifyLog.result })
     .from(notifyLog)
@@ -19,8 +20,19 @@ export async function findAnswer(db: Executor, k: NotifyKey): Promise<unknown | 
   return row?.result;
 }
 
+/** The last answer given about one version of a message for one recipient, whatever its kind. */
+export async function latestAnswer(db: Executor, k: Omit<NotifyKey, 'kind'>): Promise<NotifyResult | undefined> {
+  const [row] = await db
+    .select({ result: notifyLog.result })
+    .from(notifyLog)
+    .where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt), eq(notifyLog.version, k.version)))
+    .orderBy(desc(notifyLog.createdAt))
+    .limit(1);
+  return row?.result;
+}
+
 /** Records an answer; replaces an earlier one (re-evaluation after a pow/consent retry). */
-export async function saveAnswer(db: Executor, k: NotifyKey, result: unknown): Promise<void> {
+export async function saveAnswer(db: Executor, k: NotifyKey, result: NotifyResult): Promise<void> {
   await db.insert(notifyLog).values({ ...k, result }).onConflictDoUpdate({
     target: [notifyLog.iss, notifyLog.remoteId, notifyLog.rcpt, notifyLog.version, notifyLog.kind],
     set: { result },
@@ -41,6 +53,6 @@ export async function pruneJtis(db: Executor, now: Date): Promise<void> {
  * Replaces every stored answer about one message for one recipient: after the user rejects or a
  * request expires, the sender's next (re)notification learns the final answer.
  */
-export async function overrideAnswers(db: Executor, k: { iss: string; remoteId: string; rcpt: string }, result: unknown): Promise<void> {
+export async function overrideAnswers(db: Executor, k: { iss: string; remoteId: string; rcpt: string }, result: NotifyResult): Promise<void> {
   await db.update(notifyLog).set({ result }).where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt)));
 }

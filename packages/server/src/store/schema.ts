@@ -1,5 +1,6 @@
 // The node's tables (drizzle pg-core). One schema for PGlite and PostgreSQL; migrations/ is generated
 // from this file by `npm run db:generate` and is append-only.
+import type { CorrespondentSource, DeliveryState, FirstContact, InboundState, NotificationKind, NotifyResult, PowAnswer, RuleAction, Transport, Via } from '@pullmail/client/wire';
 import { sql } from 'drizzle-orm';
 import type { ChangeKind, FolderRole } from '@pullmail/client/wire';
 import {
@@ -28,7 +29,7 @@ export const mailboxes = pgTable('mailboxes', {
   domain: text('domain').notNull().references(() => domains.name),
   passwordHash: text('password_hash'),
   /** Recipient policy for strangers: hold | challenge | fetch (protocol §6). */
-  firstContact: text('first_contact').notNull().default('hold'),
+  firstContact: text('first_contact').$type<FirstContact>().notNull().default('hold'),
   /** Question shown on the human challenge page; null means no human challenge. */
   challengeQuestion: text('challenge_question'),
   /** SHA-256 hex of the normalized expected answer. */
@@ -110,19 +111,19 @@ export const deliveries = pgTable('deliveries', {
   rcpt: text('rcpt').notNull(),
   rcptDomain: text('rcpt_domain').notNull(),
   /** pm1 | local | smtp */
-  transport: text('transport').notNull(),
-  state: text('state').notNull().default('queued'),
+  transport: text('transport').$type<Transport>().notNull(),
+  state: text('state').$type<DeliveryState>().notNull().default('queued'),
   reason: text('reason'),
   challengeUrl: text('challenge_url'),
   challenge: jsonb('challenge'),
   /** The version this recipient is offered (or fetched). */
   version: integer('version').notNull().default(1),
   /** Notification still to push: new | update | retract; null when nothing is owed. */
-  notifyKind: text('notify_kind'),
+  notifyKind: text('notify_kind').$type<NotificationKind>(),
   /** Consent token (protocol §6) the sender's user supplied for this recipient. */
   consent: text('consent'),
   /** Proof-of-work answer to send with the next notification (protocol §6). */
-  pow: jsonb('pow'),
+  pow: jsonb('pow').$type<PowAnswer>(),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: ts('next_attempt_at'),
   leaseUntil: ts('lease_until'),
@@ -152,9 +153,9 @@ export const inbound = pgTable('inbound', {
   version: integer('version').notNull().default(1),
   sentAt: ts('sent_at'),
   /** pm1 | smtp */
-  via: text('via').notNull(),
+  via: text('via').$type<Via>().notNull(),
   /** fetching | held | challenged | stored | retracted | rejected | failed */
-  state: text('state').notNull(),
+  state: text('state').$type<InboundState>().notNull(),
   fetchUrl: text('fetch_url'),
   cap: text('cap'),
   /** The stored bytes: small bodies in `raw`, large ones in a blob (see message_versions). */
@@ -181,8 +182,8 @@ export const notifyLog = pgTable('notify_log', {
   remoteId: text('remote_id').notNull(),
   rcpt: text('rcpt').notNull(),
   version: integer('version').notNull(),
-  kind: text('kind').notNull(),
-  result: jsonb('result').notNull(),
+  kind: text('kind').$type<NotificationKind>().notNull(),
+  result: jsonb('result').$type<NotifyResult>().notNull(),
   createdAt: created(),
 }, (t) => [primaryKey({ columns: [t.iss, t.remoteId, t.rcpt, t.version, t.kind] })]);
 
@@ -197,7 +198,7 @@ export const rules = pgTable('rules', {
   id: uuid('id').primaryKey().defaultRandom(),
   mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
   /** allow | block */
-  action: text('action').notNull(),
+  action: text('action').$type<RuleAction>().notNull(),
   /** `a@x.test` or `@x.test`, canonical. */
   pattern: text('pattern').notNull(),
   createdAt: created(),
@@ -208,7 +209,7 @@ export const correspondents = pgTable('correspondents', {
   mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
   address: text('address').notNull(),
   /** sent | accepted | pow */
-  source: text('source').notNull(),
+  source: text('source').$type<CorrespondentSource>().notNull(),
   /** null = for good; set for a proof-of-work allow window. */
   expiresAt: ts('expires_at'),
   createdAt: created(),

@@ -1,5 +1,5 @@
 // The sender's side: send, follow (status, sent), and take back or change (retract, edit).
-import { DELIVERY_STATES, type DeliverySummary, type MessageStatus, type SendResponse } from '../../wire/index.ts';
+import { DELIVERY_STATES, isOneOf, type DeliverySummary, type MessageStatus, type SendResponse } from '../../wire/index.ts';
 import { optString, type Command, type CommandContext } from '../command.ts';
 import { composeFromFlags, MESSAGE_OPTIONS } from '../compose.ts';
 import { UsageError, WaitTimeoutError } from '../exit-codes.ts';
@@ -125,7 +125,7 @@ example:
     const wait = optString(ctx.opts, 'wait');
     if (wait === undefined) return printStatus(ctx, await ctx.client().status(id));
     const wanted = new Set(wait.split(',').map((s) => s.trim()).filter(Boolean));
-    const bad = [...wanted].find((s) => !(DELIVERY_STATES as readonly string[]).includes(s));
+    const bad = [...wanted].find((s) => !isOneOf(DELIVERY_STATES, s));
     if (bad || !wanted.size) throw new UsageError(`--wait: "${bad ?? ''}" is not a delivery state (${DELIVERY_STATES.join(', ')})`);
     const timeout = Number(optString(ctx.opts, 'timeout') ?? '30');
     if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--timeout must be a positive number of seconds');

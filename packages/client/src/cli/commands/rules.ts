@@ -1,5 +1,5 @@
 // Allow and block rules, by address (a@x.example) or whole domain (@x.example).
-import type { RuleAction } from '../../wire/index.ts';
+import { isOneOf, RULE_ACTIONS } from '../../wire/index.ts';
 import type { Command } from '../command.ts';
 import { isSenderPattern } from '../compose.ts';
 import { UsageError } from '../exit-codes.ts';
@@ -32,9 +32,9 @@ const add: Command = {
   options: {},
   async run(ctx) {
     const [action, pattern] = ctx.args;
-    if (action !== 'allow' && action !== 'block') throw new UsageError(`the action is "allow" or "block", not "${action}"`);
+    if (!isOneOf(RULE_ACTIONS, action)) throw new UsageError(`the action is ${RULE_ACTIONS.map((a) => `"${a}"`).join(' or ')}, not "${action}"`);
     if (!isSenderPattern(pattern)) throw new UsageError(`"${pattern}" is neither an address (a@x.example) nor a domain (@x.example)`);
-    const rule = await ctx.client().addRule({ action: action as RuleAction, pattern });
+    const rule = await ctx.client().addRule({ action, pattern });
     if (ctx.out.json) return ctx.out.printJson(rule);
     ctx.out.line(`${ctx.out.c.green('✓')} ${rule.action} ${rule.pattern} ${ctx.out.c.dim(`(rule ${rule.id})`)}`);
   },

@@ -1,6 +1,6 @@
 // The user's settings: what happens to a first message from a stranger, and the question of the
 // human challenge page.
-import { FIRST_CONTACT_MODES } from '../../wire/index.ts';
+import { FIRST_CONTACT_MODES, isOneOf } from '../../wire/index.ts';
 import type { FirstContact, SettingsUpdate } from '../../wire/index.ts';
 import { optString, type Command } from '../command.ts';
 import { UsageError } from '../exit-codes.ts';
@@ -47,9 +47,9 @@ examples:
     let update: SettingsUpdate;
     switch (key.replace(/-/g, '_')) {
       case 'first_contact':
-        if (!(FIRST_CONTACT_MODES as readonly string[]).includes(value)) throw new UsageError(`first_contact is one of ${FIRST_CONTACT_MODES.join(', ')}, not "${value}"`);
+        if (!isOneOf(FIRST_CONTACT_MODES, value)) throw new UsageError(`first_contact is one of ${FIRST_CONTACT_MODES.join(', ')}, not "${value}"`);
         if (answer !== undefined) throw new UsageError('--answer goes with challenge_question');
-        update = { first_contact: value as FirstContact };
+        update = { first_contact: value };
         break;
       case 'challenge_question':
         if (value === 'none') update = { challenge_question: null };

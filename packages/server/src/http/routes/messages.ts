@@ -72,7 +72,7 @@ export function messageRoutes(ctx: AppContext): Hono<UserEnv> {
     if (!m) throw new PullmailError('not_found', 'no such sent message');
     const deliveries: DeliverySummary[] = (await listDeliveries(ctx.db, m.id)).map((d) => ({
       rcpt: d.rcpt,
-      state: d.state as DeliverySummary['state'],
+      state: d.state,
       ...(d.reason ? { reason: d.reason } : {}),
       ...(d.challengeUrl ? { challenge_url: d.challengeUrl } : {}),
       ...(d.fetchedAt ? { fetched_at: d.fetchedAt.toISOString() } : {}),
