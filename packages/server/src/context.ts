@@ -7,6 +7,7 @@ import type { Discovery, DnsResolver } from './peers/discovery.ts';
 import type { Fetcher } from './peers/fetcher.ts';
 import type { PeerKeys } from './peers/peer-keys.ts';
 import type { GuessLimits } from './policy/guess-limits.ts';
+import type { LoginThrottle } from './policy/login-throttle.ts';
 import type { RateLimits } from './policy/rate-limits.ts';
 import type { KeySet } from './protocol/key-set.ts';
 import type { Database, Db } from './store/db.ts';
@@ -25,6 +26,8 @@ export interface AppContext {
   rateLimits: RateLimits;
   /** Wrong answers at the human challenge page, per page and per client address. */
   challengeGuesses: GuessLimits;
+  /** Asked by every door that checks a password or token (policy/login-throttle.ts). */
+  loginThrottle: LoginThrottle;
   metrics: Metrics;
   /** Base URL peers reach us at (config, or derived from the bound port). */
   publicUrl: string;

@@ -62,3 +62,12 @@ export function senderCalloutChecked(ctx: Ctx, e: { sender: string; verdict: str
 export function challengePageAnswered(ctx: Pick<AppContext, 'log'>, e: { rcpt: string; sender: string; client: string; outcome: 'right' | 'wrong' | 'locked' }): void {
   ctx.log.info({ sub: 'policy', rcpt: e.rcpt, sender: e.sender, client: e.client, outcome: e.outcome }, 'human challenge answered');
 }
+
+/** Where a secret is checked: SMTP AUTH on submission, IMAP login, web sign-in, API bearer tokens. */
+export type LoginDoor = 'submission' | 'imap' | 'web' | 'api_token' | 'admin_token';
+
+/** A failed login (`bad_credentials`) or one refused unheard while locked out; never the secret itself. */
+export function loginFailed(ctx: Ctx, e: { door: LoginDoor; client: string | undefined; account?: string; reason: 'bad_credentials' | 'locked_out' }): void {
+  ctx.metrics.loginFailures.inc({ door: e.door, reason: e.reason });
+  ctx.log.info({ sub: 'auth', door: e.door, ip: e.client, account: e.account, reason: e.reason }, 'login failed');
+}

@@ -14,6 +14,7 @@ export interface Metrics {
   smtpReplies: Counter<'listener' | 'code'>;
   criEvents: Counter<'event'>;
   senderCallouts: Counter<'verdict' | 'cached'>;
+  loginFailures: Counter<'door' | 'reason'>;
 }
 
 export function createMetrics(db: () => Db | undefined): Metrics {
@@ -59,5 +60,6 @@ export function createMetrics(db: () => Db | undefined): Metrics {
     smtpReplies: new Counter({ name: 'pullmail_smtp_replies_total', help: 'SMTP replies sent, by listener and code', labelNames: ['listener', 'code'], registers: [registry] }),
     criEvents: new Counter({ name: 'pullmail_cri_events_total', help: 'Challenge/response events at the SMTP gateway (docs/cri.md)', labelNames: ['event'], registers: [registry] }),
     senderCallouts: new Counter({ name: 'pullmail_sender_callouts_total', help: 'Sender callout answers, by verdict and whether cached', labelNames: ['verdict', 'cached'], registers: [registry] }),
+    loginFailures: new Counter({ name: 'pullmail_login_failures_total', help: 'Failed logins (bad_credentials) and logins refused while locked out, by door', labelNames: ['door', 'reason'], registers: [registry] }),
   };
 }

@@ -11,10 +11,12 @@ import { createDiscovery, systemResolver, type DnsResolver } from './peers/disco
 import { createFetcher } from './peers/fetcher.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
 import { createGuessLimits } from './policy/guess-limits.ts';
+import { createLoginThrottle } from './policy/login-throttle.ts';
 import { createRateLimits } from './policy/rate-limits.ts';
 import { loadKeySet } from './protocol/key-set.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import { releaseAllLeases } from './store/deliveries.ts';
+import { createLimiterFactory } from './store/rate-counters.ts';
 import { ensureDomains } from './store/mailboxes.ts';
 
 export interface ServerOptions {
@@ -71,19 +73,24 @@ export async function createContext(config: Config, database: Database, opts: Se
   const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now });
   // retired keys stay published while capabilities (retention) and consent tokens (≤ 365 days) they signed live
   const keys = await loadKeySet(database.db, { now: () => new Date(now()), publishSeconds: Math.max(config.retentionSeconds, 365 * 86_400) + 86_400 });
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics(() => ctx.db);
+  // counters in memory on PGlite, in rate_counters when processes share PostgreSQL
+  const limiter = createLimiterFactory(database);
   const ctx: AppContext = {
     config,
     database,
     db: database.db,
     keys,
     accounts: createAccounts(database.db, config.domains),
-    log: opts.logger ?? createLogger(config.logLevel),
+    log,
     fetcher,
     resolver,
     discovery,
     peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
-    metrics: createMetrics(() => ctx.db),
-    rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender }),
+    metrics,
+    rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender, send: config.sendLimit }, limiter),
+    loginThrottle: createLoginThrottle({ log, metrics }, { client: config.authFailuresClient, account: config.authFailuresAccount }, limiter),
     challengeGuesses: createGuessLimits(),
     now,
     publicUrl: config.publicUrl,

@@ -38,6 +38,12 @@ export interface Config {
   calloutPort: number;
   rateDomain: RateLimit;
   rateSender: RateLimit;
+  /** Messages one user may send or edit, over every door (PULLMAIL_SEND_LIMIT, default 1000 per 3600 s). */
+  sendLimit: RateLimit;
+  /** Failed logins from one client address (IPv6: one /64) before it is locked out for the rest of the window (PULLMAIL_AUTH_FAILURES_CLIENT, default 30 per 900 s). */
+  authFailuresClient: RateLimit;
+  /** Failed logins naming one account before it is locked out for the rest of the window (PULLMAIL_AUTH_FAILURES_ACCOUNT, default 10 per 900 s). */
+  authFailuresAccount: RateLimit;
   adminToken?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Largest message we send or fetch, bytes (PULLMAIL_MAX_MESSAGE_BYTES, default 25 MiB). */
@@ -77,6 +83,7 @@ const KNOWN = new Set([
   'PULLMAIL_TLS_KEY', 'PULLMAIL_TRUST_CA', 'PULLMAIL_DATA_DIR', 'PULLMAIL_PEERS', 'PULLMAIL_ALLOW_PRIVATE_PEERS',
   'PULLMAIL_SMTP_HOST', 'PULLMAIL_SMTP_PORT', 'PULLMAIL_SUBMISSION_PORT', 'PULLMAIL_SMTP_RELAY',
   'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_SENDER_CALLOUT', 'PULLMAIL_CALLOUT_PORT', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
+  'PULLMAIL_SEND_LIMIT', 'PULLMAIL_AUTH_FAILURES_CLIENT', 'PULLMAIL_AUTH_FAILURES_ACCOUNT',
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
   'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS', 'PULLMAIL_QUEUE_LEASE_SECONDS',
   'PULLMAIL_POW_BITS', 'PULLMAIL_ALLOW_WINDOW_DAYS', 'PULLMAIL_REQUEST_EXPIRY_DAYS', 'PULLMAIL_HELD_RECHECK_SECONDS',
@@ -190,6 +197,9 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     calloutPort: opt('PULLMAIL_CALLOUT_PORT', port.refine((p) => p > 0, 'must be 1-65535'), 25),
     rateDomain: opt('PULLMAIL_RATE_DOMAIN', rate, { count: 3000, seconds: 60 }),
     rateSender: opt('PULLMAIL_RATE_SENDER', rate, { count: 300, seconds: 60 }),
+    sendLimit: opt('PULLMAIL_SEND_LIMIT', rate, { count: 1000, seconds: 3600 }),
+    authFailuresClient: opt('PULLMAIL_AUTH_FAILURES_CLIENT', rate, { count: 30, seconds: 900 }),
+    authFailuresAccount: opt('PULLMAIL_AUTH_FAILURES_ACCOUNT', rate, { count: 10, seconds: 900 }),
     adminToken: opt('PULLMAIL_ADMIN_TOKEN', z.string(), undefined as string | undefined),
     logLevel,
     maxMessageBytes,

@@ -7,7 +7,7 @@ import type { Mailbox } from '../store/mailboxes.ts';
 import { offerVersion, retractDeliveries } from '../store/deliveries.ts';
 import { addVersion, findOwnMessage, listDeliveries, lockOwnMessage } from '../store/messages.ts';
 import { fileSent } from '../mailbox/file-sent.ts';
-import { build, type Outgoing } from './send.ts';
+import { build, takeSendAllowance, type Outgoing } from './send.ts';
 
 export async function retractMessage(ctx: AppContext, mailbox: Mailbox, id: string): Promise<RetractResponse> {
   const m = await findOwnMessage(ctx.db, mailbox.id, id);
@@ -22,6 +22,8 @@ export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string,
   const now = new Date(ctx.now());
   const m = await findOwnMessage(ctx.db, mailbox.id, id);
   if (!m) throw new PullmailError('not_found', 'no such sent message');
+  // an edit notifies every recipient again: it counts as a message sent
+  await takeSendAllowance(ctx, mailbox);
   // the new bytes are stored before the message is locked: an upload never holds the lock
   const built = await build(ctx, mailbox.address, out, { messageIdHeader: m.messageIdHeader ?? '', date: now });
   const result = await linkBody(ctx.db, built.body, () => ctx.db.transaction(async (tx) => {

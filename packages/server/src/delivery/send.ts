@@ -23,6 +23,7 @@ export type Outgoing = { json: SendInput } | { raw: Buffer; envelope?: string[] 
 const MAX_RECIPIENTS = 1000;
 
 export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoing): Promise<SendResponse> {
+  await takeSendAllowance(ctx, mailbox);
   const now = new Date(ctx.now());
   const built = await build(ctx, mailbox.address, out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
   const id = randomId(16);
@@ -55,6 +56,16 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
     ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: recipients.length, size: built.body.size }, 'message queued');
     return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
   });
+}
+
+/**
+ * Counts one message against the user's PULLMAIL_SEND_LIMIT, whichever door it came through (API,
+ * submission, web); sends and edits both call it, before any bytes are stored.
+ * @throws PullmailError `rate_limited` with `retryAfter` (429 in the API, 451 4.7.1 in submission)
+ */
+export async function takeSendAllowance(ctx: AppContext, mailbox: Mailbox): Promise<void> {
+  const wait = await ctx.rateLimits.takeSend(mailbox.address);
+  if (wait) throw new PullmailError('rate_limited', `${mailbox.address} has sent too many messages; try again in ${wait} s`, { retryAfter: wait });
 }
 
 export interface Built {

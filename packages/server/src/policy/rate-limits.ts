@@ -1,31 +1,38 @@
-// Per sender-domain and per sender-address limits on notifications and SMTP messages
-// (PULLMAIL_RATE_DOMAIN / PULLMAIL_RATE_SENDER). rate-limiter-flexible's in-memory limiter: the
-// limits hold per node process; several processes behind one balancer each apply them.
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+// Rate limits on what arrives and what users send: notifications and SMTP messages per sender domain
+// and per sender address (PULLMAIL_RATE_DOMAIN / PULLMAIL_RATE_SENDER), and messages per signed-in
+// user over every door (PULLMAIL_SEND_LIMIT). The counters live where the LimiterFactory keeps them:
+// in memory on PGlite, in PostgreSQL when several processes share it (store/rate-counters.ts).
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { domainOf } from '../address.ts';
 import type { RateLimit } from '../config/config.ts';
+import type { LimiterFactory } from '../store/rate-counters.ts';
 
 export interface RateLimits {
   /** Counts one message from `sender` (canonical address); seconds to wait when over a limit, else 0. */
   take(sender: string): Promise<number>;
+  /** Counts one message sent or edited by the user `address`, whatever the door; seconds to wait when over, else 0. */
+  takeSend(address: string): Promise<number>;
 }
 
-export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit }): RateLimits {
-  const byDomain = new RateLimiterMemory({ points: opts.domain.count, duration: opts.domain.seconds, keyPrefix: 'd' });
-  const bySender = new RateLimiterMemory({ points: opts.sender.count, duration: opts.sender.seconds, keyPrefix: 's' });
-  const wait = (err: unknown) => {
-    if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-    throw err;
-  };
+export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; send: RateLimit }, limiter: LimiterFactory): RateLimits {
+  const byDomain = limiter('d', opts.domain);
+  const bySender = limiter('s', opts.sender);
+  const byUser = limiter('u', opts.send);
   return {
     async take(sender) {
-      try {
-        await byDomain.consume(domainOf(sender));
-        await bySender.consume(sender);
-      } catch (err) {
-        return wait(err);
-      }
-      return 0;
+      return (await consume(byDomain, domainOf(sender))) || consume(bySender, sender);
     },
+    takeSend: (address) => consume(byUser, address),
   };
+}
+
+/** Takes one point; the seconds until the window ends when none was left, else 0. */
+export async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
+  try {
+    await limiter.consume(key);
+    return 0;
+  } catch (err) {
+    if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+    throw err;
+  }
 }

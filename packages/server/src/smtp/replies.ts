@@ -28,6 +28,9 @@ export const replies = {
   dmarcReject: (domain: string) => smtpReply(550, `5.7.1 Message refused: it fails the DMARC policy (p=reject) of ${domain}`),
   notYourAddress: (address: string) => smtpReply(553, `5.7.1 Sender address rejected: not owned by user ${address}`),
   authFailed: () => smtpReply(535, '5.7.8 Authentication credentials invalid'),
+  // RFC 4954 §6: 454 4.7.0 is a temporary authentication failure
+  authLockedOut: (seconds: number) => smtpReply(454, `4.7.0 Too many failed logins, try again in ${seconds} seconds`),
+  sendLimited: (seconds: number) => smtpReply(451, `4.7.1 Too many messages sent by this user, try again in ${seconds} seconds`),
   localError: () => smtpReply(451, '4.3.0 Local error in processing, please try again later'),
   // CRI (docs/cri.md; draft-irtf-asrg-cri-00 §3.3): 452 at RCPT means "a challenge is being issued"
   criChallenge: (url: string) => smtpReply(452, `4.7.1 Unverified sender, issuing challenge, retry with CRI token: ${url}`),
@@ -56,6 +59,8 @@ export function replyFor(err: unknown, opts: { maxBytes: number }): SmtpReply {
         return replies.tooLarge(opts.maxBytes);
       case 'bad_request':
         return smtpReply(554, `5.6.0 ${oneLine(err.message)}`);
+      case 'rate_limited':
+        return replies.sendLimited(err.retryAfter ?? 60);
       default:
         break;
     }

@@ -7,6 +7,7 @@ import { canonicalAddress } from '../address.ts';
 import { verifyPassword } from '../accounts/secrets.ts';
 import type { AppContext } from '../context.ts';
 import { sendMessage } from '../delivery/send.ts';
+import { isPullmailError } from '../errors.ts';
 import { findMailbox } from '../store/mailboxes.ts';
 import { baseOptions, isLoopback, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
@@ -23,12 +24,15 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   // client mistakes are 5xx; anything the mapping does not know becomes 451 and is ours to look at
   const answer = sessionAnswerer(ctx, 'submission', log, (err) => replyFor(err, { maxBytes: max }));
 
-  async function onAuth(auth: SMTPServerAuthentication): Promise<string | undefined> {
+  async function onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string | undefined> {
     const address = auth.username ? canonicalAddress(auth.username) : undefined;
-    const mailbox = address ? await findMailbox(ctx.db, address) : undefined;
-    // the same work whether or not the mailbox exists: no user enumeration by timing
-    const ok = await verifyPassword(auth.password ?? '', mailbox?.passwordHash ?? DUMMY_HASH);
-    return ok && mailbox ? mailbox.address : undefined;
+    const attempt = { door: 'submission' as const, client: session.remoteAddress, account: address ?? auth.username?.slice(0, 320) };
+    return ctx.loginThrottle.guard(attempt, async () => {
+      const mailbox = address ? await findMailbox(ctx.db, address) : undefined;
+      // the same work whether or not the mailbox exists: no user enumeration by timing
+      const ok = await verifyPassword(auth.password ?? '', mailbox?.passwordHash ?? DUMMY_HASH);
+      return ok && mailbox ? mailbox.address : undefined;
+    });
   }
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -63,9 +67,10 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
       allowInsecureAuth: isLoopback(ctx.config.smtpHost),
       disabledCommands: ctx.config.tls ? [] : ['STARTTLS'],
       onAuth: (auth, session, cb) => {
-        onAuth(auth).then(
+        onAuth(auth, session).then(
           (user) => (user ? cb(null, { user }) : cb(replies.authFailed())),
           (err: unknown) => {
+            if (isPullmailError(err, 'rate_limited')) return cb(replies.authLockedOut(err.retryAfter ?? 60));
             log.error({ err, sid: session.id }, 'auth check failed');
             cb(replies.localError());
           },

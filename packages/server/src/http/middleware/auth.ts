@@ -1,8 +1,11 @@
-// Bearer-token authentication for the user API, and the admin token check.
+// Bearer-token authentication for the user API, and the admin token check. Both go through the login
+// throttle per client address (policy/login-throttle.ts): a wrong token counts as a failed login.
 import { timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Accounts } from '../../accounts/accounts.ts';
 import { PullmailError } from '../../errors.ts';
+import type { LoginThrottle } from '../../policy/login-throttle.ts';
 import type { Mailbox } from '../../store/mailboxes.ts';
 
 export type UserEnv = { Variables: { mailbox: Mailbox } };
@@ -12,23 +15,31 @@ function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Puts the caller's mailbox on the context; 401 without a valid token. */
-export function requireUser(accounts: Accounts): MiddlewareHandler<UserEnv> {
+/** The peer address of the request's socket (@hono/node-server); undefined for in-process requests. */
+export function clientAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
+}
+
+/** Puts the caller's mailbox on the context; 401 without a valid token, 429 while locked out. */
+export function requireUser(accounts: Accounts, throttle: LoginThrottle): MiddlewareHandler<UserEnv> {
   return async (c, next) => {
     const token = bearer(c.req.header('authorization'));
     if (!token) throw new PullmailError('unauthorized', 'missing bearer token');
-    const mailbox = await accounts.authenticate(token);
+    const mailbox = await throttle.guard({ door: 'api_token', client: clientAddress(c) }, () => accounts.authenticate(token));
     if (!mailbox) throw new PullmailError('unauthorized', 'invalid token');
     c.set('mailbox', mailbox);
     await next();
   };
 }
 
-export function requireAdmin(adminToken: string | undefined): MiddlewareHandler {
+export function requireAdmin(adminToken: string | undefined, throttle: LoginThrottle): MiddlewareHandler {
   return async (c, next) => {
     if (!adminToken) throw new PullmailError('forbidden', 'the admin API is off (set PULLMAIL_ADMIN_TOKEN)');
     const token = bearer(c.req.header('authorization'));
-    const ok = token !== undefined && token.length === adminToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(adminToken));
+    if (!token) throw new PullmailError('unauthorized', 'missing or wrong admin token');
+    const ok = await throttle.guard({ door: 'admin_token', client: clientAddress(c) }, async () =>
+      token.length === adminToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(adminToken)) ? true : undefined,
+    );
     if (!ok) throw new PullmailError('unauthorized', 'missing or wrong admin token');
     await next();
   };

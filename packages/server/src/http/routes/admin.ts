@@ -9,7 +9,7 @@ const createUser = z.object({ address: z.string().min(3).max(320), password: z.s
 
 export function adminRoutes(ctx: AppContext): Hono {
   const app = new Hono();
-  app.use('*', requireAdmin(ctx.config.adminToken));
+  app.use('*', requireAdmin(ctx.config.adminToken, ctx.loginThrottle));
   app.post('/users', async (c) => {
     const body = await readJson(c, createUser);
     return c.json(await ctx.accounts.create(body.address, body.password), 201);

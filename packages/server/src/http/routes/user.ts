@@ -10,7 +10,7 @@ import { consentRoutes } from './consent-tokens.ts';
 import { policyRoutes } from './policy.ts';
 
 export function userRoutes(app: Hono, ctx: AppContext): void {
-  const auth = requireUser(ctx.accounts);
+  const auth = requireUser(ctx.accounts, ctx.loginThrottle);
   for (const path of ['/api/v1/messages', '/api/v1/messages/*', '/api/v1/sent', '/api/v1/inbox', '/api/v1/inbox/*', '/api/v1/requests', '/api/v1/requests/*', '/api/v1/rules', '/api/v1/rules/*', '/api/v1/settings', '/api/v1/consent-tokens', '/api/v1/consent-tokens/*', '/api/v1/folders', '/api/v1/folders/*', '/api/v1/mail/*', '/api/v1/changes']) {
     app.use(path, auth as never);
   }
