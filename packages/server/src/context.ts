@@ -31,6 +31,8 @@ export interface AppContext {
   metrics: Metrics;
   /** Base URL peers reach us at (config, or derived from the bound port). */
   publicUrl: string;
+  /** This process's id in queue_workers, signed on the queue rows it claims (PostgreSQL); null on PGlite. */
+  leaseOwner: string | null;
   /** Injected clock: milliseconds since the epoch. */
   now: () => number;
   /** Wakes the outbound and fetch queues after new work is stored. */

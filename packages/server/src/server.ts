@@ -13,7 +13,9 @@ import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
 import { createGuessLimits } from './policy/guess-limits.ts';
 import { createLoginThrottle } from './policy/login-throttle.ts';
 import { createRateLimits } from './policy/rate-limits.ts';
+import { randomId } from './protocol/jws.ts';
 import { loadKeySet } from './protocol/key-set.ts';
+import { startHeartbeat, type Heartbeat } from './queue/heartbeat.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import { releaseAllLeases } from './store/deliveries.ts';
 import { createLimiterFactory } from './store/rate-counters.ts';
@@ -66,7 +68,7 @@ export async function openMigrated(config: Config) {
  * Builds the context every route and worker shares, over an open, migrated database. createServer
  * calls it at start; route tests (http/test-app.ts) call it over an in-memory PGlite.
  */
-export async function createContext(config: Config, database: Database, opts: ServerOptions & { kick: AppContext['kick'] }): Promise<AppContext> {
+export async function createContext(config: Config, database: Database, opts: ServerOptions & { kick: AppContext['kick']; leaseOwner?: string | null }): Promise<AppContext> {
   const now = opts.now ?? Date.now;
   const fetcher = createFetcher({ allowPrivate: config.allowPrivatePeers, trustCa: config.trustCa });
   const resolver = opts.resolver ?? systemResolver();
@@ -94,6 +96,7 @@ export async function createContext(config: Config, database: Database, opts: Se
     challengeGuesses: createGuessLimits(),
     now,
     publicUrl: config.publicUrl,
+    leaseOwner: opts.leaseOwner ?? null,
     kick: opts.kick,
   };
   return ctx;
@@ -105,6 +108,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
   let ctx: AppContext | undefined;
   let listener: Listener | undefined;
   let workers: Worker[] = [];
+  let heartbeat: Heartbeat | undefined;
 
   return {
     get ctx() {
@@ -114,7 +118,10 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
     async start() {
       const database = await openMigrated(config);
       if (!database.shared) await releaseAllLeases(database.db);
-      ctx = await createContext(config, database, { ...opts, now, logger: log, kick: (queue) => workers.forEach((w) => (!queue || w.name === queue) && w.kick?.()) });
+      // several processes: the leases this one takes are tied to its heartbeat (store/queue-workers.ts)
+      const leaseOwner = database.shared ? randomId(12) : null;
+      if (leaseOwner) heartbeat = await startHeartbeat(database.db, leaseOwner, log.child({ sub: 'queue' }));
+      ctx = await createContext(config, database, { ...opts, now, logger: log, leaseOwner, kick: (queue) => workers.forEach((w) => (!queue || w.name === queue) && w.kick?.()) });
       const app = createApp(ctx, extensions.flatMap((e) => (e.routes ? [e.routes] : [])));
       listener = await listen(app, { host: config.httpHost, port: config.httpPort, tls: config.tls });
       if (config.httpPort === 0 && !config.publicUrlExplicit) {
@@ -128,6 +135,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
     async close() {
       await listener?.close();
       await Promise.all(workers.map((w) => w.stop()));
+      await heartbeat?.stop();
       await ctx?.fetcher.close();
       await ctx?.database.close();
       log.info('pullmail node stopped');

@@ -56,7 +56,7 @@ export interface Config {
   maxRequestBytes: number;
   /** How often the queue looks for due work when idle, ms. */
   queuePollMs: number;
-  /** How long a claimed queue item is reserved; after a crash another process takes it over then, seconds. */
+  /** How long a claimed queue item is reserved at most, seconds; on PostgreSQL a crashed process's items go free sooner, when its heartbeat stops (store/queue-workers.ts). */
   queueLeaseSeconds: number;
   /** Difficulty of the proof-of-work challenges we issue, in leading zero bits (PULLMAIL_POW_BITS, default 20). */
   powBits: number;

@@ -33,7 +33,7 @@ export function fetchWorker(ctx: AppContext): Worker {
       // claim in batches of at least half the slots, so a claim query serves many fetches
       while (inFlight.size > CONCURRENCY / 2) await Promise.race(inFlight);
       const free = CONCURRENCY - inFlight.size;
-      const rows = await claimDueFetches(ctx.db, new Date(ctx.now()), free, ctx.config.queueLeaseSeconds * 1000);
+      const rows = await claimDueFetches(ctx.db, new Date(ctx.now()), free, ctx.config.queueLeaseSeconds * 1000, ctx.leaseOwner);
       // each fetch goes on by itself: the next tick does not wait for a sender node that is slow to answer
       for (const row of rows) {
         const task: Promise<void> = pull(ctx, row)

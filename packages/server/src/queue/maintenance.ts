@@ -2,13 +2,16 @@
 // next recheck), single-use token ids past their lifetime are forgotten, and so are SMTP-stage
 // challenge pages whose tokens can no longer be used (docs/cri.md); message bodies nothing names any
 // more (deleted, expired, or an upload that failed half-way) are removed, and so are change-journal
-// lines older than a client could still be catching up from (docs/mailbox.md).
+// lines older than a client could still be catching up from (docs/mailbox.md), ended rate-limit
+// windows and the heartbeats of long-dead processes (PostgreSQL).
 import { and, inArray, lt } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import type { Worker } from '../server.ts';
 import { deleteOrphanBlobs, NO_BODY } from '../store/bodies.ts';
 import { pruneChallenges } from '../store/challenges.ts';
 import { pruneChanges } from '../store/folders.ts';
+import { pruneWorkers } from '../store/queue-workers.ts';
+import { pruneRateCounters } from '../store/rate-counters.ts';
 import { inbound } from '../store/schema.ts';
 import { overrideAnswers, pruneJtis } from '../store/replay.ts';
 import { createPoller } from './poller.ts';
@@ -31,6 +34,10 @@ export function maintenanceWorker(ctx: AppContext): Worker {
       if (expired) log.info({ expired }, 'held requests expired');
       await pruneJtis(ctx.db, new Date(ctx.now()));
       await pruneChallenges(ctx.db, new Date(ctx.now() - ctx.config.allowWindowSeconds * 1000));
+      // rate-limit windows that ended over an hour ago (PostgreSQL only; PGlite keeps them in memory)
+      if (ctx.database.shared) await pruneRateCounters(ctx.db, new Date(ctx.now() - 3_600_000));
+      // processes that died long ago (their leases went free after DEAD_AFTER_SECONDS)
+      if (ctx.database.shared) await pruneWorkers(ctx.db, 86_400);
       // a blob is named by its row only once it is complete: leave young ones to the upload writing them
       const blobs = await deleteOrphanBlobs(ctx.db, new Date(ctx.now() - ORPHAN_BLOB_GRACE_MS));
       if (blobs) log.info({ blobs }, 'unused message bodies removed');

@@ -39,7 +39,7 @@ export function notifyWorker(ctx: AppContext): Worker {
     async tick() {
       // wait for a free slot only when all are taken
       while (inFlight.size >= MAX_DOMAINS_IN_FLIGHT) await Promise.race(inFlight);
-      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000);
+      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000, ctx.leaseOwner);
       const byDomain = new Map<string, DeliveryRow[]>();
       for (const d of claimed) byDomain.set(d.rcptDomain, [...(byDomain.get(d.rcptDomain) ?? []), d]);
       // each domain goes on by itself: the next tick does not wait for a peer that is slow to answer

@@ -4,6 +4,7 @@ import type { DeliveryState, NotificationKind, Transport } from '@pullmail/clien
 import { and, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import type { DeliveryRow } from './messages.ts';
+import { ownerGone } from './queue-workers.ts';
 import { deliveries, inbound } from './schema.ts';
 
 /** States after which nothing changes any more for the recipient. */
@@ -26,20 +27,21 @@ const unlessFinal = (column: typeof deliveries.state | typeof deliveries.reason,
   sql`case when ${deliveries.state} in (${sql.join(FINAL_FOR_FETCH.map((s) => sql`${s}`), sql`, `)}) then ${column} else ${value} end`;
 
 /**
- * Claims up to `limit` deliveries with a notification due, leasing them for `leaseMs`. Several
- * processes on one PostgreSQL never claim the same row; a crashed process's lease simply runs out.
+ * Claims up to `limit` deliveries with a notification due, leasing them for `leaseMs` to `owner`
+ * (this process's queue_workers id; null on PGlite). Several processes on one PostgreSQL never claim
+ * the same row; a crashed process's lease is free once it stops beating, or at the latest when it runs out.
  */
-export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: number): Promise<DeliveryRow[]> {
+export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: number, owner: string | null): Promise<DeliveryRow[]> {
   const due = db
     .select({ id: deliveries.id })
     .from(deliveries)
-    .where(and(isNotNull(deliveries.notifyKind), lte(deliveries.nextAttemptAt, now), or(isNull(deliveries.leaseUntil), lt(deliveries.leaseUntil, now))))
+    .where(and(isNotNull(deliveries.notifyKind), lte(deliveries.nextAttemptAt, now), or(isNull(deliveries.leaseUntil), lt(deliveries.leaseUntil, now), ownerGone(deliveries.leaseOwner))))
     .orderBy(deliveries.nextAttemptAt)
     .limit(limit)
     .for('update', { skipLocked: true });
   return db
     .update(deliveries)
-    .set({ leaseUntil: new Date(now.getTime() + leaseMs), attempts: sql`${deliveries.attempts} + 1` })
+    .set({ leaseUntil: new Date(now.getTime() + leaseMs), leaseOwner: owner, attempts: sql`${deliveries.attempts} + 1` })
     .where(inArray(deliveries.id, due))
     .returning();
 }

@@ -4,6 +4,7 @@ import type { InboundState } from '@pullmail/client/wire';
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
+import { ownerGone } from './queue-workers.ts';
 import { inbound } from './schema.ts';
 
 export type InboundRow = typeof inbound.$inferSelect;
@@ -60,18 +61,18 @@ export async function renewFetchLease(db: Executor, id: string, until: Date): Pr
   await updateFetching(db, id, { leaseUntil: until });
 }
 
-/** Pending fetches that are due, leased like the outbound queue. */
-export async function claimDueFetches(db: Executor, now: Date, limit: number, leaseMs: number): Promise<InboundRow[]> {
+/** Pending fetches that are due, leased to `owner` like the outbound queue (deliveries.ts claimDue). */
+export async function claimDueFetches(db: Executor, now: Date, limit: number, leaseMs: number, owner: string | null): Promise<InboundRow[]> {
   const due = db
     .select({ id: inbound.id })
     .from(inbound)
-    .where(and(eq(inbound.state, 'fetching'), lte(inbound.nextAttemptAt, now), or(isNull(inbound.leaseUntil), lt(inbound.leaseUntil, now))))
+    .where(and(eq(inbound.state, 'fetching'), lte(inbound.nextAttemptAt, now), or(isNull(inbound.leaseUntil), lt(inbound.leaseUntil, now), ownerGone(inbound.leaseOwner))))
     .orderBy(inbound.nextAttemptAt)
     .limit(limit)
     .for('update', { skipLocked: true });
   return db
     .update(inbound)
-    .set({ leaseUntil: new Date(now.getTime() + leaseMs), attempts: sql`${inbound.attempts} + 1` })
+    .set({ leaseUntil: new Date(now.getTime() + leaseMs), leaseOwner: owner, attempts: sql`${inbound.attempts} + 1` })
     .where(inArray(inbound.id, due))
     .returning();
 }

@@ -127,6 +127,8 @@ export const deliveries = pgTable('deliveries', {
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: ts('next_attempt_at'),
   leaseUntil: ts('lease_until'),
+  /** The process holding the lease (queue_workers.id; PostgreSQL only): when it stops beating the lease is free. */
+  leaseOwner: text('lease_owner'),
   lastError: text('last_error'),
   createdAt: created(),
   notifiedAt: ts('notified_at'),
@@ -164,6 +166,8 @@ export const inbound = pgTable('inbound', {
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: ts('next_attempt_at'),
   leaseUntil: ts('lease_until'),
+  /** The process holding the lease (queue_workers.id; PostgreSQL only): when it stops beating the lease is free. */
+  leaseOwner: text('lease_owner'),
   lastError: text('last_error'),
   receivedAt: created(),
   storedAt: ts('stored_at'),
@@ -341,3 +345,25 @@ export const folderChanges = pgTable('folder_changes', {
   kind: text('kind').$type<ChangeKind>().notNull(),
   createdAt: created(),
 }, (t) => [index('folder_changes_mailbox_idx').on(t.mailboxId, t.id), index('folder_changes_created_idx').on(t.createdAt)]);
+
+/**
+ * Counters of the rate limits and login throttles when several processes share PostgreSQL
+ * (store/rate-counters.ts): one row per limiter and key, a fixed window that ends at `expire`.
+ * rate-limiter-flexible's RateLimiterDrizzle reads and writes it with one atomic upsert per hit.
+ */
+export const rateCounters = pgTable('rate_counters', {
+  /** `<limiter>:<key>`, e.g. `u:amy@a.test` (send limit) or `lc:192.0.2.1` (failed logins of a client). */
+  key: text('key').primaryKey(),
+  points: integer('points').notNull(),
+  expire: ts('expire'),
+}, (t) => [index('rate_counters_expire_idx').on(t.expire)]);
+
+/**
+ * The node processes sharing a PostgreSQL database, each beating every few seconds
+ * (store/queue-workers.ts). A queue lease whose owner stopped beating is free before `lease_until`.
+ */
+export const queueWorkers = pgTable('queue_workers', {
+  id: text('id').primaryKey(),
+  /** Written with the database's clock, so processes on hosts with skewed clocks agree. */
+  seenAt: ts('seen_at').notNull(),
+});
