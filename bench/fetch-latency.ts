@@ -41,7 +41,7 @@ export interface FetchLatencyResult {
 
 export async function benchFetchLatency(total = 4000, concurrency = 50, messages = 200): Promise<FetchLatencyResult> {
   ensureDatabaseUrl();
-  const env = { PULLMAIL_RATE_DOMAIN: '1000000/60', PULLMAIL_RATE_SENDER: '1000000/60' };
+  const env = { PULLMAIL_RATE_DOMAIN: '1000000/60', PULLMAIL_RATE_SENDER: '1000000/60', PULLMAIL_SEND_LIMIT: '1000000/60' };
   const [a, b] = await startNodes([{ domain: 'a.test', https: true, env }, { domain: 'b.test', https: true, env }]);
   try {
     const alice = await a.addUser('alice@a.test');

@@ -14,7 +14,7 @@ import { printCounts, resetCounts } from './lib/db-instrument.ts';
 import { profilePhase } from './lib/profiler.ts';
 
 // the bench measures throughput, not the per-sender limits a real node keeps
-const BENCH_ENV = { PULLMAIL_QUEUE_POLL_MS: '100', PULLMAIL_RATE_DOMAIN: '1000000/60', PULLMAIL_RATE_SENDER: '1000000/60' };
+const BENCH_ENV = { PULLMAIL_QUEUE_POLL_MS: '100', PULLMAIL_RATE_DOMAIN: '1000000/60', PULLMAIL_RATE_SENDER: '1000000/60', PULLMAIL_SEND_LIMIT: '1000000/60' };
 
 export interface Pm1DeliveryResult {
   n: number;
