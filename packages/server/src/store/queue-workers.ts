@@ -35,7 +35,11 @@ export async function pruneWorkers(db: Executor, seconds: number): Promise<numbe
   return rows.length;
 }
 
-/** SQL true when the lease owner in `owner` has stopped beating (or left); null owners never match. */
+/**
+ * SQL true when the lease owner in `owner` has stopped beating (or left). A null owner (PGlite, or a
+ * row leased before owners existed) never matches: `NULL NOT IN (<empty>)` would be true, hence the
+ * explicit test and NOT EXISTS.
+ */
 export function ownerGone(owner: Column): SQL {
-  return sql`${owner} not in (select ${queueWorkers.id} from ${queueWorkers} where ${queueWorkers.seenAt} > now() - make_interval(secs => ${DEAD_AFTER_SECONDS}))`;
+  return sql`(${owner} is not null and not exists (select 1 from ${queueWorkers} where ${queueWorkers.id} = ${owner} and ${queueWorkers.seenAt} > now() - make_interval(secs => ${DEAD_AFTER_SECONDS})))`;
 }
