@@ -14,7 +14,7 @@ import type { LimiterFactory } from '../store/rate-counters.ts';
 
 export interface LoginAttempt {
   door: LoginDoor;
-  /** The client's IP address as the socket reports it; undefined when there is none (in-process requests). */
+  /** The client's IP address as the socket reports it; undefined when there is none (in-process requests), which is then not counted per client. */
   client: string | undefined;
   /** The account named (canonical address), when the door names one; bearer tokens do not. */
   account?: string;
@@ -36,14 +36,15 @@ export function createLoginThrottle(
 ): LoginThrottle {
   const byClient = limiter('lc', opts.client);
   const byAccount = limiter('la', opts.account);
-  const keys = (a: LoginAttempt): [RateLimiterAbstract, string][] => [
-    [byClient, clientKey(a.client)],
-    ...(a.account ? [[byAccount, a.account] as [RateLimiterAbstract, string]] : []),
+  // a request with no peer address (in-process, app.request()) has no client to count; its account still counts
+  const keys = (a: LoginAttempt): [RateLimiterAbstract, string, RateLimit][] => [
+    ...(a.client ? [[byClient, clientKey(a.client), opts.client] as [RateLimiterAbstract, string, RateLimit]] : []),
+    ...(a.account ? [[byAccount, a.account, opts.account] as [RateLimiterAbstract, string, RateLimit]] : []),
   ];
   return {
     async guard(attempt, check) {
       const pairs = keys(attempt);
-      const wait = Math.max(...(await Promise.all(pairs.map(([l, k], i) => lockedFor(l, k, i === 0 ? opts.client : opts.account)))));
+      const wait = Math.max(0, ...(await Promise.all(pairs.map(([l, k, limit]) => lockedFor(l, k, limit)))));
       if (wait > 0) {
         loginFailed(ctx, { ...attempt, reason: 'locked_out' });
         throw new PullmailError('rate_limited', `too many failed logins; try again in ${wait} s`, { retryAfter: wait });
