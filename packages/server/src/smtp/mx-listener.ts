@@ -175,7 +175,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       // onData reads the whole message first (readMessage), so every reply comes after the final dot
       onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
     },
-    { host: ctx.config.smtpHost, port: ctx.config.smtpPort },
+    { host: ctx.config.smtpHost, port: ctx.config.smtpPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp },
     log,
     // draft-irtf-asrg-cri-00 §3.3: the EHLO keyword with the level we support
     [CRI_EHLO_KEYWORD],
