@@ -43,7 +43,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
   const name = serverName(ctx);
   const transactions = new WeakMap<SMTPServerSession, Transaction>();
   const callout = ctx.config.senderCallout
-    ? createSenderCallout({ resolver: ctx.resolver, port: ctx.config.calloutPort, ehloName: name, now: ctx.now })
+    ? createSenderCallout({ resolver: ctx.resolver, port: ctx.config.calloutPort, ehloName: name, now: ctx.now, allowPrivate: ctx.config.allowPrivatePeers })
     : undefined;
 
   const answer = sessionAnswerer(ctx, 'mx', log);
