@@ -236,9 +236,10 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     notifyMaxInflight: opt('PULLMAIL_NOTIFY_MAX_INFLIGHT', positiveInt, 64),
     notifyBodyMs: opt('PULLMAIL_NOTIFY_BODY_SECONDS', positiveInt, 10) * 1000,
   };
-  if (config.smtpMaxClientsPerIp > config.smtpMaxClients) problems.push('PULLMAIL_SMTP_MAX_CLIENTS_PER_IP must not exceed PULLMAIL_SMTP_MAX_CLIENTS');
-  if (config.notifyMaxInflight > config.httpMaxInflight) problems.push('PULLMAIL_NOTIFY_MAX_INFLIGHT must not exceed PULLMAIL_HTTP_MAX_INFLIGHT');
-  if (config.lookupRateClient.count > config.lookupRate.count) problems.push('PULLMAIL_LOOKUP_RATE_CLIENT must not allow more lookups than PULLMAIL_LOOKUP_RATE');
+  // a per-address or per-endpoint cap above its total would never apply
+  if (config.smtpMaxClientsPerIp > config.smtpMaxClients) problems.push(`PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: ${config.smtpMaxClientsPerIp} exceeds PULLMAIL_SMTP_MAX_CLIENTS (${config.smtpMaxClients})`);
+  if (config.notifyMaxInflight > config.httpMaxInflight) problems.push(`PULLMAIL_NOTIFY_MAX_INFLIGHT: ${config.notifyMaxInflight} exceeds PULLMAIL_HTTP_MAX_INFLIGHT (${config.httpMaxInflight})`);
+  if (config.lookupRateClient.count > config.lookupRate.count) problems.push(`PULLMAIL_LOOKUP_RATE_CLIENT: allows more lookups than PULLMAIL_LOOKUP_RATE`);
   if (problems.length) throw new ConfigError(problems);
   // operator docs set no length: a short token is taken, but it is easy to guess
   if (config.adminToken !== undefined && config.adminToken.length < 16) warnings.push('PULLMAIL_ADMIN_TOKEN is shorter than 16 characters: easy to guess');
