@@ -14,8 +14,8 @@ import { singleFlight } from './single-flight.ts';
 const TTL_MS = 3600_000;
 const REFETCH_GAP_MS = 30_000;
 const JWKS_MAX_BYTES = 64 * 1024;
-/** Most keys one JWKS may hold (a node publishes its current key and a few retired ones). */
-export const MAX_JWKS_KEYS = 20;
+/** Most keys one JWKS may hold: retired keys stay published for a year and a day, so a node that rotates often lists many. */
+export const MAX_JWKS_KEYS = 100;
 
 const jwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())).max(MAX_JWKS_KEYS) });
 
