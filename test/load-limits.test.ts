@@ -62,49 +62,60 @@ describe('SMTP connection caps', () => {
   });
 });
 
-describe('HTTP in-flight caps and the notify body deadline', () => {
-  let b: TestNode;
-  let token: string;
-  before(async () => {
-    b = await startNode({
-      domain: 'b.test',
-      env: { PULLMAIL_HTTP_MAX_INFLIGHT: '3', PULLMAIL_NOTIFY_MAX_INFLIGHT: '2', PULLMAIL_NOTIFY_BODY_SECONDS: '2' },
+/** Starts a request whose body never finishes: the headers and the first bytes only. */
+function trickle(port: number, path: string, headers: Record<string, string>): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => {
+      const head = Object.entries({ host: 'b.test', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`);
+      socket.write(headers['transfer-encoding'] ? '5\r\nFrom:\r\n' : 'eyJ');
+      resolve(socket);
     });
-    token = await b.addUser('bob@b.test');
+    socket.on('error', () => undefined);
+    socket.once('error', reject);
+  });
+}
+
+const notifyHeaders = { 'content-type': 'application/jose', 'content-length': '5000' };
+const uploadHeaders = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'message/rfc822', 'transfer-encoding': 'chunked' });
+
+describe('HTTP in-flight caps', () => {
+  let b: TestNode;
+  before(async () => {
+    // a long body deadline: nothing here may be cut while the caps are checked
+    b = await startNode({ domain: 'b.test', env: { PULLMAIL_HTTP_MAX_INFLIGHT: '2', PULLMAIL_NOTIFY_MAX_INFLIGHT: '2', PULLMAIL_NOTIFY_BODY_SECONDS: '600' } });
   });
   after(() => b?.stop());
 
-  /** Starts a request whose body never finishes: the headers and the first bytes only. */
-  function trickle(path: string, headers: Record<string, string>): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port: b.port, host: '127.0.0.1' }, () => {
-        const head = Object.entries({ host: 'b.test', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-        socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`);
-        socket.write(headers['transfer-encoding'] ? '5\r\nFrom:\r\n' : 'eyJ');
-        resolve(socket);
-      });
-      socket.on('error', () => undefined);
-      socket.once('error', reject);
-    });
-  }
-
-  it('answers 503 past the caps, cuts trickling notify bodies in seconds, and keeps a slow upload', async () => {
-    const notifyA = await trickle('/pm/v1/notify', { 'content-type': 'application/jose', 'content-length': '5000' });
-    const notifyB = await trickle('/pm/v1/notify', { 'content-type': 'application/jose', 'content-length': '5000' });
-    await waitFor('two notify requests in flight', async () => (await b.api('/pm/v1/notify', { method: 'POST', body: 'x', headers: { 'content-type': 'application/jose' } })).status === 503);
-    const busy = await b.api('/pm/v1/notify', { method: 'POST', body: 'x', headers: { 'content-type': 'application/jose' } });
+  it('answers 503 with Retry-After once every place is taken, and serves again once one is free', async () => {
+    const notifyA = await trickle(b.port, '/pm/v1/notify', notifyHeaders);
+    const notifyB = await trickle(b.port, '/pm/v1/notify', notifyHeaders);
+    await waitFor('every place taken', async () => (await b.api('/healthz')).status === 503);
+    const busy = await b.api('/healthz');
     assert.equal(busy.status, 503);
     assert.equal(((await busy.json()) as { error: string }).error, 'unavailable');
     assert.equal(busy.headers.get('retry-after'), '1');
-    // other routes still have room (3 in all)
-    assert.equal((await b.api('/healthz')).status, 200);
-    const upload = await trickle('/api/v1/messages', { authorization: `Bearer ${token}`, 'content-type': 'message/rfc822', 'transfer-encoding': 'chunked' });
-    await waitFor('every place taken', async () => (await b.api('/healthz')).status === 503);
+    notifyA.destroy();
+    await waitFor('a place free again', async () => (await b.api('/healthz')).status === 200);
+    notifyB.destroy();
+  });
+});
 
-    // the trickling notifications are cut; the upload, started later, is still open when they are
-    await Promise.all([closed(notifyA), closed(notifyB)]);
+describe('the notify body deadline', () => {
+  let b: TestNode;
+  before(async () => {
+    b = await startNode({ domain: 'b.test', env: { PULLMAIL_NOTIFY_BODY_SECONDS: '2' } });
+  });
+  after(() => b?.stop());
+
+  it('cuts a trickling notify body within seconds, while a slow upload started earlier stays open', async () => {
+    const token = await b.addUser('bob@b.test');
+    // the upload starts first: were it under the same deadline, it would be cut first
+    const upload = await trickle(b.port, '/api/v1/messages', uploadHeaders(token));
+    const single = await trickle(b.port, '/pm/v1/notify', notifyHeaders);
+    const batch = await trickle(b.port, '/pm/v1/notify/batch', { 'content-type': 'application/json', 'content-length': '5000' });
+    await Promise.all([closed(single), closed(batch)]);
     assert.equal(upload.closed, false, 'the upload keeps its long deadline');
-    await waitFor('places free again', async () => (await b.api('/healthz')).status === 200);
     upload.destroy();
   });
 });
