@@ -534,6 +534,20 @@ describe('pm1 security: three nodes over HTTPS, c.test attacking', () => {
     t.diagnostic(`race outcomes over 25 iterations: ${JSON.stringify(outcomes)}`);
     assert.equal(outcomes.fetched + outcomes.retracted, 25);
   });
+
+  it('10. an iss that is not a domain name in A-label form is refused with 400 before any lookup', async () => {
+    const resolver = b.server.ctx.resolver as unknown as { queries: string[] };
+    const before = resolver.queries.length;
+    const t = nowS();
+    // each would otherwise make b ask DNS and connect somewhere of the attacker's choosing
+    const bad = ['a.test:443', 'user@a.test', 'a.test/x', 'a.test?x', '127.0.0.1', '[::1]', '0x7f.1', 'b\u00fccher.test', 'a..test', '-a.test', 'a.test.', ' a.test', 'x'.repeat(64) + '.test'];
+    for (const iss of bad) {
+      const payload = { ...(await claims({ subject: `iss ${iss}` })), iss, iat: t, exp: t + 600, jti: randomId() };
+      const forged = `${b64({ alg: 'EdDSA', typ: TokenType.notify, kid: 'forged' })}.${b64(payload)}.${Buffer.alloc(64).toString('base64url')}`;
+      await expectError(await notify(b, forged), 400, 'bad_request', `iss ${JSON.stringify(iss)}`);
+    }
+    assert.deepEqual(resolver.queries.slice(before), [], 'no DNS query for any of them');
+  });
 });
 
 // PROTOCOL.md §2 and §6 rules about what a verified notification may change, between two nodes.

@@ -169,4 +169,31 @@ describe('SMTP gateway: MX listener', () => {
     const entry = (await inbox(bob)).messages.find((m: Json) => m.subject === 'dots');
     assert.ok((await rawOf(bob, entry.id)).toString('latin1').endsWith('Subject: dots\r\n\r\nline one\r\n.\r\n..two\r\n'));
   });
+
+  it('refuses a looping message (more than 50 Received fields) in the session with 554 5.4.6, and stores nothing', async () => {
+    const before = await stored();
+    const hops = (n: number) => Array.from({ length: n }, (_, i) => `Received: from hop${i}.legacy.test by hop${i + 1}.legacy.test; Tue, 1 Dec 2026 10:00:00 +0000\r\n`).join('');
+    const session = (n: number, subject: string) => rawSmtp(port, [
+      'EHLO client.test\r\n', 'MAIL FROM:<alice@legacy.test>\r\n', 'RCPT TO:<bob@b.test>\r\n', 'DATA\r\n',
+      `${hops(n)}From: alice@legacy.test\r\nTo: bob@b.test\r\nSubject: ${subject}\r\n\r\nround and round\r\n.\r\n`, 'QUIT\r\n',
+    ]);
+    const looping = await session(51, 'loop 51');
+    assert.match(looping[5], /^554 5\.4\.6 /, looping.join(' | '));
+    assert.equal(await stored(), before, 'nothing stored');
+    // control: Postfix's hop_count_limit lets 50 through, and so do we
+    const fifty = await session(50, 'loop 50');
+    assert.match(fifty[5], /^250 /, fifty.join(' | '));
+    assert.equal(await stored(), before + 1);
+  });
+
+  it('refuses address literals in MAIL FROM and RCPT TO (they would name a host to connect to)', async () => {
+    const replies = await rawSmtp(port, [
+      'EHLO client.test\r\n', 'MAIL FROM:<alice@[127.0.0.1]>\r\n', 'MAIL FROM:<alice@legacy.test>\r\n', 'RCPT TO:<bob@[127.0.0.1]>\r\n',
+      'RCPT TO:<bob@[IPv6:::1]>\r\n', 'QUIT\r\n',
+    ]);
+    assert.match(replies[2], /^501 5\.1\.7 /);
+    assert.match(replies[3], /^250 /);
+    assert.match(replies[4], /^501 5\.1\.3 /);
+    assert.match(replies[5], /^501 5\.1\.3 /);
+  });
 });

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { createDiscovery, systemResolver, type DnsResolver } from './peers/discovery.ts';
 import { createFetcher } from './peers/fetcher.ts';
+import { createLookupGate } from './peers/lookup-gate.ts';
 import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
 import { createGuessLimits } from './policy/guess-limits.ts';
 import { createLoginThrottle } from './policy/login-throttle.ts';
@@ -72,7 +73,15 @@ export async function createContext(config: Config, database: Database, opts: Se
   const now = opts.now ?? Date.now;
   const fetcher = createFetcher({ allowPrivate: config.allowPrivatePeers, trustCa: config.trustCa });
   const resolver = opts.resolver ?? systemResolver();
-  const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now });
+  // one gate for every lookup an unverified request causes (protocol §2)
+  const gate = createLookupGate({
+    perClient: config.lookupRateClient,
+    total: config.lookupRate,
+    maxConcurrent: config.lookupConcurrency,
+    maxConcurrentPerClient: Math.max(1, Math.floor(config.lookupConcurrency / 4)),
+  }, now);
+  const cacheLimits = { gate, maxEntries: config.peerCacheEntries, deadlineMs: config.lookupDeadlineMs };
+  const discovery = createDiscovery({ peers: config.peers, resolver, fetcher, now, ...cacheLimits });
   // retired keys stay published while capabilities (retention) and consent tokens (≤ 365 days) they signed live
   const keys = await loadKeySet(database.db, { now: () => new Date(now()), publishSeconds: Math.max(config.retentionSeconds, 365 * 86_400) + 86_400 });
   const log = opts.logger ?? createLogger(config.logLevel);
@@ -89,7 +98,7 @@ export async function createContext(config: Config, database: Database, opts: Se
     fetcher,
     resolver,
     discovery,
-    peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now })),
+    peerKeys: withOwnKeys(config.domains, keys, createPeerKeys({ discovery, fetcher, now, ...cacheLimits })),
     metrics,
     rateLimits: createRateLimits({ domain: config.rateDomain, sender: config.rateSender, send: config.sendLimit }, limiter),
     loginThrottle: createLoginThrottle({ log, metrics }, { client: config.authFailuresClient, account: config.authFailuresAccount }, limiter),

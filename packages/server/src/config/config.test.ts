@@ -255,6 +255,13 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['PULLMAIL_MAX_MESSAGE_BYTES', '0', 'must be positive'],
     ['PULLMAIL_RETENTION_DAYS', 'forever', 'not a number'],
     ['PULLMAIL_QUEUE_POLL_MS', '1.5', 'not a whole number'],
+    ['PULLMAIL_LOOKUP_RATE_CLIENT', '60', 'not count/seconds'],
+    ['PULLMAIL_LOOKUP_CONCURRENCY', '0', 'no lookup could ever run'],
+    ['PULLMAIL_LOOKUP_DEADLINE_SECONDS', '0', 'every lookup would be late'],
+    ['PULLMAIL_PEER_CACHE_ENTRIES', '-1', 'must be positive'],
+    ['PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', '0', 'no client could connect'],
+    ['PULLMAIL_NOTIFY_MAX_INFLIGHT', 'many', 'not a number'],
+    ['PULLMAIL_NOTIFY_BODY_SECONDS', '0', 'every notification would be cut'],
   ];
   for (const [name, value, why] of cases) {
     it(`${name}=${JSON.stringify(value)} (${why})`, () => {
@@ -263,6 +270,31 @@ describe('loadConfig refuses bad values, naming the variable', () => {
       assert.ok(problems[0].startsWith(`${name}: `), problems[0]);
     });
   }
+
+  it('refuses a per-address or per-endpoint cap above its total, naming both variables', () => {
+    const cases: [env: Record<string, string>, name: string, total: string][] = [
+      [{ PULLMAIL_SMTP_MAX_CLIENTS: '5' }, 'PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', 'PULLMAIL_SMTP_MAX_CLIENTS'],
+      [{ PULLMAIL_HTTP_MAX_INFLIGHT: '10' }, 'PULLMAIL_NOTIFY_MAX_INFLIGHT', 'PULLMAIL_HTTP_MAX_INFLIGHT'],
+      [{ PULLMAIL_LOOKUP_RATE_CLIENT: '601/60' }, 'PULLMAIL_LOOKUP_RATE_CLIENT', 'PULLMAIL_LOOKUP_RATE'],
+    ];
+    for (const [env, name, total] of cases) {
+      const problems = problemsOf(env);
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.ok(problems[0].startsWith(`${name}: `) && problems[0].includes(total), problems[0]);
+    }
+  });
+
+  it('takes the load limits from the environment', () => {
+    const c = loadConfig({
+      PULLMAIL_LOOKUP_RATE_CLIENT: '5/10', PULLMAIL_LOOKUP_RATE: '50/10', PULLMAIL_LOOKUP_CONCURRENCY: '8', PULLMAIL_LOOKUP_DEADLINE_SECONDS: '3',
+      PULLMAIL_PEER_CACHE_ENTRIES: '100', PULLMAIL_SMTP_MAX_CLIENTS: '20', PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: '2',
+      PULLMAIL_HTTP_MAX_INFLIGHT: '100', PULLMAIL_NOTIFY_MAX_INFLIGHT: '10', PULLMAIL_NOTIFY_BODY_SECONDS: '4',
+    }).config;
+    assert.deepEqual(
+      [c.lookupRateClient, c.lookupRate, c.lookupConcurrency, c.lookupDeadlineMs, c.peerCacheEntries, c.smtpMaxClients, c.smtpMaxClientsPerIp, c.httpMaxInflight, c.notifyMaxInflight, c.notifyBodyMs],
+      [{ count: 5, seconds: 10 }, { count: 50, seconds: 10 }, 8, 3000, 100, 20, 2, 100, 10, 4000],
+    );
+  });
 
   it('reports every bad variable at once, in one message', () => {
     let error: ConfigError | undefined;

@@ -66,6 +66,26 @@ export interface Config {
   requestExpirySeconds: number;
   /** How often a sender node asks again about a held or challenged delivery, seconds (default 900). */
   heldRecheckSeconds: number;
+  /** Lookups of unknown sender domains one client address may cause before its notifications verify (PULLMAIL_LOOKUP_RATE_CLIENT, default 60/60). */
+  lookupRateClient: RateLimit;
+  /** The same for all clients together (PULLMAIL_LOOKUP_RATE, default 600/60). */
+  lookupRate: RateLimit;
+  /** Such lookups running at once (PULLMAIL_LOOKUP_CONCURRENCY, default 16; a quarter of it, at least 1, per client address). */
+  lookupConcurrency: number;
+  /** Overall deadline of one discovery or JWKS fetch, ms (PULLMAIL_LOOKUP_DEADLINE_SECONDS, default 15). */
+  lookupDeadlineMs: number;
+  /** Domains kept in each peer cache: discovery, keys (PULLMAIL_PEER_CACHE_ENTRIES, default 10000). */
+  peerCacheEntries: number;
+  /** SMTP connections at once, per listener (PULLMAIL_SMTP_MAX_CLIENTS, default 200); more get 421. */
+  smtpMaxClients: number;
+  /** SMTP connections at once from one client address, per listener (PULLMAIL_SMTP_MAX_CLIENTS_PER_IP, default 10); more get 421. */
+  smtpMaxClientsPerIp: number;
+  /** HTTP requests in progress at once (PULLMAIL_HTTP_MAX_INFLIGHT, default 512); more get 503. */
+  httpMaxInflight: number;
+  /** Of those, requests to the pm1 notify endpoints (PULLMAIL_NOTIFY_MAX_INFLIGHT, default 64); more get 503. */
+  notifyMaxInflight: number;
+  /** Time a notify request body may take to arrive, ms (PULLMAIL_NOTIFY_BODY_SECONDS, default 10). */
+  notifyBodyMs: number;
 }
 
 /** One problem per variable, phrased for the operator. */
@@ -87,6 +107,9 @@ const KNOWN = new Set([
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
   'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS', 'PULLMAIL_QUEUE_LEASE_SECONDS',
   'PULLMAIL_POW_BITS', 'PULLMAIL_ALLOW_WINDOW_DAYS', 'PULLMAIL_REQUEST_EXPIRY_DAYS', 'PULLMAIL_HELD_RECHECK_SECONDS',
+  'PULLMAIL_LOOKUP_RATE_CLIENT', 'PULLMAIL_LOOKUP_RATE', 'PULLMAIL_LOOKUP_CONCURRENCY', 'PULLMAIL_LOOKUP_DEADLINE_SECONDS',
+  'PULLMAIL_PEER_CACHE_ENTRIES', 'PULLMAIL_SMTP_MAX_CLIENTS', 'PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', 'PULLMAIL_HTTP_MAX_INFLIGHT',
+  'PULLMAIL_NOTIFY_MAX_INFLIGHT', 'PULLMAIL_NOTIFY_BODY_SECONDS',
 ]);
 
 const port = z.coerce.number().int('must be a whole number').min(0, 'must be 0-65535').max(65535, 'must be 0-65535');
@@ -212,7 +235,21 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     allowWindowSeconds: opt('PULLMAIL_ALLOW_WINDOW_DAYS', positiveInt, 30) * 86_400,
     requestExpirySeconds: opt('PULLMAIL_REQUEST_EXPIRY_DAYS', positiveInt, 14) * 86_400,
     heldRecheckSeconds: opt('PULLMAIL_HELD_RECHECK_SECONDS', positiveInt, 900),
+    lookupRateClient: opt('PULLMAIL_LOOKUP_RATE_CLIENT', rate, { count: 60, seconds: 60 }),
+    lookupRate: opt('PULLMAIL_LOOKUP_RATE', rate, { count: 600, seconds: 60 }),
+    lookupConcurrency: opt('PULLMAIL_LOOKUP_CONCURRENCY', positiveInt, 16),
+    lookupDeadlineMs: opt('PULLMAIL_LOOKUP_DEADLINE_SECONDS', positiveInt, 15) * 1000,
+    peerCacheEntries: opt('PULLMAIL_PEER_CACHE_ENTRIES', positiveInt, 10_000),
+    smtpMaxClients: opt('PULLMAIL_SMTP_MAX_CLIENTS', positiveInt, 200),
+    smtpMaxClientsPerIp: opt('PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', positiveInt, 10),
+    httpMaxInflight: opt('PULLMAIL_HTTP_MAX_INFLIGHT', positiveInt, 512),
+    notifyMaxInflight: opt('PULLMAIL_NOTIFY_MAX_INFLIGHT', positiveInt, 64),
+    notifyBodyMs: opt('PULLMAIL_NOTIFY_BODY_SECONDS', positiveInt, 10) * 1000,
   };
+  // a per-address or per-endpoint cap above its total would never apply
+  if (config.smtpMaxClientsPerIp > config.smtpMaxClients) problems.push(`PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: ${config.smtpMaxClientsPerIp} exceeds PULLMAIL_SMTP_MAX_CLIENTS (${config.smtpMaxClients})`);
+  if (config.notifyMaxInflight > config.httpMaxInflight) problems.push(`PULLMAIL_NOTIFY_MAX_INFLIGHT: ${config.notifyMaxInflight} exceeds PULLMAIL_HTTP_MAX_INFLIGHT (${config.httpMaxInflight})`);
+  if (config.lookupRateClient.count > config.lookupRate.count) problems.push(`PULLMAIL_LOOKUP_RATE_CLIENT: allows more lookups than PULLMAIL_LOOKUP_RATE`);
   if (problems.length) throw new ConfigError(problems);
   // operator docs set no length: a short token is taken, but it is easy to guess
   if (config.adminToken !== undefined && config.adminToken.length < 16) warnings.push('PULLMAIL_ADMIN_TOKEN is shorter than 16 characters: easy to guess');

@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { sendBodyLimit } from './body.ts';
 import { errorResponse } from './errors.ts';
+import { loadLimits } from './middleware/load-limits.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
@@ -21,6 +22,8 @@ export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
   const log = ctx.log.child({ sub: 'http' });
   // every response carries X-Request-Id; error lines name it
   app.use('*', requestId({ limitLength: 64 }));
+  const { httpMaxInflight, notifyMaxInflight, notifyBodyMs } = ctx.config;
+  app.use('*', loadLimits({ maxInflight: httpMaxInflight, notifyMaxInflight, notifyBodyMs }));
   const tooLarge = () => {
     throw new PullmailError('too_large', 'request body is too large');
   };

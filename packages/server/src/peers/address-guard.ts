@@ -1,6 +1,10 @@
-// Refusal of loopback, private, link-local and other non-public addresses for outbound calls to peers
-// (SSRF guard). Checked both for IP literals in URLs and for every address a host name resolves to.
+// Refusal of loopback, private, link-local and other non-public addresses for outbound connections
+// (SSRF guard), unless PULLMAIL_ALLOW_PRIVATE_PEERS: the one guard for HTTP to peers (fetcher.ts) and
+// SMTP out (smtp/send-smtp.ts, the sender callout in smtp/smtp-probe.ts). Checked both for IP literals
+// and for every address a host name resolves to; the connection then goes to an address checked here.
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { PullmailError } from '../errors.ts';
 
 const blocked = new BlockList();
 for (const [net, prefix] of [
@@ -24,4 +28,42 @@ export function isPrivateAddress(ip: string): boolean {
     return blocked.check(bare, 'ipv6');
   }
   return true;
+}
+
+/** The error for a refused address; `private_address` is permanent (the same name resolves the same way). */
+export function privateAddressError(what: string): PullmailError {
+  return new PullmailError('private_address', `refusing private address: ${what} (set PULLMAIL_ALLOW_PRIVATE_PEERS=1 to allow)`);
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A node:dns `lookup` that fails with `private_address` when any address of the name is not public
+ * (one bad address is enough: a name that also resolves to 127.0.0.1 could be made to use it).
+ * For undici's connector and `net.connect({ lookup })`.
+ */
+export function guardedLookup(hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    const bad = addresses.find((a) => isPrivateAddress(a.address));
+    if (bad) return callback(privateAddressError(`${hostname} resolves to ${bad.address}`), []);
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0].address, addresses[0].family);
+  });
+}
+
+/**
+ * One public address of `host` (an IP literal or a name) to connect to.
+ * @throws PullmailError `private_address`, or `peer_unreachable` (temporary) when the name does not resolve.
+ */
+export function publicAddress(host: string): Promise<string> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare)) return isPrivateAddress(bare) ? Promise.reject(privateAddressError(bare)) : Promise.resolve(bare);
+  return new Promise((resolve, reject) => {
+    guardedLookup(bare, {}, (err, address) => {
+      if (err instanceof PullmailError) return reject(err);
+      if (err) return reject(new PullmailError('peer_unreachable', `${bare}: ${err.code ?? err.message}`, { temporary: true, cause: err }));
+      resolve(address as string);
+    });
+  });
 }

@@ -4,9 +4,10 @@ import fc from 'fast-check';
 import { peerMetadata, startPeerServer, type PeerServer } from '../../../../test/harness/peer-server.ts';
 import { testPki } from '../../../../test/harness/tls.ts';
 import { isPullmailError, PullmailError } from '../errors.ts';
-import { createDiscovery, parseTxtRecord, type DnsResolver } from './discovery.ts';
+import { createDiscovery, MAX_METADATA_DOMAINS, parseTxtRecord, type DnsResolver } from './discovery.ts';
 import { createFakeResolver } from './fake-resolver.ts';
 import { createFetcher, type Fetcher } from './fetcher.ts';
+import { createLookupGate } from './lookup-gate.ts';
 
 const METADATA = '/.well-known/pullmail';
 
@@ -162,6 +163,42 @@ describe('createDiscovery', () => {
     const resolver = createFakeResolver({ txt: { '_pullmail.d.test': txtFor(secure.url) } });
     const discovery = createDiscovery({ peers: new Map(), resolver, fetcher, now });
     await assert.rejects(discovery.discover('d.test'), (err: unknown) => isPullmailError(err, 'peer_error') && /does not serve d\.test/.test(err.message));
+  });
+
+  it('fails closed on two _pullmail TXT records naming different nodes: neither is used, nor is the domain legacy', async () => {
+    const resolver = createFakeResolver({ txt: { '_pullmail.c.test': [...txtFor(secure.url), ...txtFor('https://evil.example')] } });
+    const discovery = createDiscovery({ peers: new Map(), resolver, fetcher, now });
+    await assert.rejects(discovery.discover('c.test'), (err: unknown) => isPullmailError(err, 'peer_error') && err.temporary && /conflicting/.test(err.message));
+    assert.equal(secure.count(METADATA), 0);
+    // the same record twice is no conflict
+    resolver.records.txt!['_pullmail.c.test'] = [...txtFor(secure.url), ...txtFor(secure.url)];
+    assert.equal((await discovery.discover('c.test'))?.base, secure.url);
+  });
+
+  it('refuses metadata listing more domains than the limit', async () => {
+    plain.metadata = peerMetadata(plain.url, ['b.test', ...Array.from({ length: MAX_METADATA_DOMAINS }, (_, i) => `d${i}.test`)]);
+    const discovery = createDiscovery({ peers: new Map([['b.test', plain.url]]), resolver: createFakeResolver(), fetcher, now });
+    await assert.rejects(discovery.discover('b.test'), (err: unknown) => isPullmailError(err, 'peer_error') && /not pm1/.test(err.message));
+  });
+
+  it('keeps at most maxEntries answers, dropping the least recently used', async () => {
+    const discovery = createDiscovery({ peers: new Map(), resolver: createFakeResolver(), fetcher, now, maxEntries: 3 });
+    // legacy domains: no TXT record, nothing at https://<domain>
+    for (const d of ['l1.invalid', 'l2.invalid', 'l3.invalid', 'l4.invalid', 'l5.invalid']) assert.equal(await discovery.discover(d), null);
+    assert.equal(discovery.cacheSize, 3);
+  });
+
+  it('lets a client cause only as many lookups as the gate admits, and answers cached domains without it', async () => {
+    const resolver = createFakeResolver({ txt: { '_pullmail.c.test': txtFor(secure.url) } });
+    const gate = createLookupGate({ perClient: { count: 1, seconds: 60 }, total: { count: 100, seconds: 60 }, maxConcurrent: 4, maxConcurrentPerClient: 1 }, now);
+    const discovery = createDiscovery({ peers: new Map(), resolver, fetcher, now, gate });
+    assert.equal((await discovery.discover('c.test', { client: '192.0.2.7' }))?.base, secure.url);
+    assert.equal((await discovery.discover('c.test', { client: '192.0.2.7' }))?.base, secure.url, 'cached: no admission needed');
+    const asked = resolver.queries.length;
+    await assert.rejects(discovery.discover('x.invalid', { client: '192.0.2.7' }), (err: unknown) => isPullmailError(err, 'rate_limited'));
+    assert.equal(resolver.queries.length, asked, 'a refused lookup asks nothing');
+    // the node's own lookups (the outbound queue) pass no client and are not limited
+    assert.equal(await discovery.discover('x.invalid'), null);
   });
 
   it('does not cache a refusal: a fixed peer is found on the next call', async () => {

@@ -1,10 +1,15 @@
 // Discovery of a mail domain's pull node (protocol §1): static peer map, then DNS TXT
 // `_pullmail.<domain>`, then https://<domain>/.well-known/pullmail. No match means a legacy domain.
+// Answers are cached in a bounded LRU (a node 1 h, a legacy domain 5 min; failures are not, so a peer
+// that fixed its setup is found at once), and a lookup the cache cannot answer passes the lookup gate
+// when a client's unverified request caused it.
 import { Resolver } from 'node:dns/promises';
 import { PROTOCOL_VERSION } from '@pullmail/client/wire';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { PullmailError } from '../errors.ts';
 import type { Fetcher } from './fetcher.ts';
+import { openGate, withDeadline, type LookupGate } from './lookup-gate.ts';
 import { singleFlight } from './single-flight.ts';
 
 /** What we know about another node, from its metadata. */
@@ -37,15 +42,24 @@ export function systemResolver(): DnsResolver {
 }
 
 export interface Discovery {
-  /** The node serving `domain`, or null for a legacy (SMTP-only) domain. Throws a temporary error when unsure. */
-  discover(domain: string): Promise<PeerNode | null>;
+  /**
+   * The node serving `domain`, or null for a legacy (SMTP-only) domain. Throws a temporary error when unsure.
+   * With `client` (the address of an unverified request's sender) a lookup the cache cannot answer must
+   * pass the lookup gate first, which may throw `rate_limited`.
+   */
+  discover(domain: string, opts?: { client?: string }): Promise<PeerNode | null>;
   /** Drops the cached answer for a domain (after a peer changed). */
   forget(domain: string): void;
+  /** Domains with a cached answer (bounded by `maxEntries`). */
+  readonly cacheSize: number;
 }
+
+/** Most domains one node's metadata may list (a larger list is refused as not pm1). */
+export const MAX_METADATA_DOMAINS = 1000;
 
 const metadataSchema = z.object({
   version: z.literal(PROTOCOL_VERSION),
-  domains: z.array(z.string()).max(10_000),
+  domains: z.array(z.string().max(253)).max(MAX_METADATA_DOMAINS),
   notify: z.string().url(),
   jwks_uri: z.string().url(),
   max_message_bytes: z.number().int().positive().optional(),
@@ -54,6 +68,8 @@ const metadataSchema = z.object({
 const POSITIVE_TTL_MS = 3600_000; // protocol §1: cache metadata at most 1 h
 const NEGATIVE_TTL_MS = 300_000;
 const METADATA_MAX_BYTES = 64 * 1024;
+/** Default overall deadline of one discovery, all steps together. */
+const DEADLINE_MS = 15_000;
 
 /** Parses `v=pm1; node=https://host/` (protocol §1). Returns the node base URL or undefined. */
 export function parseTxtRecord(txt: string): string | undefined {
@@ -79,13 +95,28 @@ export function createDiscovery(opts: {
   resolver: DnsResolver;
   fetcher: Fetcher;
   now?: () => number;
+  /** Admits lookups caused by unverified requests (default: no limit). */
+  gate?: LookupGate;
+  /** Most domains whose answer is kept (PULLMAIL_PEER_CACHE_ENTRIES); the least recently used go first. */
+  maxEntries?: number;
+  /** Overall deadline of one discovery, ms (PULLMAIL_LOOKUP_DEADLINE_SECONDS). */
+  deadlineMs?: number;
 }): Discovery {
   const now = opts.now ?? Date.now;
-  const cache = new Map<string, { node: PeerNode | null; until: number }>();
+  const gate = opts.gate ?? openGate;
+  const deadlineMs = opts.deadlineMs ?? DEADLINE_MS;
+  type Entry = { node: PeerNode | null; until: number };
+  // sized by the domains a node lists, so 10 000 entries of 1000 domains each cannot pile up
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const cache = new LRUCache<string, Entry>({
+    max: maxEntries,
+    maxSize: maxEntries * 10,
+    sizeCalculation: (e) => 1 + Math.min(e.node?.domains.length ?? 0, maxEntries * 10 - 1),
+  });
 
   async function readMetadata(base: string, domain: string, source: PeerNode['source']): Promise<PeerNode> {
     const origin = new URL(base).origin;
-    const res = await opts.fetcher.fetch(`${base}/.well-known/pullmail`, { maxBytes: METADATA_MAX_BYTES, headers: { accept: 'application/json' } });
+    const res = await opts.fetcher.fetch(`${base}/.well-known/pullmail`, { maxBytes: METADATA_MAX_BYTES, deadlineMs, headers: { accept: 'application/json' } });
     if (res.status !== 200) {
       throw new PullmailError('peer_error', `${base}: metadata answered ${res.status}`, { temporary: res.status >= 500 || res.status === 429 });
     }
@@ -113,11 +144,15 @@ export function createDiscovery(opts: {
       if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'NXDOMAIN') return undefined;
       throw new PullmailError('peer_unreachable', `DNS TXT _pullmail.${domain}: ${code ?? (err as Error).message}`, { cause: err, temporary: true });
     }
+    const bases = new Set<string>();
     for (const chunks of records) {
       const base = parseTxtRecord(chunks.join(''));
-      if (base) return base;
+      if (base) bases.add(base);
     }
-    return undefined;
+    // protocol §1: two pm1 records naming different nodes fail closed: neither is trusted, and the
+    // domain is not taken for a legacy one either (its mail must not go out by SMTP on a DNS mistake)
+    if (bases.size > 1) throw new PullmailError('peer_error', `DNS TXT _pullmail.${domain}: conflicting pm1 records (${[...bases].join(', ')})`, { temporary: true });
+    return bases.values().next().value;
   }
 
   async function resolve(domain: string): Promise<PeerNode | null> {
@@ -140,17 +175,30 @@ export function createDiscovery(opts: {
   // concurrent lookups of one domain share one resolution
   const resolving = singleFlight<PeerNode | null>();
 
+  async function lookup(domain: string): Promise<PeerNode | null> {
+    const node = await withDeadline(resolve(domain), deadlineMs, `discovery of ${domain}`);
+    cache.set(domain, { node, until: now() + (node ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+    return node;
+  }
+
   return {
-    async discover(rawDomain) {
+    async discover(rawDomain, o = {}) {
       const domain = rawDomain.toLowerCase();
       const hit = cache.get(domain);
       if (hit && hit.until > now()) return hit.node;
       return resolving(domain, async () => {
-        const node = await resolve(domain);
-        cache.set(domain, { node, until: now() + (node ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
-        return node;
+        // protocol §2: a lookup an unverified notification causes is admitted per client address
+        const leave = o.client === undefined ? () => undefined : gate.enter(o.client);
+        try {
+          return await lookup(domain);
+        } finally {
+          leave();
+        }
       });
     },
     forget: (domain) => void cache.delete(domain.toLowerCase()),
+    get cacheSize() {
+      return cache.size;
+    },
   };
 }

@@ -1,12 +1,11 @@
 // The one place outbound HTTP to peers is made: a pooled undici Agent with timeouts, response size caps
 // and the private-address guard (unless PULLMAIL_ALLOW_PRIVATE_PEERS). Everything in peers/ and queue/
 // that talks to another node goes through a Fetcher.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { PullmailError } from '../errors.ts';
-import { isPrivateAddress } from './address-guard.ts';
+import { guardedLookup, isPrivateAddress, privateAddressError } from './address-guard.ts';
 
 export interface FetchOptions {
   method?: 'GET' | 'POST';
@@ -53,22 +52,6 @@ export interface FetcherOptions {
   timeoutMs?: number;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-function guardedLookup(hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, []);
-    const bad = addresses.find((a) => isPrivateAddress(a.address));
-    if (bad) return callback(privateError(`${hostname} resolves to ${bad.address}`), []);
-    if (options.all) return callback(null, addresses);
-    callback(null, addresses[0].address, addresses[0].family);
-  });
-}
-
-function privateError(what: string): PullmailError {
-  return new PullmailError('private_address', `refusing private address: ${what} (set PULLMAIL_ALLOW_PRIVATE_PEERS=1 to allow)`);
-}
-
 export function createFetcher(opts: FetcherOptions): Fetcher {
   // one secure context for every connection: parsing the CA list per connection costs ~13 ms each
   const secureContext = opts.trustCa ? createSecureContext({ ca: [...rootCertificates, opts.trustCa] }) : undefined;
@@ -83,7 +66,7 @@ export function createFetcher(opts: FetcherOptions): Fetcher {
     bodyTimeout: opts.timeoutMs ?? 30_000,
     connect: (connectOpts, callback) => {
       const host = connectOpts.hostname.replace(/^\[|\]$/g, '');
-      if (!opts.allowPrivate && isIP(host) && isPrivateAddress(host)) return callback(privateError(host), null);
+      if (!opts.allowPrivate && isIP(host) && isPrivateAddress(host)) return callback(privateAddressError(host), null);
       connector(connectOpts, callback);
     },
   });

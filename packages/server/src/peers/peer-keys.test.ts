@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { CompactSign, compactVerify, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { startPeerServer, type PeerServer } from '../../../../test/harness/peer-server.ts';
+import { peerMetadata, startPeerServer, type PeerServer } from '../../../../test/harness/peer-server.ts';
 import { isPullmailError } from '../errors.ts';
 import { createDiscovery } from './discovery.ts';
 import { createFakeResolver } from './fake-resolver.ts';
 import { createFetcher, type Fetcher } from './fetcher.ts';
-import { createPeerKeys, type PeerKeys } from './peer-keys.ts';
+import { createLookupGate } from './lookup-gate.ts';
+import { createPeerKeys, MAX_JWKS_KEYS, type PeerKeys } from './peer-keys.ts';
 
 const JWKS = '/.well-known/pullmail/jwks.json';
 
@@ -75,6 +76,43 @@ describe('createPeerKeys', () => {
     peer.jwks = { keys: [first.jwk, second.jwk] };
     assert.equal(await verifies(await keys.keyFor('b.test', 'key-2'), second), true);
     assert.equal(await verifies(await keys.keyFor('b.test', 'key-1'), first), true);
+  });
+
+  it('refuses a key set that names one kid twice, even for the kid it names once', async () => {
+    const twin = await newKey('key-1');
+    peer.jwks = { keys: [first.jwk, twin.jwk, second.jwk] };
+    await assert.rejects(keys.keyFor('b.test', 'key-2'), (err: unknown) => isPullmailError(err, 'peer_error') && /kid twice/.test(err.message));
+    await assert.rejects(keys.keyFor('b.test', 'key-1'), (err: unknown) => isPullmailError(err, 'peer_error'));
+  });
+
+  it('refuses a key set with more keys than the limit', async () => {
+    peer.jwks = { keys: [first.jwk, ...Array.from({ length: MAX_JWKS_KEYS }, (_, i) => ({ ...second.jwk, kid: `k${i}` }))] };
+    await assert.rejects(keys.keyFor('b.test', 'key-1'), (err: unknown) => isPullmailError(err, 'peer_error') && /not a JWKS/.test(err.message));
+  });
+
+  it('keeps keys of at most maxEntries domains', async () => {
+    const domains = ['b.test', 'c.test', 'd.test', 'e.test'];
+    const before = peer.metadata;
+    peer.metadata = peerMetadata(peer.url, domains);
+    try {
+      const discovery = createDiscovery({ peers: new Map(domains.map((d) => [d, peer.url])), resolver: createFakeResolver(), fetcher, now });
+      const small = createPeerKeys({ discovery, fetcher, now, maxEntries: 2 });
+      for (const d of domains) await small.keyFor(d, 'key-1');
+      assert.equal(small.cacheSize, 2);
+      assert.equal(peer.count(JWKS), 4);
+    } finally {
+      peer.metadata = before;
+    }
+  });
+
+  it('costs a client one admission for discovery and key set together, and none when cached', async () => {
+    const gate = createLookupGate({ perClient: { count: 1, seconds: 60 }, total: { count: 100, seconds: 60 }, maxConcurrent: 4, maxConcurrentPerClient: 1 }, now);
+    const discovery = createDiscovery({ peers: new Map([['b.test', peer.url]]), resolver: createFakeResolver(), fetcher, now, gate });
+    const gated = createPeerKeys({ discovery, fetcher, now, gate });
+    await gated.keyFor('b.test', 'key-1', { client: '192.0.2.9' });
+    await gated.keyFor('b.test', 'key-1', { client: '192.0.2.9' });
+    await assert.rejects(gated.keyFor('c.test', 'key-1', { client: '192.0.2.9' }), (err: unknown) => isPullmailError(err, 'rate_limited'));
+    assert.equal(peer.count(JWKS), 1);
   });
 
   it('refuses a kid the peer does not publish with unknown_key', async () => {

@@ -9,7 +9,7 @@ import type { PeerKeys } from '../peers/peer-keys.ts';
 import { createFakeKeySet, type FakeKeySet } from './fake-key-set.ts';
 import { forgeJws, type Signer } from './forge-jws.ts';
 import { sha256b64url } from './jws.ts';
-import { signNotification, verifyNotification, type VerifyDeps } from './notification.ts';
+import { isLookupableIss, signNotification, verifyNotification, type VerifyDeps } from './notification.ts';
 
 const NOW = 1_780_000_000;
 const ORIGIN = 'https://node.a.test';
@@ -27,9 +27,10 @@ before(async () => {
       if (!key) throw new PullmailError('unknown_key', `${domain} does not publish ${kid}`);
       return key;
     },
+    cacheSize: 0,
   };
   const node: PeerNode = { base: ORIGIN, origin: ORIGIN, notify: `${ORIGIN}/pm/v1/notify`, jwksUri: `${ORIGIN}/jwks`, domains: ['a.test'], maxMessageBytes: 1e6, source: 'static' };
-  const discovery: Discovery = { discover: async (d) => (d === 'a.test' ? node : null), forget: () => {} };
+  const discovery: Discovery = { discover: async (d) => (d === 'a.test' ? node : null), forget: () => {}, cacheSize: 0 };
   deps = { ourDomains: ['b.test'], peerKeys, discovery };
 });
 
@@ -163,8 +164,30 @@ describe('verifyNotification', () => {
   });
 
   it('skips the fetch.url origin check for our own domains (local delivery has no discovered node)', async () => {
-    const own: VerifyDeps = { ...deps, ourDomains: ['a.test', 'b.test'], discovery: { discover: async () => assert.fail('no discovery for our own domain'), forget: () => {} } };
+    const own: VerifyDeps = { ...deps, ourDomains: ['a.test', 'b.test'], discovery: { discover: async () => assert.fail('no discovery for our own domain'), forget: () => {}, cacheSize: 0 } };
     const jws = await token({ claims: (c) => ({ ...c, fetch: { url: 'http://localhost:8080/pm/v1/messages/msg1', cap: 'cap' } }) });
     assert.equal((await verifyNotification(jws, own, NOW)).iss, 'a.test');
   });
+});
+
+describe('isLookupableIss (protocol §2: only a domain name may cost a lookup before verification)', () => {
+  const cases: [iss: string, ok: boolean, why: string][] = [
+    ['a.test', true, 'a plain domain'],
+    ['xn--bcher-kva.example', true, 'an A-label'],
+    ['bücher.example', false, 'a U-label: the A-label form is the name'],
+    ['A.test', false, 'not lower-case'],
+    ['a.test:443', false, 'a port'],
+    ['user@a.test', false, 'user info'],
+    ['a.test/x', false, 'a path'],
+    ['127.0.0.1', false, 'an IPv4 literal'],
+    ['[::1]', false, 'an IPv6 literal'],
+    ['0x7f.1', false, 'a numeric top-level label'],
+    ['a..test', false, 'an empty label'],
+    ['a.test.', false, 'a trailing dot'],
+    ['-a.test', false, 'a label starting with a hyphen'],
+    [`${'x'.repeat(64)}.test`, false, 'a label over 63 characters'],
+  ];
+  for (const [iss, ok, why] of cases) {
+    it(`${JSON.stringify(iss)} -> ${ok} (${why})`, () => assert.equal(isLookupableIss(iss), ok));
+  }
 });

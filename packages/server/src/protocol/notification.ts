@@ -3,7 +3,7 @@ import {
   MAX_NOTIFY_LIFETIME_SECONDS, NOTIFICATION_KINDS, TokenType, type NotificationClaims,
 } from '@pullmail/client/wire';
 import { z } from 'zod';
-import { canonicalAddress, domainOf } from '../address.ts';
+import { canonicalAddress, domainOf, isDomainName, normalizeDomain } from '../address.ts';
 import { PullmailError } from '../errors.ts';
 import type { Discovery } from '../peers/discovery.ts';
 import type { PeerKeys } from '../peers/peer-keys.ts';
@@ -46,6 +46,16 @@ export interface VerifyDeps {
   ourDomains: readonly string[];
   peerKeys: PeerKeys;
   discovery: Discovery;
+  /** Address of the client that sent the notification: lookups it causes are admitted per address. */
+  client?: string;
+}
+
+/**
+ * True when `iss` may be looked up: a domain name in lower-case A-label form (protocol §2), so no port,
+ * user info, path, IP literal or U-label reaches discovery.
+ */
+export function isLookupableIss(iss: string): boolean {
+  return normalizeDomain(iss) === iss && isDomainName(iss);
 }
 
 /**
@@ -58,8 +68,10 @@ export async function verifyNotification(jws: string, deps: VerifyDeps, nowSecon
   const kid = checkHeader(header, TokenType.notify);
   const iss = typeof unverified.iss === 'string' ? unverified.iss.toLowerCase() : '';
   if (!iss) throw new PullmailError('bad_request', 'iss is missing');
+  // protocol §2: before the signature is checked, only a domain name may cost a lookup
+  if (!isLookupableIss(iss)) throw new PullmailError('bad_request', 'iss is not a domain name in A-label form');
   const own = deps.ourDomains.includes(iss);
-  const key = await deps.peerKeys.keyFor(iss, kid);
+  const key = await deps.peerKeys.keyFor(iss, kid, { client: deps.client });
   const payload = await verifyJwt(jws, key, TokenType.notify, nowSeconds);
 
   const parsed = claimsSchema.safeParse(payload);

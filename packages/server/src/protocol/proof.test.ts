@@ -25,6 +25,7 @@ before(async () => {
       if (!key) throw new PullmailError('unknown_key', `${domain} does not publish ${kid}`);
       return key;
     },
+    cacheSize: 0,
   };
 });
 

@@ -37,6 +37,8 @@ export interface CalloutDeps {
   port: number;
   ehloName: string;
   now: () => number;
+  /** PULLMAIL_ALLOW_PRIVATE_PEERS: probe MX hosts at loopback and private addresses too (tests, LANs). */
+  allowPrivate?: boolean;
   probe?: typeof probeAddress;
 }
 
@@ -65,7 +67,7 @@ export function createSenderCallout(deps: CalloutDeps): SenderCallout {
       let last = 'no mail host';
       for (const hop of hops.slice(0, MAX_HOSTS)) {
         try {
-          result = await probe(hop.host, deps.port, sender, { ehloName: deps.ehloName, timeoutMs: PROBE_TIMEOUT_MS });
+          result = await probe(hop.host, deps.port, sender, { ehloName: deps.ehloName, timeoutMs: PROBE_TIMEOUT_MS, allowPrivate: deps.allowPrivate });
           break;
         } catch (err) {
           if (!(err instanceof ProbeUnreachable)) throw err;

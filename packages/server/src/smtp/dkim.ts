@@ -1,10 +1,13 @@
 // DKIM for outbound legacy mail (RFC 6376): one key per sender domain, made on first use and kept in
 // the `domains` table; `pullmail-server dkim show <domain>` prints the TXT record to publish.
 // RSA-2048 (rsa-sha256): Ed25519 signatures (RFC 8463) are still ignored by many receivers.
-import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
+// The signature is made here, not by mailauth or nodemailer: both list in h= only the fields present,
+// once each, and neither can over-sign (RFC 6376 §5.4.2, §8.15), which is what makes a second From or
+// Subject put on top of a signed message fail verification. mailauth verifies it in the tests.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, sign } from 'node:crypto';
 import { promisify } from 'node:util';
-import { dkimSign } from 'mailauth';
 import type { Executor } from '../store/db.ts';
+import { splitHeaders } from './headers.ts';
 import { findDkimKey, saveDkimKeyIfAbsent, type StoredDkimKey } from '../store/dkim-keys.ts';
 
 export type DkimKey = StoredDkimKey & { domain: string };
@@ -40,7 +43,7 @@ export function dkimZoneLine(key: DkimKey): string {
 }
 
 /**
- * The fields we sign when present: mailauth's default list (RFC 6376 §5.4.1 recommendations) plus
+ * The fields we sign when present (in this order in h=): mailauth's default list (RFC 6376 §5.4.1 recommendations) plus
  * Auto-Submitted and the CRI fields (docs/cri.md), so nobody can add or change those on the way.
  */
 const SIGNED_FIELDS = [
@@ -51,11 +54,53 @@ const SIGNED_FIELDS = [
   'CRI-Message-Type', 'CRI-Sender-Accept-Token', 'CRI-Sender-Agent',
 ].join(':');
 
-/** The message with a DKIM-Signature field on top (relaxed/relaxed). */
+/**
+ * Fields listed once more than they occur (RFC 6376 §5.4.2: the extra entry signs "no such field"), so
+ * that none can be added above the signed one: the fields a reader sees and a filter judges by.
+ */
+const OVERSIGNED = new Set(['from', 'subject', 'to', 'date', 'message-id']);
+
+/** Relaxed header canonicalization of one field (RFC 6376 §3.4.2). */
+function relaxedField(field: string): string {
+  const colon = field.indexOf(':');
+  const name = field.slice(0, colon).trim().toLowerCase();
+  const value = field.slice(colon + 1).replace(/\r?\n(?=[ \t])/g, '').replace(/[ \t]+/g, ' ').trim();
+  return `${name}:${value}`;
+}
+
+/** Relaxed body canonicalization (RFC 6376 §3.4.4): one space per whitespace run, none at line ends, no trailing empty lines. */
+function relaxedBody(body: string): string {
+  const lines = body.split(/\r?\n/).map((l) => l.replace(/[ \t]+/g, ' ').replace(/ $/, ''));
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines.length ? lines.join('\r\n') + '\r\n' : '';
+}
+
+/** The message with a DKIM-Signature field on top (relaxed/relaxed, over-signing OVERSIGNED). */
 export async function signMessage(raw: Buffer, key: DkimKey, now: Date): Promise<Buffer> {
-  const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKey, canonicalization: 'relaxed/relaxed', headerList: SIGNED_FIELDS };
-  // mailauth signs what `signatureData` lists (the top-level fields alone produce no signature)
-  const { signatures, errors } = await dkimSign(raw, { ...signature, signatureData: [signature], signTime: now });
-  if (errors?.length || !signatures) throw new Error(`DKIM signing failed: ${errors?.map((e) => e.err?.message).join('; ')}`);
-  return Buffer.concat([Buffer.from(signatures, 'latin1'), raw]);
+  const { fields, body } = splitHeaders(raw);
+  const privateKey = createPrivateKey(key.privateKey);
+  const ed25519 = privateKey.asymmetricKeyType === 'ed25519';
+  // RFC 6376 §5.4.2: instances are signed from the bottom up, each listing of a name taking the next one
+  const names: string[] = [];
+  const signed: string[] = [];
+  for (const name of SIGNED_FIELDS.split(':')) {
+    const lower = name.toLowerCase();
+    const present = fields.filter((f) => f.name === lower).reverse();
+    if (lower === 'from' && present.length === 0) throw new Error('DKIM signing failed: the message has no From field');
+    for (const f of present) {
+      names.push(name);
+      signed.push(relaxedField(f.text) + '\r\n');
+    }
+    if (OVERSIGNED.has(lower)) names.push(name);
+  }
+  const bh = createHash('sha256').update(relaxedBody(body.replace(/^\r?\n/, '')), 'latin1').digest('base64');
+  const tags = [
+    'v=1', `a=${ed25519 ? 'ed25519' : 'rsa'}-sha256`, 'c=relaxed/relaxed', `d=${key.domain}`, `s=${key.selector}`,
+    `t=${Math.floor(now.getTime() / 1000)}`, `h=${names.join(':')}`, `bh=${bh}`, 'b=',
+  ];
+  const unsigned = `DKIM-Signature: ${tags.join(';\r\n\t')}`;
+  const data = Buffer.from(signed.join('') + relaxedField(unsigned), 'latin1');
+  // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the data
+  const b = (ed25519 ? sign(null, createHash('sha256').update(data).digest(), privateKey) : sign('sha256', data, privateKey)).toString('base64');
+  return Buffer.concat([Buffer.from(`${unsigned}${b}\r\n`, 'latin1'), raw]);
 }

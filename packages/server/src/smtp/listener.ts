@@ -56,6 +56,8 @@ export function baseOptions(ctx: AppContext): SMTPServerOptions {
     hideDSN: true,
     resolver: smtpServerResolver(ctx.resolver),
     socketTimeout: 120_000,
+    // one more connection than this gets 421 (load shedding, never a hang)
+    maxClients: ctx.config.smtpMaxClients,
     closeTimeout: 5_000,
     logger: false,
   };
@@ -64,18 +66,38 @@ export function baseOptions(ctx: AppContext): SMTPServerOptions {
 /**
  * smtp-server builds its EHLO reply from a fixed list and has no option for more keywords. This is the
  * one place where ours are added: the EHLO handler of each new connection is wrapped so that its 250
- * reply (one `send` of the reply lines) ends with our keywords. Nothing else about the server changes.
+ * reply (one `send` of the reply lines) ends with our keywords.
+ * It also caps connections per client address (smtp-server has only a total, `maxClients`): one more
+ * gets `421` at once, before the reverse lookup and greeting a connection otherwise costs.
  */
-class KeywordSmtpServer extends SMTPServer {
+class PullmailSmtpServer extends SMTPServer {
   readonly #keywords: readonly string[];
+  readonly #maxPerAddress: number;
+  readonly #perAddress = new Map<string, number>();
 
-  constructor(options: SMTPServerOptions, keywords: readonly string[]) {
+  constructor(options: SMTPServerOptions, keywords: readonly string[], maxPerAddress: number) {
     super(options);
     this.#keywords = keywords;
+    this.#maxPerAddress = maxPerAddress;
   }
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+    const address = (socket.remoteAddress ?? '').replace(/^::ffff:/i, '');
+    const open = this.#perAddress.get(address) ?? 0;
+    if (open >= this.#maxPerAddress) {
+      // RFC 5321 §3.1: 421 as the greeting, then close; the client tries again later
+      socket.on('error', () => undefined);
+      socket.end(`421 4.7.0 ${this.options.name ?? 'pullmail'} Too many connections from your address, try again later\r\n`);
+      return;
+    }
+    this.#perAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const n = (this.#perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.#perAddress.set(address, n);
+      else this.#perAddress.delete(address);
+    });
     super.connect(socket, socketOptions);
+    if (!this.#keywords.length) return;
     let newest: SMTPConnection | undefined;
     for (const c of this.connections) newest = c;
     if (newest) appendEhloKeywords(newest, this.#keywords);
@@ -99,9 +121,13 @@ function appendEhloKeywords(conn: SMTPConnection, keywords: readonly string[]): 
   };
 }
 
-/** Starts one listener; `ehloKeywords` are added to its EHLO reply (the MX advertises CRI). */
-export async function startListener(options: SMTPServerOptions, at: { host: string; port: number }, log: Logger, ehloKeywords: readonly string[] = []): Promise<SmtpListener> {
-  const server = ehloKeywords.length ? new KeywordSmtpServer(options, ehloKeywords) : new SMTPServer(options);
+/**
+ * Starts one listener; `ehloKeywords` are added to its EHLO reply (the MX advertises CRI). At most
+ * `maxPerAddress` connections from one client address (PULLMAIL_SMTP_MAX_CLIENTS_PER_IP), and
+ * `options.maxClients` in all, are served at once; more get 421.
+ */
+export async function startListener(options: SMTPServerOptions, at: { host: string; port: number; maxPerAddress: number }, log: Logger, ehloKeywords: readonly string[] = []): Promise<SmtpListener> {
+  const server = new PullmailSmtpServer(options, ehloKeywords, at.maxPerAddress);
   server.on('error', (err) => log.warn({ err: err.message }, 'smtp connection error'));
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);

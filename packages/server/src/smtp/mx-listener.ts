@@ -27,6 +27,8 @@ import { isSmtpReply, replies } from './replies.ts';
 import { checkSenderAuth, isVerifiedSender } from './sender-auth.ts';
 
 const MAX_RECIPIENTS = 100;
+/** Most Received fields a message may arrive with (Postfix's hop_count_limit): more means a loop. */
+export const MAX_HOPS = 50;
 /** Policy reasons that make a sender known: greylisting leaves them alone. */
 const KNOWN: ReadonlySet<string> = new Set<PolicyReason>(['allowed', 'known_correspondent']);
 
@@ -43,7 +45,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
   const name = serverName(ctx);
   const transactions = new WeakMap<SMTPServerSession, Transaction>();
   const callout = ctx.config.senderCallout
-    ? createSenderCallout({ resolver: ctx.resolver, port: ctx.config.calloutPort, ehloName: name, now: ctx.now })
+    ? createSenderCallout({ resolver: ctx.resolver, port: ctx.config.calloutPort, ehloName: name, now: ctx.now, allowPrivate: ctx.config.allowPrivatePeers })
     : undefined;
 
   const answer = sessionAnswerer(ctx, 'mx', log);
@@ -113,6 +115,9 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     if (msg.smuggling) throw replies.smuggling();
 
     const { fields } = splitHeaders(msg.raw);
+    // RFC 5321 §6.3: a message that went round too often is refused in the session, never bounced
+    const hops = fields.filter((f) => f.name === 'received').length;
+    if (hops > MAX_HOPS) throw replies.mailLoop(hops, MAX_HOPS);
     const headerBlock = Buffer.from(fields.map((f) => f.text).join('') + '\r\n', 'latin1');
     const parsed = await simpleParser(headerBlock, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }).catch((err: unknown) => {
       // mailparser's limit (1 MiB of header): the same message would fail again, so a permanent reply
@@ -175,7 +180,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       // onData reads the whole message first (readMessage), so every reply comes after the final dot
       onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
     },
-    { host: ctx.config.smtpHost, port: ctx.config.smtpPort },
+    { host: ctx.config.smtpHost, port: ctx.config.smtpPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp },
     log,
     // draft-irtf-asrg-cri-00 §3.3: the EHLO keyword with the level we support
     [CRI_EHLO_KEYWORD],

@@ -79,7 +79,7 @@ async function handOver(ctx: AppContext, d: DeliveryRow, out: Outgoing, route: S
   // RFC 5321 §5.1: try the next MX host when one cannot be reached; a reply from one is the answer
   for (const hop of route) {
     try {
-      return await sendToHop(hop, { from: out.sender, to: d.rcpt, raw: out.raw }, { ehloName: serverName(ctx), trustCa: ctx.config.trustCa });
+      return await sendToHop(hop, { from: out.sender, to: d.rcpt, raw: out.raw }, { ehloName: serverName(ctx), trustCa: ctx.config.trustCa, allowPrivate: ctx.config.allowPrivatePeers });
     } catch (err) {
       if (!(err instanceof PullmailError) || err.code !== 'peer_unreachable') throw err;
       last = err;

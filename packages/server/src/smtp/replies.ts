@@ -25,6 +25,7 @@ export const replies = {
   tooLarge: (max: number) => smtpReply(552, `5.3.4 Message size exceeds the fixed limit of ${max} bytes`),
   headerTooLarge: () => smtpReply(552, '5.3.4 Message header too large to process'),
   smuggling: () => smtpReply(554, '5.5.2 Message refused: bare CR or LF around a line with a single dot (SMTP smuggling)'),
+  mailLoop: (hops: number, max: number) => smtpReply(554, `5.4.6 Too many hops: ${hops} Received fields, at most ${max} (a mail loop?)`),
   dmarcReject: (domain: string) => smtpReply(550, `5.7.1 Message refused: it fails the DMARC policy (p=reject) of ${domain}`),
   notYourAddress: (address: string) => smtpReply(553, `5.7.1 Sender address rejected: not owned by user ${address}`),
   authFailed: () => smtpReply(535, '5.7.8 Authentication credentials invalid'),

@@ -2,6 +2,7 @@
 // RCPT TO:<address>, then RSET and QUIT whatever the answer, and never DATA. A plain socket: the probe
 // sends five fixed commands and reads their replies (RFC 5321 §4.2), nothing a mail library adds helps.
 import { connect, isIP, type Socket } from 'node:net';
+import { guardedLookup, isPrivateAddress } from '../peers/address-guard.ts';
 
 export interface ProbeResult {
   /** `exists` (2xx to RCPT), `refused` (5xx to RCPT) or `unknown` (anything else). */
@@ -22,8 +23,11 @@ export class ProbeUnreachable extends Error {
  * Asks `host`:`port` whether it takes mail for `address`.
  * @throws ProbeUnreachable when no SMTP conversation could start (refused, timeout before the greeting).
  */
-export async function probeAddress(host: string, port: number, address: string, opts: { ehloName: string; timeoutMs: number }): Promise<ProbeResult> {
-  const socket = connect({ host, port });
+export async function probeAddress(host: string, port: number, address: string, opts: { ehloName: string; timeoutMs: number; allowPrivate?: boolean }): Promise<ProbeResult> {
+  // the sender's domain names the host: never one of ours or our LAN (the one SSRF guard, peers/address-guard.ts)
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (!opts.allowPrivate && isIP(bare) && isPrivateAddress(bare)) throw new ProbeUnreachable(`${host}:${port}: refusing private address`);
+  const socket = connect({ host: bare, port, ...(opts.allowPrivate ? {} : { lookup: guardedLookup as never }) });
   const conn = replyReader(socket, opts.timeoutMs);
   // the whole conversation, not only each step, has to fit: a client is waiting at RCPT meanwhile
   const deadline = setTimeout(() => socket.destroy(new Error('timed out')), opts.timeoutMs);

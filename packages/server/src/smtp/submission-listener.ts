@@ -80,7 +80,7 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
       onRcptTo: (address, session, cb) => answer(session, 'RCPT', cb, () => onRcptTo(address, session)),
       onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
     },
-    { host: ctx.config.smtpHost, port: ctx.config.submissionPort },
+    { host: ctx.config.smtpHost, port: ctx.config.submissionPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp },
     log,
   );
 }

@@ -10,14 +10,15 @@ import { notificationAnswered } from '../../events.ts';
 import { verifyNotification } from '../../protocol/notification.ts';
 import { mapLimit } from '../../queue/map-limit.ts';
 import { readJson } from '../body.ts';
+import { clientAddress } from '../client-address.ts';
 
 const batchSchema = z.object({ notifications: z.array(z.string()).min(1).max(MAX_BATCH, `at most ${MAX_BATCH} notifications per batch`) });
 
 export function notifyRoutes(app: Hono, ctx: AppContext): void {
   const log = ctx.log.child({ sub: 'notify' });
 
-  async function handle(jws: string): Promise<NotifyResult> {
-    const claims = await verifyNotification(jws, { ourDomains: ctx.config.domains, peerKeys: ctx.peerKeys, discovery: ctx.discovery }, seconds(ctx));
+  async function handle(jws: string, client: string): Promise<NotifyResult> {
+    const claims = await verifyNotification(jws, { ourDomains: ctx.config.domains, peerKeys: ctx.peerKeys, discovery: ctx.discovery, client }, seconds(ctx));
     // rate limits are taken in receiveNotification, after the answer to a retry has been looked up
     const result = await receiveNotification(ctx, claims);
     notificationAnswered(ctx, { iss: claims.iss, msgId: claims.msg.id, rcpt: claims.msg.rcpt, kind: claims.kind, result });
@@ -32,17 +33,18 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
   app.post('/pm/v1/notify', async (c) => {
     requireType(c, /^application\/jose\b/i, 'application/jose');
     const jws = (await c.req.text()).trim();
-    return c.json(await handle(jws));
+    return c.json(await handle(jws, clientAddress(c)));
   });
 
   app.post('/pm/v1/notify/batch', async (c) => {
     requireType(c, /^application\/json\b/i, 'application/json');
     const { notifications } = await readJson(c, batchSchema);
+    const client = clientAddress(c);
     const results: (NotifyResult | { error: string; detail: string })[] = new Array(notifications.length);
     // items are independent (idempotent per message and recipient): a few at a time, answers in order
     await mapLimit([...notifications.keys()], 8, async (i) => {
       try {
-        results[i] = await handle(notifications[i]);
+        results[i] = await handle(notifications[i], client);
       } catch (err) {
         // a rate limit answers the whole batch with 429; the sender retries it, the answered items idempotently
         if (!(err instanceof PullmailError) || err.temporary || err.code === 'rate_limited') throw err;
