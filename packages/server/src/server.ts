@@ -4,6 +4,7 @@ import { createAccounts } from './accounts/accounts.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
 import { createApp, type RouteMount } from './http/app.ts';
+import { listenControl } from './http/control-socket.ts';
 import { listen, type Listener } from './http/listen.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -13,7 +14,7 @@ import { createPeerKeys, withOwnKeys } from './peers/peer-keys.ts';
 import { createGuessLimits } from './policy/guess-limits.ts';
 import { createRateLimits } from './policy/rate-limits.ts';
 import { loadKeySet } from './protocol/key-set.ts';
-import { openDatabase, type Database } from './store/db.ts';
+import { IN_MEMORY, openDatabase, type Database } from './store/db.ts';
 import { releaseAllLeases } from './store/deliveries.ts';
 import { ensureDomains } from './store/mailboxes.ts';
 
@@ -97,6 +98,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
   const log = opts.logger ?? createLogger(config.logLevel);
   let ctx: AppContext | undefined;
   let listener: Listener | undefined;
+  let closeControl: (() => Promise<void>) | undefined;
   let workers: Worker[] = [];
 
   return {
@@ -113,6 +115,8 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
       if (config.httpPort === 0 && !config.publicUrlExplicit) {
         ctx.publicUrl = `${config.tls ? 'https' : 'http'}://localhost:${listener.port}`;
       }
+      // the embedded database is this process's alone: user commands reach it through the control socket
+      if (database.kind === 'pglite' && config.dataDir !== IN_MEMORY) closeControl = await listenControl(ctx, config.dataDir);
       workers = extensions.flatMap((e) => e.workers?.(ctx!) ?? []);
       for (const w of workers) await w.start();
       log.info({ port: listener.port, url: ctx.publicUrl, domains: config.domains, db: database.kind }, 'pullmail node started');
@@ -120,6 +124,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
     },
     async close() {
       await listener?.close();
+      await closeControl?.();
       await Promise.all(workers.map((w) => w.stop()));
       await ctx?.fetcher.close();
       await ctx?.database.close();
