@@ -11,15 +11,17 @@ import { freePort } from './harness/node.ts';
 describe('package scripts', () => {
   it('has `npm start` run the CLI start command', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.match(pkg.scripts.start ?? '', /\bpackages\/server\/src\/cli\.ts start\b/);
+    assert.match(pkg.scripts.start ?? '', /\bpackages\/server\/bin\/pullmail-server\.js start\b/);
     assert.match(pkg.scripts.test ?? '', /node --test/);
   });
 
-  it('declares the pullmail-server binary with a node shebang', () => {
+  it('declares the pullmail-server binary: a JavaScript launcher with a node shebang that runs the CLI', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/server/package.json'), 'utf8')) as { bin: Record<string, string> };
     const bin = join(ROOT, 'packages/server', pkg.bin['pullmail-server']);
     assert.equal(bin, CLI);
-    assert.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+    const text = readFileSync(bin, 'utf8');
+    assert.match(text, /^#!\/usr\/bin\/env node\n/);
+    assert.ok(text.includes(`import('../src/cli.ts')`), text);
   });
 });
 

@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = join(ROOT, 'packages/server/src/cli.ts');
+/** What `npx pullmail-server` runs: the launcher that checks the Node version, then src/cli.ts. */
+export const CLI = join(ROOT, 'packages/server/bin/pullmail-server.js');
 
 /** The parent's environment without any pullmail setting or DATABASE_URL (PGlite tests), plus `env`. */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
