@@ -3,7 +3,8 @@
 // (README "Operating a node").
 import { parseArgs } from 'node:util';
 import { runUserCommand, UsageError } from './cli-admin.ts';
-import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { ConfigError, loadConfig, maskCredentials, type Config } from './config/config.ts';
+import { describeStartError } from './start-errors.ts';
 import { normalizeDomain } from './address.ts';
 import { PullmailError } from './errors.ts';
 import type { openMigrated } from './server.ts';
@@ -31,9 +32,13 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
+/** The configuration once loaded, so that a failure can name the setting behind it. */
+let loaded: Config | undefined;
+
 function config(): Config {
   try {
     const { config, warnings } = loadConfig(process.env);
+    loaded = config;
     for (const w of warnings) process.stderr.write(`pullmail-server: warning: ${w}\n`);
     return config;
   } catch (err) {
@@ -57,7 +62,13 @@ async function start(): Promise<void> {
   const cfg = config();
   const [{ createServer }, { nodeExtensions }] = await Promise.all([import('./server.ts'), import('./extensions.ts')]);
   const server = createServer(cfg, {}, nodeExtensions());
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    // release what did open (the data directory's lock, the database) before saying why
+    await server.close().catch(() => {});
+    throw err;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -148,6 +159,9 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch(async (err: unknown) => {
   if (err instanceof UsageError) fail(`${err.message}\n${USAGE}`, 64);
+  // a port taken, a database not there: one line naming the variable, never a stack trace
+  const line = loaded && describeStartError(err, loaded);
+  if (line) fail(line);
   if (err instanceof PullmailError) {
     // with --json a script gets the node's error code too
     if (jsonErrors) {
@@ -156,6 +170,8 @@ main(process.argv.slice(2)).catch(async (err: unknown) => {
     }
     fail(err.message);
   }
-  (await import('./log.ts')).createLogger('error').error({ err }, 'pullmail-server failed');
-  process.exit(1);
+  // unforeseen: one line, credentials masked; the stack only at PULLMAIL_LOG_LEVEL=debug
+  if (loaded?.logLevel === 'debug') (await import('./log.ts')).createLogger('debug').error({ err }, 'pullmail-server failed');
+  const message = err instanceof Error ? err.message : String(err);
+  fail(loaded?.databaseUrl ? message.replaceAll(loaded.databaseUrl, maskCredentials(loaded.databaseUrl)) : message);
 });

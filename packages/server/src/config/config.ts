@@ -100,6 +100,19 @@ const rate = z
   })
   .refine((r) => r.count > 0 && r.seconds > 0, 'count and seconds must be positive');
 
+/**
+ * `postgres://user:secret@host/db` → `postgres://user:***@host/db`: a URL as it may be printed. Works on
+ * strings that do not parse as URLs too (the userinfo ends at the last `@`, hosts never contain one).
+ */
+export function maskCredentials(url: string): string {
+  const start = url.indexOf('://');
+  const at = url.lastIndexOf('@');
+  if (start < 0 || at < start) return url;
+  const userinfo = url.slice(start + 3, at);
+  const colon = userinfo.indexOf(':');
+  return colon < 0 ? url : `${url.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${url.slice(at)}`;
+}
+
 function domainList(raw: string, name: string, problems: string[]): string[] {
   const out: string[] = [];
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -152,7 +165,8 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     if (raw === undefined || raw.trim() === '') return fallback;
     const r = schema.safeParse(raw.trim());
     if (r.success) return r.data;
-    problems.push(`${name}: "${raw}" ${r.error.issues[0].message}`);
+    // a database URL carries a password: never print it
+    problems.push(`${name}: "${name === 'DATABASE_URL' ? maskCredentials(raw) : raw}" ${r.error.issues[0].message}`);
     return fallback;
   }
 
@@ -166,7 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
   const cert = readPem(certPath, 'PULLMAIL_TLS_CERT', problems);
   const key = readPem(keyPath, 'PULLMAIL_TLS_KEY', problems);
   const scheme = cert ? 'https' : 'http';
-  const logLevel = opt('PULLMAIL_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be debug, info, warn or error'), 'info');
+  const logLevel = opt('PULLMAIL_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be debug, info, warn, error or silent'), 'info');
   const maxMessageBytes = opt('PULLMAIL_MAX_MESSAGE_BYTES', positiveInt, 26_214_400);
 
   const config: Config = {
