@@ -82,6 +82,12 @@ describe('pullmail-server start, failing', { timeout: 120_000 }, () => {
     assert.doesNotMatch(r.stdout + r.stderr, /hunter2/);
   });
 
+  it('warns about the example placeholder admin token', async () => {
+    const r = await run(['migrate'], { PULLMAIL_DATA_DIR: ':memory:', PULLMAIL_ADMIN_TOKEN: 'change-me-to-a-long-random-string' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, 'pullmail-server: warning: PULLMAIL_ADMIN_TOKEN is still the example placeholder: set a random one (openssl rand -hex 32)\n');
+  });
+
   it('lists silent among the log levels', async () => {
     const lines = failedWith(await run(['migrate'], { PULLMAIL_DATA_DIR: ':memory:', PULLMAIL_LOG_LEVEL: 'loud' }));
     assert.deepEqual(lines, ['pullmail-server: bad configuration: PULLMAIL_LOG_LEVEL: "loud" must be debug, info, warn, error or silent']);

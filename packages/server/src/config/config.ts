@@ -220,5 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
   if (problems.length) throw new ConfigError(problems);
   // operator docs set no length: a short token is taken, but it is easy to guess
   if (config.adminToken !== undefined && config.adminToken.length < 16) warnings.push('PULLMAIL_ADMIN_TOKEN is shorter than 16 characters: easy to guess');
+  // the placeholder of an example file, left as it was
+  else if (config.adminToken !== undefined && /^change-?me/i.test(config.adminToken)) warnings.push('PULLMAIL_ADMIN_TOKEN is still the example placeholder: set a random one (openssl rand -hex 32)');
   return { config: Object.freeze(config), warnings };
 }
