@@ -39,6 +39,8 @@ export interface Config {
   rateDomain: RateLimit;
   rateSender: RateLimit;
   adminToken?: string;
+  /** Bearer token /metrics asks for (PULLMAIL_METRICS_TOKEN); unset means /metrics is open. */
+  metricsToken?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Largest message we send or fetch, bytes (PULLMAIL_MAX_MESSAGE_BYTES, default 25 MiB). */
   maxMessageBytes: number;
@@ -76,7 +78,7 @@ const KNOWN = new Set([
   'PULLMAIL_DOMAINS', 'PULLMAIL_PUBLIC_URL', 'PULLMAIL_HTTP_HOST', 'PULLMAIL_HTTP_PORT', 'PULLMAIL_TLS_CERT',
   'PULLMAIL_TLS_KEY', 'PULLMAIL_TRUST_CA', 'PULLMAIL_DATA_DIR', 'PULLMAIL_PEERS', 'PULLMAIL_ALLOW_PRIVATE_PEERS',
   'PULLMAIL_SMTP_HOST', 'PULLMAIL_SMTP_PORT', 'PULLMAIL_SUBMISSION_PORT', 'PULLMAIL_SMTP_RELAY',
-  'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_SENDER_CALLOUT', 'PULLMAIL_CALLOUT_PORT', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
+  'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_SENDER_CALLOUT', 'PULLMAIL_CALLOUT_PORT', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN', 'PULLMAIL_METRICS_TOKEN',
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
   'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS', 'PULLMAIL_QUEUE_LEASE_SECONDS',
   'PULLMAIL_POW_BITS', 'PULLMAIL_ALLOW_WINDOW_DAYS', 'PULLMAIL_REQUEST_EXPIRY_DAYS', 'PULLMAIL_HELD_RECHECK_SECONDS',
@@ -205,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     rateDomain: opt('PULLMAIL_RATE_DOMAIN', rate, { count: 3000, seconds: 60 }),
     rateSender: opt('PULLMAIL_RATE_SENDER', rate, { count: 300, seconds: 60 }),
     adminToken: opt('PULLMAIL_ADMIN_TOKEN', z.string(), undefined as string | undefined),
+    metricsToken: opt('PULLMAIL_METRICS_TOKEN', z.string(), undefined as string | undefined),
     logLevel,
     maxMessageBytes,
     retentionSeconds: opt('PULLMAIL_RETENTION_DAYS', positiveInt, 30) * 86_400,

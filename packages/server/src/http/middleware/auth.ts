@@ -24,12 +24,13 @@ export function requireUser(accounts: Accounts): MiddlewareHandler<UserEnv> {
   };
 }
 
-export function requireAdmin(adminToken: string | undefined): MiddlewareHandler {
+/** `what` names the token in the 401 detail (the same check guards /metrics with its own token). */
+export function requireAdmin(adminToken: string | undefined, what = 'admin token'): MiddlewareHandler {
   return async (c, next) => {
     if (!adminToken) throw new PullmailError('forbidden', 'the admin API is off (set PULLMAIL_ADMIN_TOKEN)');
     const token = bearer(c.req.header('authorization'));
     const ok = token !== undefined && token.length === adminToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(adminToken));
-    if (!ok) throw new PullmailError('unauthorized', 'missing or wrong admin token');
+    if (!ok) throw new PullmailError('unauthorized', `missing or wrong ${what}`);
     await next();
   };
 }
