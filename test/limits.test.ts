@@ -26,7 +26,7 @@ describe('size limit in the sender\'s terms', () => {
       assert.equal(res.status, 413);
       const body = (await res.json()) as { error: string; detail: string };
       assert.equal(body.error, 'too_large');
-      assert.match(body.detail, /this node takes messages up to 1 MB \(PULLMAIL_MAX_MESSAGE_BYTES\), so the largest attachment that fits is about 0\.72 MB/);
+      assert.match(body.detail, /the limit is 1048576 bytes, 1 MB \(PULLMAIL_MAX_MESSAGE_BYTES\), so the largest attachment that fits is about 0\.72 MB/);
     });
   }
 

@@ -24,7 +24,7 @@ describe('formatMegabytes and tooLargeDetail', () => {
   it('names the limit, its variable and the largest attachment', () => {
     assert.equal(
       tooLargeDetail(27_368_995, 26_214_400),
-      'the message is 26.1 MB (27368995 bytes); this node takes messages up to 25 MB (PULLMAIL_MAX_MESSAGE_BYTES), so the largest attachment that fits is about 18.2 MB (attachments grow by a third as base64)',
+      'the message is 26.1 MB (27368995 bytes); the limit is 26214400 bytes, 25 MB (PULLMAIL_MAX_MESSAGE_BYTES), so the largest attachment that fits is about 18.2 MB (attachments grow by a third as base64)',
     );
     assert.match(tooLargeDetail(undefined, 26_214_400), /^the message is larger than the limit; /);
   });

@@ -18,5 +18,5 @@ export function formatMegabytes(bytes: number): string {
 /** The detail of a too_large refusal; `size` undefined when only "more than the limit" is known. */
 export function tooLargeDetail(size: number | undefined, maxMessageBytes: number): string {
   const what = size === undefined ? 'the message is larger than the limit' : `the message is ${formatMegabytes(size)} (${size} bytes)`;
-  return `${what}; this node takes messages up to ${formatMegabytes(maxMessageBytes)} (PULLMAIL_MAX_MESSAGE_BYTES), so the largest attachment that fits is about ${formatMegabytes(largestAttachmentBytes(maxMessageBytes))} (attachments grow by a third as base64)`;
+  return `${what}; the limit is ${maxMessageBytes} bytes, ${formatMegabytes(maxMessageBytes)} (PULLMAIL_MAX_MESSAGE_BYTES), so the largest attachment that fits is about ${formatMegabytes(largestAttachmentBytes(maxMessageBytes))} (attachments grow by a third as base64)`;
 }
