@@ -1,89 +1,27 @@
 // The command line as an operator uses it (OPERATOR.md "Start"): the real CLI in a child process, an
 // embedded PGlite database in a temporary data directory, plain HTTP on a free port.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { CLI, ROOT, run, startNode, stop, type RunningNode } from './harness/cli-process.ts';
 import { freePort } from './harness/node.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'packages/server/src/cli.ts');
-
-/** The parent's environment without any pullmail setting or DATABASE_URL (these tests are PGlite tests), plus `env`. */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PULLMAIL_') && k !== 'DATABASE_URL'));
-  return { ...clean, ...env };
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `pullmail-server <args>` to completion. */
-function run(args: string[], env: Record<string, string>): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-interface RunningNode {
-  child: ChildProcess;
-  /** Resolves with the exit code once the process has ended. */
-  exited: Promise<number | null>;
-  stderr(): string;
-}
-
-/** Starts `pullmail-server start` and resolves once it logs that it listens. */
-function startNode(env: Record<string, string>): Promise<RunningNode> {
-  const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT, env: childEnv({ PULLMAIL_LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      let entry: { msg?: string } = {};
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        // not a log line
-      }
-      if (entry.msg === 'pullmail node started') resolve({ child, exited, stderr: () => stderr });
-    });
-    exited.then((code) => reject(new Error(`pullmail-server start exited with ${code} before it started:\n${stderr}`)));
-  });
-}
-
-async function stop(node: RunningNode | undefined): Promise<void> {
-  if (!node || node.child.exitCode !== null || node.child.signalCode !== null) return;
-  node.child.kill('SIGTERM');
-  await node.exited;
-}
 
 describe('package scripts', () => {
   it('has `npm start` run the CLI start command', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.match(pkg.scripts.start ?? '', /\bpackages\/server\/src\/cli\.ts start\b/);
+    assert.match(pkg.scripts.start ?? '', /\bpackages\/server\/bin\/pullmail-server\.js start\b/);
     assert.match(pkg.scripts.test ?? '', /node --test/);
   });
 
-  it('declares the pullmail-server binary with a node shebang', () => {
+  it('declares the pullmail-server binary: a JavaScript launcher with a node shebang that runs the CLI', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/server/package.json'), 'utf8')) as { bin: Record<string, string> };
     const bin = join(ROOT, 'packages/server', pkg.bin['pullmail-server']);
     assert.equal(bin, CLI);
-    assert.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+    const text = readFileSync(bin, 'utf8');
+    assert.match(text, /^#!\/usr\/bin\/env node\n/);
+    assert.ok(text.includes(`import('../src/cli.ts')`), text);
   });
 });
 

@@ -1,22 +1,30 @@
 #!/usr/bin/env node
-// pullmail-server: start | migrate | user add <address> [--password <pw>] | keys rotate | dkim show <domain> (docs/operator.md).
+// pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain>
+// (README "Operating a node").
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config/config.ts';
-import { createAccounts } from './accounts/accounts.ts';
+import { runUserCommand, UsageError } from './cli-admin.ts';
+import { ConfigError, loadConfig, maskCredentials, type Config } from './config/config.ts';
+import { describeStartError } from './start-errors.ts';
 import { normalizeDomain } from './address.ts';
 import { PullmailError } from './errors.ts';
-import { createLogger } from './log.ts';
-import { rotateKeys } from './protocol/key-set.ts';
-import { createServer, openMigrated } from './server.ts';
-import { dkimKey, dkimZoneLine } from './smtp/dkim.ts';
-import { nodeExtensions } from './extensions.ts';
+import type { openMigrated } from './server.ts';
+// the rest is imported by the command that needs it: `--help` or a user command on a running node
+// should not wait for the database drivers and every route to load
 
 const USAGE = `usage: pullmail-server <command>
   start                                  run a node (applies migrations first)
   migrate                                apply database migrations and exit
   user add <address> [--password <pw>]   create a mailbox; prints {"address","token"}
+  user list [--json]                     every mailbox: address, password set, tokens, created
+  user delete <address> [--json]         delete a mailbox and all its mail
+  user passwd <address> [--password <pw>] set the password (read from stdin without --password)
+  user token <address> [--keep]          a new API token, the old ones revoked unless --keep;
+                                         prints {"address","token","revoked"}
   keys rotate                            add a new node signing key
   dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
+User commands work with the node stopped or running: a running node with its embedded database is
+reached through its control socket (<data dir>/run/admin.sock); --url <node URL> uses that node's
+admin API with PULLMAIL_ADMIN_TOKEN instead.
 Configuration comes from the environment (PULLMAIL_*, DATABASE_URL); see README.md.`;
 
 function fail(message: string, code = 1): never {
@@ -24,9 +32,13 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
+/** The configuration once loaded, so that a failure can name the setting behind it. */
+let loaded: Config | undefined;
+
 function config(): Config {
   try {
     const { config, warnings } = loadConfig(process.env);
+    loaded = config;
     for (const w of warnings) process.stderr.write(`pullmail-server: warning: ${w}\n`);
     return config;
   } catch (err) {
@@ -38,7 +50,7 @@ function config(): Config {
 
 async function withDatabase<T>(fn: (cfg: Config, db: Awaited<ReturnType<typeof openMigrated>>) => Promise<T>): Promise<T> {
   const cfg = config();
-  const database = await openMigrated(cfg);
+  const database = await (await import('./server.ts')).openMigrated(cfg);
   try {
     return await fn(cfg, database);
   } finally {
@@ -48,8 +60,15 @@ async function withDatabase<T>(fn: (cfg: Config, db: Awaited<ReturnType<typeof o
 
 async function start(): Promise<void> {
   const cfg = config();
+  const [{ createServer }, { nodeExtensions }] = await Promise.all([import('./server.ts'), import('./extensions.ts')]);
   const server = createServer(cfg, {}, nodeExtensions());
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    // release what did open (the data directory's lock, the database) before saying why
+    await server.close().catch(() => {});
+    throw err;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -64,11 +83,52 @@ async function start(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function readStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text.replace(/\r?\n$/, '');
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        password: { type: 'string' },
+        json: { type: 'boolean' },
+        keep: { type: 'boolean' },
+        url: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    return fail(`${(err as Error).message}\n${USAGE}`, 64);
+  }
+}
+
+let jsonErrors = false;
+
 async function main(argv: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { password: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parse(argv);
   const [cmd, sub, arg] = positionals;
+  jsonErrors = !!values.json;
   if (values.help || !cmd) {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (cmd === 'user') {
+    const out = await runUserCommand(config(), {
+      verb: sub ?? '',
+      address: arg,
+      password: values.password,
+      json: !!values.json,
+      keep: !!values.keep,
+      url: values.url,
+      readStdin,
+    });
+    process.stdout.write(`${out}\n`);
     return;
   }
   switch (`${cmd}${sub ? ` ${sub}` : ''}`) {
@@ -78,21 +138,18 @@ async function main(argv: string[]): Promise<void> {
       await withDatabase(async (_cfg, db) => process.stdout.write(`migrations applied (${db.kind})\n`));
       return;
     case 'keys rotate':
-      await withDatabase(async (_cfg, db) => process.stdout.write(`${JSON.stringify({ kid: await rotateKeys(db.db, new Date()) })}\n`));
+      await withDatabase(async (_cfg, db) => {
+        const { rotateKeys } = await import('./protocol/key-set.ts');
+        process.stdout.write(`${JSON.stringify({ kid: await rotateKeys(db.db, new Date()) })}\n`);
+      });
       return;
     case 'dkim show':
       if (!arg) fail('dkim show needs a domain');
       await withDatabase(async (cfg, db) => {
         const domain = normalizeDomain(arg);
         if (!cfg.domains.includes(domain)) fail(`${arg} is not a domain of this node (PULLMAIL_DOMAINS)`);
+        const { dkimKey, dkimZoneLine } = await import('./smtp/dkim.ts');
         process.stdout.write(`${dkimZoneLine(await dkimKey(db.db, domain, new Date()))}\n`);
-      });
-      return;
-    case 'user add':
-      if (!arg) fail('user add needs an address');
-      await withDatabase(async (cfg, db) => {
-        const created = await createAccounts(db.db, cfg.domains).create(arg, values.password);
-        process.stdout.write(`${JSON.stringify(created)}\n`);
       });
       return;
     default:
@@ -100,8 +157,21 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof PullmailError) fail(err.message);
-  createLogger('error').error({ err }, 'pullmail-server failed');
-  process.exit(1);
+main(process.argv.slice(2)).catch(async (err: unknown) => {
+  if (err instanceof UsageError) fail(`${err.message}\n${USAGE}`, 64);
+  // a port taken, a database not there: one line naming the variable, never a stack trace
+  const line = loaded && describeStartError(err, loaded);
+  if (line) fail(line);
+  if (err instanceof PullmailError) {
+    // with --json a script gets the node's error code too
+    if (jsonErrors) {
+      process.stderr.write(`${JSON.stringify({ error: err.code, detail: err.message })}\n`);
+      process.exit(1);
+    }
+    fail(err.message);
+  }
+  // unforeseen: one line, credentials masked; the stack only at PULLMAIL_LOG_LEVEL=debug
+  if (loaded?.logLevel === 'debug') (await import('./log.ts')).createLogger('debug').error({ err }, 'pullmail-server failed');
+  const message = err instanceof Error ? err.message : String(err);
+  fail(loaded?.databaseUrl ? message.replaceAll(loaded.databaseUrl, maskCredentials(loaded.databaseUrl)) : message);
 });

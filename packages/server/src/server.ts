@@ -4,6 +4,7 @@ import { createAccounts } from './accounts/accounts.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
 import { createApp, type RouteMount } from './http/app.ts';
+import { listenControl } from './http/control-socket.ts';
 import { listen, type Listener } from './http/listen.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -17,7 +18,7 @@ import { createRateLimits } from './policy/rate-limits.ts';
 import { randomId } from './protocol/jws.ts';
 import { loadKeySet } from './protocol/key-set.ts';
 import { startHeartbeat, type Heartbeat } from './queue/heartbeat.ts';
-import { openDatabase, type Database } from './store/db.ts';
+import { IN_MEMORY, openDatabase, type Database } from './store/db.ts';
 import { releaseAllLeases } from './store/deliveries.ts';
 import { createLimiterFactory } from './store/rate-counters.ts';
 import { ensureDomains } from './store/mailboxes.ts';
@@ -116,6 +117,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
   const log = opts.logger ?? createLogger(config.logLevel);
   let ctx: AppContext | undefined;
   let listener: Listener | undefined;
+  let closeControl: (() => Promise<void>) | undefined;
   let workers: Worker[] = [];
   let heartbeat: Heartbeat | undefined;
 
@@ -136,6 +138,8 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
       if (config.httpPort === 0 && !config.publicUrlExplicit) {
         ctx.publicUrl = `${config.tls ? 'https' : 'http'}://localhost:${listener.port}`;
       }
+      // the embedded database is this process's alone: user commands reach it through the control socket
+      if (database.kind === 'pglite' && config.dataDir !== IN_MEMORY) closeControl = await listenControl(ctx, config.dataDir);
       workers = extensions.flatMap((e) => e.workers?.(ctx!) ?? []);
       for (const w of workers) await w.start();
       log.info({ port: listener.port, url: ctx.publicUrl, domains: config.domains, db: database.kind }, 'pullmail node started');
@@ -143,6 +147,7 @@ export function createServer(config: Config, opts: ServerOptions = {}, extension
     },
     async close() {
       await listener?.close();
+      await closeControl?.();
       await Promise.all(workers.map((w) => w.stop()));
       await heartbeat?.stop();
       await ctx?.fetcher.close();

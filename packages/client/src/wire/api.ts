@@ -54,6 +54,32 @@ export interface CreateUserResponse {
   token: string;
 }
 
+/** One mailbox as `GET /api/v1/admin/users` lists it. */
+export interface AdminUser {
+  address: string;
+  has_password: boolean;
+  /** API tokens that currently work for this mailbox. */
+  tokens: number;
+  created_at: string;
+}
+export interface ListUsersResponse {
+  users: AdminUser[];
+}
+/** `POST /api/v1/admin/users/:address/token`: a new API token, shown once. */
+export interface NewTokenRequest {
+  /** Keep the mailbox's other tokens working; by default they are revoked (a lost token is replaced). */
+  keep_others?: boolean;
+}
+export interface NewTokenResponse {
+  address: string;
+  token: string;
+  /** How many older tokens stopped working. */
+  revoked: number;
+}
+export interface SetPasswordRequest {
+  password: string;
+}
+
 export interface Attachment {
   filename: string;
   contentType: string;

@@ -45,6 +45,8 @@ export interface Config {
   /** Failed logins naming one account before it is locked out for the rest of the window (PULLMAIL_AUTH_FAILURES_ACCOUNT, default 10 per 900 s). */
   authFailuresAccount: RateLimit;
   adminToken?: string;
+  /** Bearer token /metrics asks for (PULLMAIL_METRICS_TOKEN); unset means /metrics is open. */
+  metricsToken?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Largest message we send or fetch, bytes (PULLMAIL_MAX_MESSAGE_BYTES, default 25 MiB). */
   maxMessageBytes: number;
@@ -102,7 +104,7 @@ const KNOWN = new Set([
   'PULLMAIL_DOMAINS', 'PULLMAIL_PUBLIC_URL', 'PULLMAIL_HTTP_HOST', 'PULLMAIL_HTTP_PORT', 'PULLMAIL_TLS_CERT',
   'PULLMAIL_TLS_KEY', 'PULLMAIL_TRUST_CA', 'PULLMAIL_DATA_DIR', 'PULLMAIL_PEERS', 'PULLMAIL_ALLOW_PRIVATE_PEERS',
   'PULLMAIL_SMTP_HOST', 'PULLMAIL_SMTP_PORT', 'PULLMAIL_SUBMISSION_PORT', 'PULLMAIL_SMTP_RELAY',
-  'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_SENDER_CALLOUT', 'PULLMAIL_CALLOUT_PORT', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN',
+  'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_SENDER_CALLOUT', 'PULLMAIL_CALLOUT_PORT', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN', 'PULLMAIL_METRICS_TOKEN',
   'PULLMAIL_SEND_LIMIT', 'PULLMAIL_AUTH_FAILURES_CLIENT', 'PULLMAIL_AUTH_FAILURES_ACCOUNT',
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
   'PULLMAIL_MAX_REQUEST_BYTES', 'PULLMAIL_QUEUE_POLL_MS', 'PULLMAIL_QUEUE_LEASE_SECONDS',
@@ -129,6 +131,19 @@ const rate = z
     return { count, seconds };
   })
   .refine((r) => r.count > 0 && r.seconds > 0, 'count and seconds must be positive');
+
+/**
+ * `postgres://user:secret@host/db` → `postgres://user:***@host/db`: a URL as it may be printed. Works on
+ * strings that do not parse as URLs too (the userinfo ends at the last `@`, hosts never contain one).
+ */
+export function maskCredentials(url: string): string {
+  const start = url.indexOf('://');
+  const at = url.lastIndexOf('@');
+  if (start < 0 || at < start) return url;
+  const userinfo = url.slice(start + 3, at);
+  const colon = userinfo.indexOf(':');
+  return colon < 0 ? url : `${url.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${url.slice(at)}`;
+}
 
 function domainList(raw: string, name: string, problems: string[]): string[] {
   const out: string[] = [];
@@ -182,7 +197,8 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     if (raw === undefined || raw.trim() === '') return fallback;
     const r = schema.safeParse(raw.trim());
     if (r.success) return r.data;
-    problems.push(`${name}: "${raw}" ${r.error.issues[0].message}`);
+    // a database URL carries a password: never print it
+    problems.push(`${name}: "${name === 'DATABASE_URL' ? maskCredentials(raw) : raw}" ${r.error.issues[0].message}`);
     return fallback;
   }
 
@@ -196,7 +212,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
   const cert = readPem(certPath, 'PULLMAIL_TLS_CERT', problems);
   const key = readPem(keyPath, 'PULLMAIL_TLS_KEY', problems);
   const scheme = cert ? 'https' : 'http';
-  const logLevel = opt('PULLMAIL_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be debug, info, warn or error'), 'info');
+  const logLevel = opt('PULLMAIL_LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent'], 'must be debug, info, warn, error or silent'), 'info');
   const maxMessageBytes = opt('PULLMAIL_MAX_MESSAGE_BYTES', positiveInt, 26_214_400);
 
   const config: Config = {
@@ -224,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     authFailuresClient: opt('PULLMAIL_AUTH_FAILURES_CLIENT', rate, { count: 30, seconds: 900 }),
     authFailuresAccount: opt('PULLMAIL_AUTH_FAILURES_ACCOUNT', rate, { count: 10, seconds: 900 }),
     adminToken: opt('PULLMAIL_ADMIN_TOKEN', z.string(), undefined as string | undefined),
+    metricsToken: opt('PULLMAIL_METRICS_TOKEN', z.string(), undefined as string | undefined),
     logLevel,
     maxMessageBytes,
     retentionSeconds: opt('PULLMAIL_RETENTION_DAYS', positiveInt, 30) * 86_400,
@@ -253,5 +270,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
   if (problems.length) throw new ConfigError(problems);
   // operator docs set no length: a short token is taken, but it is easy to guess
   if (config.adminToken !== undefined && config.adminToken.length < 16) warnings.push('PULLMAIL_ADMIN_TOKEN is shorter than 16 characters: easy to guess');
+  // the placeholder of an example file, left as it was
+  else if (config.adminToken !== undefined && /^change-?me/i.test(config.adminToken)) warnings.push('PULLMAIL_ADMIN_TOKEN is still the example placeholder: set a random one (openssl rand -hex 32)');
   return { config: Object.freeze(config), warnings };
 }

@@ -1,5 +1,6 @@
 // Sending (docs/operator.md POST /api/v1/messages): build or take the RFC 5322 bytes, store them once,
 // queue one delivery per recipient, and remember the recipients as known correspondents.
+import { tooLargeDetail } from '../mail/limits.ts';
 import type { SendResponse } from '@pullmail/client/wire';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
@@ -86,7 +87,7 @@ export async function build(ctx: AppContext, from: string, out: Outgoing, opts: 
     return { ...done, body };
   }
   const done = 'json' in out ? await composeMessage(from, out.json, opts) : completeRawMessage(out.raw, from, opts);
-  if (done.raw.length > maxBytes) throw new PullmailError('too_large', `message is ${done.raw.length} bytes; the limit is ${maxBytes}`);
+  if (done.raw.length > maxBytes) throw new PullmailError('too_large', tooLargeDetail(done.raw.length, maxBytes));
   return { ...done, body: await storeBody(ctx.db, done.raw, { maxBytes }) };
 }
 

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
+import { tooLargeDetail } from '../mail/limits.ts';
 import { sendBodyLimit } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { loadLimits } from './middleware/load-limits.ts';
@@ -27,8 +28,12 @@ export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
   const tooLarge = () => {
     throw new PullmailError('too_large', 'request body is too large');
   };
+  // a send over the limit is told the limit in its own terms (the largest attachment)
+  const sendTooLarge = () => {
+    throw new PullmailError('too_large', tooLargeDetail(undefined, ctx.config.maxMessageBytes));
+  };
   // sends carry whole messages, batches up to 500 notifications; everything else is small
-  const sendLimit = bodyLimit({ maxSize: sendBodyLimit(ctx.config), onError: tooLarge });
+  const sendLimit = bodyLimit({ maxSize: sendBodyLimit(ctx.config), onError: sendTooLarge });
   const batchLimit = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge });
   const otherLimit = bodyLimit({ maxSize: ctx.config.maxRequestBytes, onError: tooLarge });
   app.use('*', (c, next) => {

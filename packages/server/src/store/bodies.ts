@@ -3,6 +3,7 @@
 // rows while it arrives and read back chunk by chunk, so a 25 MB message never sits whole in a
 // process (nor as a 50 MB hex string in a query). Blobs are immutable: a local delivery names the
 // sender's blob instead of copying it, and maintenance removes blobs nothing names any more.
+import { tooLargeDetail } from '../mail/limits.ts';
 import { createHash } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import { PullmailError } from '../errors.ts';
@@ -59,7 +60,7 @@ export async function spoolBody(db: Executor, source: AsyncIterable<Uint8Array>,
     for await (const piece of source) {
       const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
       size += chunk.length;
-      if (size > opts.maxBytes) throw new PullmailError('too_large', `message is more than ${opts.maxBytes} bytes; the limit is ${opts.maxBytes}`);
+      if (size > opts.maxBytes) throw new PullmailError('too_large', tooLargeDetail(undefined, opts.maxBytes));
       hash.update(chunk);
       pending.push(chunk);
       pendingBytes += chunk.length;

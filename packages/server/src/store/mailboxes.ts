@@ -1,6 +1,6 @@
 // Mailboxes, their API tokens and domains.
 import type { FirstContact } from '@pullmail/client/wire';
-import { eq } from 'drizzle-orm';
+import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { apiTokens, domains, mailboxes } from './schema.ts';
 
@@ -43,4 +43,36 @@ export async function findMailboxByToken(db: Executor, tokenHash: string): Promi
 export async function updateSettings(db: Executor, mailboxId: string, set: { firstContact?: FirstContact; challengeQuestion?: string | null; challengeAnswerHash?: string | null }): Promise<Mailbox> {
   const [row] = await db.update(mailboxes).set(set).where(eq(mailboxes.id, mailboxId)).returning();
   return row;
+}
+
+/** Every mailbox, by address, with whether it has a password and how many API tokens (admin `user list`). */
+export async function listMailboxes(db: Executor): Promise<{ address: string; hasPassword: boolean; tokens: number; createdAt: Date }[]> {
+  return db
+    .select({
+      address: mailboxes.address,
+      hasPassword: sql<boolean>`${mailboxes.passwordHash} is not null`,
+      tokens: count(apiTokens.id),
+      createdAt: mailboxes.createdAt,
+    })
+    .from(mailboxes)
+    .leftJoin(apiTokens, eq(apiTokens.mailboxId, mailboxes.id))
+    .groupBy(mailboxes.id)
+    .orderBy(asc(mailboxes.address));
+}
+
+/** Removes a mailbox with its tokens and mail (foreign keys cascade); false when there was none. */
+export async function deleteMailbox(db: Executor, address: string): Promise<boolean> {
+  const rows = await db.delete(mailboxes).where(eq(mailboxes.address, address)).returning({ id: mailboxes.id });
+  return rows.length > 0;
+}
+
+export async function setPasswordHash(db: Executor, mailboxId: string, passwordHash: string): Promise<void> {
+  await db.update(mailboxes).set({ passwordHash }).where(eq(mailboxes.id, mailboxId));
+}
+
+/** Adds an API token; with `revokeOthers` every other token of the mailbox stops working. Returns how many were revoked. */
+export async function addApiToken(db: Executor, mailboxId: string, tokenHash: string, revokeOthers: boolean): Promise<number> {
+  const revoked = revokeOthers ? await db.delete(apiTokens).where(eq(apiTokens.mailboxId, mailboxId)).returning({ id: apiTokens.id }) : [];
+  await db.insert(apiTokens).values({ mailboxId, tokenHash });
+  return revoked.length;
 }

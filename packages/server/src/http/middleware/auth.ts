@@ -32,15 +32,16 @@ export function requireUser(accounts: Accounts, throttle: LoginThrottle): Middle
   };
 }
 
-export function requireAdmin(adminToken: string | undefined, throttle: LoginThrottle): MiddlewareHandler {
+/** `what` names the token in the 401 detail (the same check guards /metrics with its own token). */
+export function requireAdmin(adminToken: string | undefined, throttle: LoginThrottle, what = 'admin token'): MiddlewareHandler {
   return async (c, next) => {
     if (!adminToken) throw new PullmailError('forbidden', 'the admin API is off (set PULLMAIL_ADMIN_TOKEN)');
     const token = bearer(c.req.header('authorization'));
-    if (!token) throw new PullmailError('unauthorized', 'missing or wrong admin token');
+    if (!token) throw new PullmailError('unauthorized', `missing or wrong ${what}`);
     const ok = await throttle.guard({ door: 'admin_token', client: clientAddress(c) }, async () =>
       token.length === adminToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(adminToken)) ? true : undefined,
     );
-    if (!ok) throw new PullmailError('unauthorized', 'missing or wrong admin token');
+    if (!ok) throw new PullmailError('unauthorized', `missing or wrong ${what}`);
     await next();
   };
 }

@@ -1,18 +1,43 @@
-// Admin API: mailbox creation (docs/operator.md).
+// Admin API (/api/v1/admin, README "Operating a node"): mailboxes created, listed, deleted, given a new
+// password or API token. Served on the HTTP listener behind PULLMAIL_ADMIN_TOKEN, and without a token
+// on the node's control socket, which only the data directory's owner can open (http/control-socket.ts).
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { AdminUser, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
 import type { AppContext } from '../../context.ts';
 import { readJson } from '../body.ts';
 import { requireAdmin } from '../middleware/auth.ts';
 
 const createUser = z.object({ address: z.string().min(3).max(320), password: z.string().optional() });
+const setPassword = z.object({ password: z.string() });
+const newToken = z.object({ keep_others: z.boolean().optional() });
 
-export function adminRoutes(ctx: AppContext): Hono {
+/** `trusted`: the caller was authenticated by the socket's file permissions, no token is asked for. */
+export function adminRoutes(ctx: AppContext, opts: { trusted?: boolean } = {}): Hono {
   const app = new Hono();
-  app.use('*', requireAdmin(ctx.config.adminToken, ctx.loginThrottle));
+  if (!opts.trusted) app.use('*', requireAdmin(ctx.config.adminToken, ctx.loginThrottle));
   app.post('/users', async (c) => {
     const body = await readJson(c, createUser);
     return c.json(await ctx.accounts.create(body.address, body.password), 201);
+  });
+  app.get('/users', async (c) => {
+    const users: AdminUser[] = (await ctx.accounts.list()).map((u) => ({
+      address: u.address,
+      has_password: u.hasPassword,
+      tokens: u.tokens,
+      created_at: u.createdAt.toISOString(),
+    }));
+    return c.json({ users } satisfies ListUsersResponse);
+  });
+  app.delete('/users/:address', async (c) => c.json({ ...(await ctx.accounts.remove(c.req.param('address'))), deleted: true }));
+  app.put('/users/:address/password', async (c) => {
+    const body = await readJson(c, setPassword);
+    return c.json({ ...(await ctx.accounts.setPassword(c.req.param('address'), body.password)), password_set: true });
+  });
+  app.post('/users/:address/token', async (c) => {
+    // an empty body is the common case: replace every token
+    const body = c.req.header('content-type') ? await readJson(c, newToken) : {};
+    return c.json((await ctx.accounts.newToken(c.req.param('address'), body.keep_others)) satisfies NewTokenResponse, 201);
   });
   return app;
 }

@@ -1,0 +1,187 @@
+// `pullmail-server user add|list|delete|passwd|token`: mailboxes managed with the node stopped or running
+// (README "Managing users"). Where the commands go is chosen by adminRoute(); what they print does not
+// depend on it.
+import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import type { Config } from './config/config.ts';
+import { isPullmailError, PullmailError, type ErrorCode } from './errors.ts';
+import { controlSocketPath } from './http/control-path.ts';
+
+/** store/db.ts IN_MEMORY, not imported: the database drivers load only when a command needs them. */
+const IN_MEMORY = ':memory:';
+
+/** What the user commands need from a node, whichever way it is reached. */
+interface AdminOps {
+  add(address: string, password?: string): Promise<{ address: string; token: string }>;
+  list(): Promise<ListUsersResponse>;
+  remove(address: string): Promise<{ address: string; deleted: true }>;
+  passwd(address: string, password: string): Promise<{ address: string; password_set: true }>;
+  token(address: string, keepOthers: boolean): Promise<NewTokenResponse>;
+}
+
+export type AdminRoute =
+  | { kind: 'url'; url: string; token: string }
+  | { kind: 'socket'; path: string }
+  | { kind: 'database' };
+
+/**
+ * Where user commands go: `--url` → that node's admin API with PULLMAIL_ADMIN_TOKEN; an embedded
+ * database whose node serves its control socket → the socket (the node holds the database); otherwise
+ * the database itself (PostgreSQL is shared by design; a stopped node's PGlite is free).
+ */
+export function adminRoute(opts: { url?: string; adminToken?: string; config: Pick<Config, 'databaseUrl' | 'dataDir'>; socketExists: (path: string) => boolean }): AdminRoute {
+  if (opts.url !== undefined) {
+    if (!URL.canParse(opts.url) || !/^https?:$/.test(new URL(opts.url).protocol)) throw new UsageError(`--url: "${opts.url}" must be an http(s) URL`);
+    if (!opts.adminToken) throw new UsageError('--url needs the node\'s admin token in PULLMAIL_ADMIN_TOKEN');
+    return { kind: 'url', url: opts.url.replace(/\/+$/, ''), token: opts.adminToken };
+  }
+  const { databaseUrl, dataDir } = opts.config;
+  if (!databaseUrl && dataDir !== IN_MEMORY && opts.socketExists(controlSocketPath(dataDir))) return { kind: 'socket', path: controlSocketPath(dataDir) };
+  return { kind: 'database' };
+}
+
+export class UsageError extends Error {}
+
+/** The node did not answer on its socket (a crashed node's file): the database is free then. */
+class NotListening extends Error {}
+
+function httpOps(target: { socketPath: string } | { url: string; token: string }): AdminOps {
+  const call = <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: Record<string, string> = payload ? { 'content-type': 'application/json' } : {};
+      let req;
+      if ('socketPath' in target) {
+        req = httpRequest({ socketPath: target.socketPath, path: `/api/v1/admin${path}`, method, headers });
+      } else {
+        const url = new URL(`${target.url}/api/v1/admin${path}`);
+        headers.authorization = `Bearer ${target.token}`;
+        req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers });
+      }
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        if ('socketPath' in target && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) reject(new NotListening());
+        else if ('url' in target) reject(new PullmailError('unavailable', `cannot reach ${target.url} (${err.code ?? err.message})`));
+        else reject(err);
+      });
+      req.once('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.once('end', () => {
+          let json: { error?: string; detail?: string } = {};
+          try {
+            json = JSON.parse(text);
+          } catch {
+            return reject(new PullmailError('internal', `the node answered ${res.statusCode} without JSON`));
+          }
+          if ((res.statusCode ?? 500) >= 400) reject(new PullmailError((json.error ?? 'internal') as ErrorCode, json.detail ?? `status ${res.statusCode}`));
+          else resolve(json as T);
+        });
+      });
+      req.end(payload);
+    });
+  const user = (address: string) => `/users/${encodeURIComponent(address)}`;
+  return {
+    add: (address, password) => call('POST', '/users', { address, password }),
+    list: () => call('GET', '/users'),
+    remove: (address) => call('DELETE', user(address)),
+    passwd: (address, password) => call('PUT', `${user(address)}/password`, { password }),
+    token: (address, keepOthers) => call('POST', `${user(address)}/token`, { keep_others: keepOthers }),
+  };
+}
+
+async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
+  const [{ openMigrated }, { createAccounts }] = await Promise.all([import('./server.ts'), import('./accounts/accounts.ts')]);
+  let database;
+  try {
+    database = await openMigrated(cfg);
+  } catch (err) {
+    // PGlite refused: a node holds the data directory but serves no control socket (yet)
+    if (isPullmailError(err, 'unavailable') && !cfg.databaseUrl) {
+      throw new PullmailError('unavailable', `${err.message}; a running node answers user commands on ${controlSocketPath(cfg.dataDir)} once it has started (try again), or use --url <node URL> with PULLMAIL_ADMIN_TOKEN`);
+    }
+    throw err;
+  }
+  try {
+    const accounts = createAccounts(database.db, cfg.domains);
+    return await fn({
+      add: (address, password) => accounts.create(address, password),
+      list: async () => ({
+        users: (await accounts.list()).map((u) => ({ address: u.address, has_password: u.hasPassword, tokens: u.tokens, created_at: u.createdAt.toISOString() })),
+      }),
+      remove: async (address) => ({ ...(await accounts.remove(address)), deleted: true }),
+      passwd: async (address, password) => ({ ...(await accounts.setPassword(address, password)), password_set: true }),
+      token: (address, keepOthers) => accounts.newToken(address, keepOthers),
+    });
+  } finally {
+    await database.close();
+  }
+}
+
+/** Runs `fn` against the node as adminRoute() says; a stale socket falls back to the database. */
+async function withAdmin<T>(cfg: Config, route: AdminRoute, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
+  if (route.kind === 'url') return fn(httpOps({ url: route.url, token: route.token }));
+  if (route.kind === 'socket') {
+    try {
+      return await fn(httpOps({ socketPath: route.path }));
+    } catch (err) {
+      if (!(err instanceof NotListening)) throw err;
+    }
+  }
+  return withDatabaseOps(cfg, fn);
+}
+
+export interface UserCommand {
+  verb: string;
+  address?: string;
+  password?: string;
+  json: boolean;
+  keep: boolean;
+  url?: string;
+  /** Reads the new password from stdin when --password is not given (`user passwd`). */
+  readStdin: () => Promise<string | undefined>;
+}
+
+const USER_VERBS = ['add', 'list', 'delete', 'passwd', 'token'];
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+/** Runs one user command and returns what to print on stdout (without the final newline). */
+export async function runUserCommand(cfg: Config, cmd: UserCommand): Promise<string> {
+  if (!USER_VERBS.includes(cmd.verb)) throw new UsageError(`unknown command "user ${cmd.verb}" (user ${USER_VERBS.join('|')})`);
+  if (cmd.verb !== 'list' && !cmd.address) throw new UsageError(`user ${cmd.verb} needs an address`);
+  const address = cmd.address ?? '';
+  let password = cmd.password;
+  if (cmd.verb === 'passwd' && password === undefined) {
+    password = await cmd.readStdin();
+    if (!password) throw new UsageError('user passwd needs --password <pw>, or the password on stdin');
+  }
+  const route = adminRoute({ url: cmd.url, adminToken: process.env.PULLMAIL_ADMIN_TOKEN, config: cfg, socketExists: existsSync });
+  return withAdmin(cfg, route, async (ops) => {
+    switch (cmd.verb) {
+      case 'add':
+        // OPERATOR.md: one line of JSON, whatever --json says
+        return JSON.stringify(await ops.add(address, password));
+      case 'token':
+        return JSON.stringify(await ops.token(address, cmd.keep));
+      case 'list': {
+        const listed = await ops.list();
+        if (cmd.json) return JSON.stringify(listed);
+        if (listed.users.length === 0) return 'no mailboxes yet: pullmail-server user add <address>';
+        return table([['ADDRESS', 'PASSWORD', 'TOKENS', 'CREATED'], ...listed.users.map((u) => [u.address, u.has_password ? 'yes' : 'no', String(u.tokens), u.created_at.slice(0, 16).replace('T', ' ')])]);
+      }
+      case 'delete': {
+        const done = await ops.remove(address);
+        return cmd.json ? JSON.stringify(done) : `deleted ${done.address} and its mail`;
+      }
+      default: {
+        const done = await ops.passwd(address, password!);
+        return cmd.json ? JSON.stringify(done) : `password set for ${done.address}`;
+      }
+    }
+  });
+}
