@@ -33,7 +33,7 @@ describe('pullmail-server on one data directory', { timeout: 120_000 }, () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pm-cli-'));
     port = await freePort();
-    env = { PULLMAIL_DATA_DIR: dataDir, PULLMAIL_HTTP_PORT: String(port), PULLMAIL_SMTP_PORT: '0', PULLMAIL_SUBMISSION_PORT: '0' };
+    env = { PULLMAIL_DATA_DIR: dataDir, PULLMAIL_HTTP_PORT: String(port), PULLMAIL_SMTP_PORT: '0', PULLMAIL_SUBMISSION_PORT: '0', PULLMAIL_IMAP_PORT: '0' };
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -95,6 +95,7 @@ export async function startNodeProcess(opts: { domain: string; databaseUrl: stri
     PULLMAIL_LOG_LEVEL: 'warn',
     PULLMAIL_SMTP_PORT: '0',
     PULLMAIL_SUBMISSION_PORT: '0',
+    PULLMAIL_IMAP_PORT: '0',
     PULLMAIL_TLS_CERT: pki.certPath,
     PULLMAIL_TLS_KEY: pki.keyPath,
     PULLMAIL_TRUST_CA: pki.caPath,

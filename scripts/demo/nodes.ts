@@ -57,6 +57,7 @@ export async function startDemoNodes(domains: string[], baseDir: string, logLeve
         PULLMAIL_ADMIN_TOKEN: adminToken,
         PULLMAIL_SMTP_PORT: '0',
         PULLMAIL_SUBMISSION_PORT: '0',
+        PULLMAIL_IMAP_PORT: '0',
         PULLMAIL_QUEUE_POLL_MS: '200',
         PULLMAIL_LOG_LEVEL: logLevel,
       });

@@ -33,6 +33,7 @@ export function spawnNode(spec: ChildNodeSpec): ChildProcess {
       PULLMAIL_TRUST_CA: pki.caPath,
       PULLMAIL_SMTP_PORT: '0',
       PULLMAIL_SUBMISSION_PORT: '0',
+      PULLMAIL_IMAP_PORT: '0',
       PULLMAIL_LOG_LEVEL: 'warn',
       PULLMAIL_QUEUE_POLL_MS: '100',
       ...spec.env,

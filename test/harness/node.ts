@@ -61,6 +61,7 @@ export async function startNode(spec: NodeSpec & { port?: number; peers?: string
     PULLMAIL_LOG_LEVEL: process.env.PULLMAIL_TEST_LOG_LEVEL ?? 'silent',
     PULLMAIL_SMTP_PORT: '0',
     PULLMAIL_SUBMISSION_PORT: '0',
+    PULLMAIL_IMAP_PORT: '0',
     PULLMAIL_QUEUE_POLL_MS: '200',
     ...(spec.peers ? { PULLMAIL_PEERS: spec.peers } : {}),
     ...(pki ? { PULLMAIL_TLS_CERT: pki.certPath, PULLMAIL_TLS_KEY: pki.keyPath, PULLMAIL_TRUST_CA: pki.caPath } : {}),

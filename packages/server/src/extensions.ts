@@ -1,4 +1,5 @@
 // The subsystems a full node runs, in one list: createServer stays independent of them.
+import { autoconfigRoutes } from './http/routes/autoconfig.ts';
 import { challengePageRoutes } from './http/routes/challenge-page.ts';
 import { fetchRoutes } from './http/routes/fetch.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
@@ -7,6 +8,7 @@ import { userRoutes } from './http/routes/user.ts';
 import { fetchWorker } from './queue/fetch-worker.ts';
 import { maintenanceWorker } from './queue/maintenance.ts';
 import { notifyWorker } from './queue/notify-worker.ts';
+import { imapDoor } from './imap/door.ts';
 import { smtpGateway } from './smtp/gateway.ts';
 import type { Extension } from './server.ts';
 
@@ -17,7 +19,9 @@ export function nodeExtensions(): Extension[] {
     { routes: userRoutes },
     { routes: challengePageRoutes },
     { routes: metricsRoutes },
+    { routes: autoconfigRoutes },
     { workers: (ctx) => [notifyWorker(ctx), fetchWorker(ctx), maintenanceWorker(ctx)] },
     { workers: (ctx) => [smtpGateway(ctx)] },
+    { workers: (ctx) => [imapDoor(ctx)] },
   ];
 }

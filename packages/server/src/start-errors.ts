@@ -4,7 +4,7 @@
 import type { Config } from './config/config.ts';
 import { maskCredentials } from './config/config.ts';
 
-type Listeners = Pick<Config, 'httpHost' | 'httpPort' | 'smtpHost' | 'smtpPort' | 'submissionPort' | 'databaseUrl'>;
+type Listeners = Pick<Config, 'httpHost' | 'httpPort' | 'smtpHost' | 'smtpPort' | 'submissionPort' | 'imapHost' | 'imapPort' | 'imapsPort' | 'databaseUrl'>;
 
 interface ErrnoLike {
   code?: unknown;
@@ -20,6 +20,8 @@ function listenerSettings(cfg: Listeners): { port: number; portVar: string; host
     { port: cfg.httpPort, portVar: 'PULLMAIL_HTTP_PORT', hostVar: 'PULLMAIL_HTTP_HOST' },
     { port: cfg.smtpPort, portVar: 'PULLMAIL_SMTP_PORT', hostVar: 'PULLMAIL_SMTP_HOST' },
     { port: cfg.submissionPort, portVar: 'PULLMAIL_SUBMISSION_PORT', hostVar: 'PULLMAIL_SMTP_HOST' },
+    { port: cfg.imapPort, portVar: 'PULLMAIL_IMAP_PORT', hostVar: 'PULLMAIL_IMAP_HOST' },
+    { port: cfg.imapsPort, portVar: 'PULLMAIL_IMAPS_PORT', hostVar: 'PULLMAIL_IMAP_HOST' },
   ];
 }
 

@@ -31,6 +31,11 @@ export interface Config {
   smtpPort: number;
   submissionPort: number;
   smtpRelay?: string;
+  /** IMAP for mail clients (PULLMAIL_IMAP_HOST/_PORT, default 127.0.0.1:2143; 0 disables; STARTTLS with PULLMAIL_TLS_*). */
+  imapHost: string;
+  imapPort: number;
+  /** IMAP over implicit TLS (PULLMAIL_IMAPS_PORT, default 0 = off; needs PULLMAIL_TLS_CERT/_KEY). */
+  imapsPort: number;
   greylistSeconds: number;
   /** Probe an unknown legacy sender's address at its domain's MX before accepting (PULLMAIL_SENDER_CALLOUT, default off; docs/cri.md). */
   senderCallout: boolean;
@@ -104,6 +109,7 @@ const KNOWN = new Set([
   'PULLMAIL_DOMAINS', 'PULLMAIL_PUBLIC_URL', 'PULLMAIL_HTTP_HOST', 'PULLMAIL_HTTP_PORT', 'PULLMAIL_TLS_CERT',
   'PULLMAIL_TLS_KEY', 'PULLMAIL_TRUST_CA', 'PULLMAIL_DATA_DIR', 'PULLMAIL_PEERS', 'PULLMAIL_ALLOW_PRIVATE_PEERS',
   'PULLMAIL_SMTP_HOST', 'PULLMAIL_SMTP_PORT', 'PULLMAIL_SUBMISSION_PORT', 'PULLMAIL_SMTP_RELAY',
+  'PULLMAIL_IMAP_HOST', 'PULLMAIL_IMAP_PORT', 'PULLMAIL_IMAPS_PORT',
   'PULLMAIL_GREYLIST_SECONDS', 'PULLMAIL_SENDER_CALLOUT', 'PULLMAIL_CALLOUT_PORT', 'PULLMAIL_RATE_DOMAIN', 'PULLMAIL_RATE_SENDER', 'PULLMAIL_ADMIN_TOKEN', 'PULLMAIL_METRICS_TOKEN',
   'PULLMAIL_SEND_LIMIT', 'PULLMAIL_AUTH_FAILURES_CLIENT', 'PULLMAIL_AUTH_FAILURES_ACCOUNT',
   'PULLMAIL_LOG_LEVEL', 'PULLMAIL_MAX_MESSAGE_BYTES', 'PULLMAIL_RETENTION_DAYS', 'PULLMAIL_NOTIFY_RETRY_DAYS',
@@ -231,6 +237,9 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     smtpPort: opt('PULLMAIL_SMTP_PORT', port, 2525),
     submissionPort: opt('PULLMAIL_SUBMISSION_PORT', port, 2587),
     smtpRelay: opt('PULLMAIL_SMTP_RELAY', z.string().regex(/^smtps?:\/\/[^/]+$/, 'must look like smtp://host:port'), undefined as string | undefined),
+    imapHost: opt('PULLMAIL_IMAP_HOST', z.string().min(1), '127.0.0.1'),
+    imapPort: opt('PULLMAIL_IMAP_PORT', port, 2143),
+    imapsPort: opt('PULLMAIL_IMAPS_PORT', port, 0),
     greylistSeconds: opt('PULLMAIL_GREYLIST_SECONDS', z.coerce.number().int().min(0, 'must be 0 or more'), 300),
     senderCallout: opt('PULLMAIL_SENDER_CALLOUT', flag, false),
     calloutPort: opt('PULLMAIL_CALLOUT_PORT', port.refine((p) => p > 0, 'must be 1-65535'), 25),
@@ -267,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
   if (config.smtpMaxClientsPerIp > config.smtpMaxClients) problems.push(`PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: ${config.smtpMaxClientsPerIp} exceeds PULLMAIL_SMTP_MAX_CLIENTS (${config.smtpMaxClients})`);
   if (config.notifyMaxInflight > config.httpMaxInflight) problems.push(`PULLMAIL_NOTIFY_MAX_INFLIGHT: ${config.notifyMaxInflight} exceeds PULLMAIL_HTTP_MAX_INFLIGHT (${config.httpMaxInflight})`);
   if (config.lookupRateClient.count > config.lookupRate.count) problems.push(`PULLMAIL_LOOKUP_RATE_CLIENT: allows more lookups than PULLMAIL_LOOKUP_RATE`);
+  if (config.imapsPort && !config.tls) problems.push('PULLMAIL_IMAPS_PORT: implicit TLS needs PULLMAIL_TLS_CERT and PULLMAIL_TLS_KEY');
   if (problems.length) throw new ConfigError(problems);
   // operator docs set no length: a short token is taken, but it is easy to guess
   if (config.adminToken !== undefined && config.adminToken.length < 16) warnings.push('PULLMAIL_ADMIN_TOKEN is shorter than 16 characters: easy to guess');

@@ -216,12 +216,15 @@ export async function removeEntries(tx: Executor, mailboxId: string, ids: string
 export async function copyEntries(tx: Executor, folderId: string, entries: Entry[]): Promise<{ id: string; uid: number }[]> {
   const out: { id: string; uid: number }[] = [];
   for (const e of entries) {
-    const own = !e.inboundId && !e.messageId;
+    // an appended message's bytes are shared: blobs never change, small bodies are copied (read
+    // here: a listing leaves the bytes out)
+    const [own] = !e.inboundId && !e.messageId
+      ? await tx.select({ raw: folderMessages.raw, blobId: folderMessages.blobId }).from(folderMessages).where(eq(folderMessages.id, e.id))
+      : [];
     out.push(await fileMessage(tx, folderId, {
       flags: e.flags, internalDate: e.internalDate, size: e.size, sender: e.sender, subject: e.subject, messageIdHeader: e.messageIdHeader,
       inboundId: e.inboundId, messageId: e.messageId,
-      // an appended message's bytes are shared: blobs never change, small bodies are copied
-      body: own ? { raw: e.body.raw, blobId: e.body.blobId, size: e.size, sha256: e.sha256 ?? '' } : undefined,
+      body: own ? { raw: own.raw, blobId: own.blobId, size: e.size, sha256: e.sha256 ?? '' } : undefined,
     }));
   }
   return out;
