@@ -69,6 +69,11 @@ describe('pullmail-server start, failing', { timeout: 120_000 }, () => {
     assert.deepEqual(lines, [`pullmail-server: PULLMAIL_SMTP_PORT: 127.0.0.1:${takenPort} is already in use by another program; stop it or choose another port`]);
   });
 
+  it('names PULLMAIL_IMAP_PORT when the IMAP port is taken', async () => {
+    const lines = failedWith(await run(['start'], { PULLMAIL_DATA_DIR: ':memory:', PULLMAIL_HTTP_PORT: String(await freePort()), PULLMAIL_SMTP_PORT: '0', PULLMAIL_SUBMISSION_PORT: '0', PULLMAIL_IMAP_PORT: String(takenPort) }));
+    assert.deepEqual(lines, [`pullmail-server: PULLMAIL_IMAP_PORT: 127.0.0.1:${takenPort} is already in use by another program; stop it or choose another port`]);
+  });
+
   it('names DATABASE_URL, password masked, when the database cannot be reached', async () => {
     const closed = await freePort();
     const lines = failedWith(await run(['start'], { DATABASE_URL: `postgres://pullmail:hunter2@127.0.0.1:${closed}/pullmail`, PULLMAIL_HTTP_PORT: String(await freePort()) }));

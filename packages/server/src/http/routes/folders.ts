@@ -10,10 +10,9 @@ import { appendMessage } from '../../mailbox/append.ts';
 import { mailChanges } from '../../mailbox/changes.ts';
 import { createFolder, deleteFolder, folderView, listFolders, renameFolder, requireFolder, subscribeFolder } from '../../mailbox/folders.ts';
 import { listMessages, mailEntry } from '../../mailbox/list.ts';
-import { readParsed, readRaw } from '../../mailbox/read.ts';
+import { readParsed, readRaw, requireEntry } from '../../mailbox/read.ts';
 import { deleteMessage } from '../../mailbox/remove.ts';
 import { copyMessage, updateMessage } from '../../mailbox/update.ts';
-import { findEntry } from '../../store/folders.ts';
 import { readJson } from '../body.ts';
 import { chunkStream } from '../body-stream.ts';
 import type { UserEnv } from '../middleware/auth.ts';
@@ -69,8 +68,7 @@ export function folderRoutes(ctx: AppContext): Hono<UserEnv> {
     const flags = c.req.query('flags')?.split(',').filter(Boolean);
     const raw = Buffer.from(await c.req.arrayBuffer());
     const filed = await appendMessage(ctx, mailbox, folder, { raw, flags });
-    const entry = await findEntry(ctx.db, mailbox.id, filed.id);
-    return c.json(mailEntry(entry!), filed.existing ? 200 : 201);
+    return c.json(mailEntry(await requireEntry(ctx, mailbox, filed.id)), filed.existing ? 200 : 201);
   });
 
   app.get('/mail/:id/raw', async (c) => {
@@ -89,14 +87,14 @@ export function folderRoutes(ctx: AppContext): Hono<UserEnv> {
     const patch = await readJson(c, mailPatchSchema);
     const flags = patch.flags ? { set: patch.flags } : patch.add_flags || patch.remove_flags ? { add: patch.add_flags, remove: patch.remove_flags } : undefined;
     const id = await updateMessage(ctx, mailbox, c.req.param('id'), { flags, folder: patch.folder });
-    return c.json(mailEntry((await findEntry(ctx.db, mailbox.id, id))!));
+    return c.json(mailEntry(await requireEntry(ctx, mailbox, id)));
   });
 
   app.post('/mail/:id/copy', async (c) => {
     const mailbox = c.get('mailbox');
     const { folder } = await readJson(c, copySchema);
     const id = await copyMessage(ctx, mailbox, c.req.param('id'), folder);
-    return c.json(mailEntry((await findEntry(ctx.db, mailbox.id, id))!), 201);
+    return c.json(mailEntry(await requireEntry(ctx, mailbox, id)), 201);
   });
 
   app.delete('/mail/:id', async (c) => {

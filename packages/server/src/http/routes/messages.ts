@@ -3,10 +3,10 @@ import type { DeliverySummary, MessageStatus, SentList } from '@pullmail/client/
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { editMessage, retractMessage } from '../../delivery/edit.ts';
+import { listSentMessages, sentMessageStatus } from '../../delivery/sent-status.ts';
 import { sendMessage, type Outgoing } from '../../delivery/send.ts';
 import { PullmailError } from '../../errors.ts';
 import { sendSchema } from '../../mail/compose.ts';
-import { findOwnMessage, listDeliveries, listSent } from '../../store/messages.ts';
 import { readJson, sendBodyLimit } from '../body.ts';
 import type { UserEnv } from '../middleware/auth.ts';
 import { encodeCursor, parsePage } from '../pagination.ts';
@@ -68,9 +68,8 @@ export function messageRoutes(ctx: AppContext): Hono<UserEnv> {
   app.post('/messages', async (c) => c.json(await withOutgoing(c, ctx.config.maxMessageBytes, (out) => sendMessage(ctx, c.get('mailbox'), out)), 201));
 
   app.get('/messages/:id', async (c) => {
-    const m = await findOwnMessage(ctx.db, c.get('mailbox').id, c.req.param('id'));
-    if (!m) throw new PullmailError('not_found', 'no such sent message');
-    const deliveries: DeliverySummary[] = (await listDeliveries(ctx.db, m.id)).map((d) => ({
+    const { message: m, deliveries: rows } = await sentMessageStatus(ctx, c.get('mailbox'), c.req.param('id'));
+    const deliveries: DeliverySummary[] = rows.map((d) => ({
       rcpt: d.rcpt,
       state: d.state,
       ...(d.reason ? { reason: d.reason } : {}),
@@ -83,7 +82,7 @@ export function messageRoutes(ctx: AppContext): Hono<UserEnv> {
 
   app.get('/sent', async (c) => {
     const page = parsePage(c.req.query());
-    const rows = await listSent(ctx.db, c.get('mailbox').id, page.limit, page.cursor);
+    const rows = await listSentMessages(ctx, c.get('mailbox'), page);
     const last = rows.length === page.limit ? rows[rows.length - 1] : undefined;
     const body: SentList = {
       messages: rows.map((r) => ({ id: r.id, subject: r.subject, version: r.version, created_at: r.createdAt.toISOString(), recipients: r.recipients })),
