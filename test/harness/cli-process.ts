@@ -47,9 +47,9 @@ export interface RunningNode {
   stderr(): string;
 }
 
-/** Starts `pullmail-server start` and resolves once it logs that it listens. */
+/** Starts `pullmail-server start` (IMAP off unless `env` turns it on: tests start several nodes) and resolves once it logs that it listens. */
 export function startNode(env: Record<string, string>): Promise<RunningNode> {
-  const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT, env: childEnv({ PULLMAIL_LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT, env: childEnv({ PULLMAIL_LOG_LEVEL: 'info', PULLMAIL_IMAP_PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
