@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain>
+// pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain> |
+// dns show <domain>
 // (README "Operating a node").
 import { parseArgs } from 'node:util';
 import { runUserCommand, UsageError } from './cli-admin.ts';
@@ -22,6 +23,7 @@ const USAGE = `usage: pullmail-server <command>
                                          prints {"address","token","revoked"}
   keys rotate                            add a new node signing key
   dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
+  dns show <domain>                      print every DNS record the domain needs, one zone-file line each
 User commands work with the node stopped or running: a running node with its embedded database is
 reached through its control socket (<data dir>/run/admin.sock); --url <node URL> uses that node's
 admin API with PULLMAIL_ADMIN_TOKEN instead.
@@ -48,8 +50,7 @@ function config(): Config {
   }
 }
 
-async function withDatabase<T>(fn: (cfg: Config, db: Awaited<ReturnType<typeof openMigrated>>) => Promise<T>): Promise<T> {
-  const cfg = config();
+async function withDatabase<T>(fn: (cfg: Config, db: Awaited<ReturnType<typeof openMigrated>>) => Promise<T>, cfg = config()): Promise<T> {
   const database = await (await import('./server.ts')).openMigrated(cfg);
   try {
     return await fn(cfg, database);
@@ -152,6 +153,20 @@ async function main(argv: string[]): Promise<void> {
         process.stdout.write(`${dkimZoneLine(await dkimKey(db.db, domain, new Date()))}\n`);
       });
       return;
+    case 'dns show': {
+      if (!arg) fail('dns show needs a domain');
+      const cfg = config();
+      const domain = normalizeDomain(arg);
+      // refused before the database is opened
+      if (!cfg.domains.includes(domain)) fail(`${arg} is not a domain of this node (PULLMAIL_DOMAINS)`);
+      await withDatabase(async (_cfg, db) => {
+        const [{ dkimKey, dkimRecord }, { domainRecords, zoneLine }] = await Promise.all([import('./smtp/dkim.ts'), import('./dns-records.ts')]);
+        const dkim = dkimRecord(await dkimKey(db.db, domain, new Date()));
+        const records = domainRecords({ ...cfg, domain, dkim });
+        process.stdout.write(records.map((r) => `${zoneLine(r)}\n`).join(''));
+      }, cfg);
+      return;
+    }
     default:
       fail(`unknown command "${positionals.join(' ')}"\n${USAGE}`, 64);
   }
