@@ -59,6 +59,24 @@ describe('pullmail-server dns show', { timeout: 120_000 }, () => {
     ]);
   });
 
+  // .example is reserved (RFC 2606) and never delegated: whatever this machine's DNS does, NXDOMAIN or no
+  // answer, none of the records can be found there
+  it('--check says of each record that DNS does not have it, and exits 1', async () => {
+    const shown = await run(['dns', 'show', 'a.example'], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    const checked = await run(['dns', 'show', 'a.example', '--check'], env);
+    assert.equal(checked.code, 1, checked.stderr);
+    assert.equal(checked.stderr, 'pullmail-server: 10 of 10 records of a.example are not as DNS should answer them\n');
+    const want = shown.stdout.trimEnd().split('\n');
+    const got = checked.stdout.trimEnd().split('\n');
+    assert.equal(got.length, want.length);
+    got.forEach((line, i) => {
+      const m = /^(missing|unanswered) +(.*?)(?:  \([A-Z_]+\))?$/.exec(line);
+      assert.ok(m, line);
+      assert.equal(m[2], want[i]);
+    });
+  });
+
   it('refuses a domain the node does not serve with one line naming PULLMAIL_DOMAINS', async () => {
     const dns = await run(['dns', 'show', 'c.example'], env);
     assert.equal(dns.code, 1);

@@ -23,7 +23,8 @@ const USAGE = `usage: pullmail-server <command>
                                          prints {"address","token","revoked"}
   keys rotate                            add a new node signing key
   dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
-  dns show <domain>                      print every DNS record the domain needs, one zone-file line each
+  dns show <domain> [--check]            print every DNS record the domain needs, one zone-file line each;
+                                         --check: compare each with what DNS answers (exit 1 if any is not there)
 User commands work with the node stopped or running: a running node with its embedded database is
 reached through its control socket (<data dir>/run/admin.sock); --url <node URL> uses that node's
 admin API with PULLMAIL_ADMIN_TOKEN instead.
@@ -100,6 +101,7 @@ function parse(argv: string[]) {
         password: { type: 'string' },
         json: { type: 'boolean' },
         keep: { type: 'boolean' },
+        check: { type: 'boolean' },
         url: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -154,6 +156,7 @@ async function main(argv: string[]): Promise<void> {
       });
       return;
     case 'dns show': {
+      let failed = '';
       if (!arg) fail('dns show needs a domain');
       const cfg = config();
       const domain = normalizeDomain(arg);
@@ -163,8 +166,14 @@ async function main(argv: string[]): Promise<void> {
         const [{ dkimKey, dkimRecord }, { domainRecords, zoneLine }] = await Promise.all([import('./smtp/dkim.ts'), import('./dns-records.ts')]);
         const dkim = dkimRecord(await dkimKey(db.db, domain, new Date()));
         const records = domainRecords({ ...cfg, domain, dkim });
-        process.stdout.write(records.map((r) => `${zoneLine(r)}\n`).join(''));
+        if (!values.check) return void process.stdout.write(records.map((r) => `${zoneLine(r)}\n`).join(''));
+        const [{ checkRecords, checkLine }, { systemResolver }] = await Promise.all([import('./dns-check.ts'), import('./peers/discovery.ts')]);
+        const checks = await checkRecords(records, systemResolver());
+        process.stdout.write(checks.map((c) => `${checkLine(c)}\n`).join(''));
+        const wrong = checks.filter((c) => c.state !== 'ok').length;
+        if (wrong) failed = `${wrong} of ${checks.length} records of ${domain} are not as DNS should answer them`;
       }, cfg);
+      if (failed) fail(failed);
       return;
     }
     default:
