@@ -156,24 +156,21 @@ async function main(argv: string[]): Promise<void> {
       });
       return;
     case 'dns show': {
-      let failed = '';
       if (!arg) fail('dns show needs a domain');
       const cfg = config();
       const domain = normalizeDomain(arg);
       // refused before the database is opened
       if (!cfg.domains.includes(domain)) fail(`${arg} is not a domain of this node (PULLMAIL_DOMAINS)`);
-      await withDatabase(async (_cfg, db) => {
-        const [{ dkimKey, dkimRecord }, { domainRecords, zoneLine }] = await Promise.all([import('./smtp/dkim.ts'), import('./dns-records.ts')]);
-        const dkim = dkimRecord(await dkimKey(db.db, domain, new Date()));
-        const records = domainRecords({ ...cfg, domain, dkim });
-        if (!values.check) return void process.stdout.write(records.map((r) => `${zoneLine(r)}\n`).join(''));
-        const [{ checkRecords, checkLine }, { systemResolver }] = await Promise.all([import('./dns-check.ts'), import('./peers/discovery.ts')]);
-        const checks = await checkRecords(records, systemResolver());
-        process.stdout.write(checks.map((c) => `${checkLine(c)}\n`).join(''));
-        const wrong = checks.filter((c) => c.state !== 'ok').length;
-        if (wrong) failed = `${wrong} of ${checks.length} records of ${domain} are not as DNS should answer them`;
-      }, cfg);
-      if (failed) fail(failed);
+      const [{ dkimKey, dkimRecord }, { domainRecords, zoneLine }] = await Promise.all([import('./smtp/dkim.ts'), import('./dns-records.ts')]);
+      const dkim = await withDatabase(async (_cfg, db) => dkimRecord(await dkimKey(db.db, domain, new Date())), cfg);
+      const records = domainRecords({ ...cfg, domain, dkim });
+      if (!values.check) return void process.stdout.write(records.map((r) => `${zoneLine(r)}\n`).join(''));
+      // the database is closed again before the lookups
+      const [{ checkRecords, checkLine }, { systemResolver }] = await Promise.all([import('./dns-check.ts'), import('./peers/discovery.ts')]);
+      const checks = await checkRecords(records, systemResolver());
+      process.stdout.write(checks.map((c) => `${checkLine(c)}\n`).join(''));
+      const wrong = checks.filter((c) => c.state !== 'ok').length;
+      if (wrong) fail(`${wrong} of ${checks.length} records of ${domain} are not as DNS should answer them`);
       return;
     }
     default:
