@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain>
+// pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain> |
+// dns show <domain>
 // (README "Operating a node").
 import { parseArgs } from 'node:util';
 import { runUserCommand, UsageError } from './cli-admin.ts';
@@ -22,6 +23,8 @@ const USAGE = `usage: pullmail-server <command>
                                          prints {"address","token","revoked"}
   keys rotate                            add a new node signing key
   dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
+  dns show <domain> [--check]            print every DNS record the domain needs, one zone-file line each;
+                                         --check: compare each with what DNS answers (exit 1 if any is not there)
 User commands work with the node stopped or running: a running node with its embedded database is
 reached through its control socket (<data dir>/run/admin.sock); --url <node URL> uses that node's
 admin API with PULLMAIL_ADMIN_TOKEN instead.
@@ -48,8 +51,7 @@ function config(): Config {
   }
 }
 
-async function withDatabase<T>(fn: (cfg: Config, db: Awaited<ReturnType<typeof openMigrated>>) => Promise<T>): Promise<T> {
-  const cfg = config();
+async function withDatabase<T>(fn: (cfg: Config, db: Awaited<ReturnType<typeof openMigrated>>) => Promise<T>, cfg = config()): Promise<T> {
   const database = await (await import('./server.ts')).openMigrated(cfg);
   try {
     return await fn(cfg, database);
@@ -99,6 +101,7 @@ function parse(argv: string[]) {
         password: { type: 'string' },
         json: { type: 'boolean' },
         keep: { type: 'boolean' },
+        check: { type: 'boolean' },
         url: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -152,6 +155,24 @@ async function main(argv: string[]): Promise<void> {
         process.stdout.write(`${dkimZoneLine(await dkimKey(db.db, domain, new Date()))}\n`);
       });
       return;
+    case 'dns show': {
+      if (!arg) fail('dns show needs a domain');
+      const cfg = config();
+      const domain = normalizeDomain(arg);
+      // refused before the database is opened
+      if (!cfg.domains.includes(domain)) fail(`${arg} is not a domain of this node (PULLMAIL_DOMAINS)`);
+      const [{ dkimKey, dkimRecord }, { domainRecords, zoneLine }] = await Promise.all([import('./smtp/dkim.ts'), import('./dns-records.ts')]);
+      const dkim = await withDatabase(async (_cfg, db) => dkimRecord(await dkimKey(db.db, domain, new Date())), cfg);
+      const records = domainRecords({ ...cfg, domain, dkim });
+      if (!values.check) return void process.stdout.write(records.map((r) => `${zoneLine(r)}\n`).join(''));
+      // the database is closed again before the lookups
+      const [{ checkRecords, checkLine }, { systemResolver }] = await Promise.all([import('./dns-check.ts'), import('./peers/discovery.ts')]);
+      const checks = await checkRecords(records, systemResolver());
+      process.stdout.write(checks.map((c) => `${checkLine(c)}\n`).join(''));
+      const wrong = checks.filter((c) => c.state !== 'ok').length;
+      if (wrong) fail(`${wrong} of ${checks.length} records of ${domain} are not as DNS should answer them`);
+      return;
+    }
     default:
       fail(`unknown command "${positionals.join(' ')}"\n${USAGE}`, 64);
   }
