@@ -66,8 +66,8 @@ describe('pullmail send streams a large attachment', () => {
 
   before(async () => {
     node = await startNode({ domain: 'a.test', env: { PULLMAIL_MAX_MESSAGE_BYTES: String(64 * MB) } });
-    for (const address of ['alice@a.test', 'bob@a.test', 'carol@a.test']) tokens[address] = await node.addUser(address);
-    // the recipients take first messages without asking, so they arrive in the inbox
+    for (const address of ['alice@a.test', 'bob@a.test', 'carol@a.test', 'dan@a.test']) tokens[address] = await node.addUser(address);
+    // bob and carol take first messages without asking, so they arrive in the inbox; dan holds them
     for (const address of ['bob@a.test', 'carol@a.test']) await sdk(address).updateSettings({ first_contact: 'fetch' });
   });
   after(async () => {
@@ -102,5 +102,26 @@ describe('pullmail send streams a large attachment', () => {
       assert.equal(att.contentType, 'application/octet-stream');
       assert.ok(att.content.equals(data), `${address} got different attachment bytes`);
     }
+  });
+
+  it('edit with an attachment streams the new version, which the recipient then gets', async () => {
+    const env = { PULLMAIL_URL: node.url, PULLMAIL_TOKEN: tokens['alice@a.test'] };
+    writeFileSync(join(dir, 'v1.txt'), 'first version\n');
+    const v2 = randomBytes(200_000);
+    writeFileSync(join(dir, 'v2.bin'), v2);
+    const sent = await runCli(['send', '--to', 'dan@a.test', '-s', 'Versions', '-m', 'one', '-a', 'v1.txt', '--json'], env);
+    assert.equal(sent.code, 0, sent.stderr);
+    const { id } = JSON.parse(sent.stdout) as { id: string };
+    await waitFor('the request for dan', async () => (await sdk('dan@a.test').requests()).requests.find((r) => r.subject === 'Versions'));
+    const edited = await runCli(['edit', id, '--to', 'dan@a.test', '-m', 'two', '-a', 'v2.bin', '--json'], env);
+    assert.equal(edited.code, 0, edited.stderr);
+    assert.equal((JSON.parse(edited.stdout) as { version: number }).version, 2);
+    const request = await waitFor('the request for dan', async () => (await sdk('dan@a.test').requests()).requests.find((r) => r.subject === 'Versions'));
+    await sdk('dan@a.test').accept(request.id);
+    const parsed = await simpleParser(await rawFor('dan@a.test', 'Versions'));
+    assert.equal(parsed.text?.trim(), 'two');
+    assert.equal(parsed.attachments.length, 1);
+    assert.equal(parsed.attachments[0].filename, 'v2.bin');
+    assert.ok(parsed.attachments[0].content.equals(v2));
   });
 });
