@@ -16,6 +16,7 @@ import type {
   MailEntry,
   MailList,
   MailUpdate,
+  Me,
   MessageStatus,
   PageQuery,
   ParsedMessage,
@@ -105,6 +106,15 @@ export class PullmailClient {
     return this.#userJson('POST', '/messages', { body: raw, contentType: RFC822 });
   }
 
+  /**
+   * `sendRaw` with the message as a stream of bytes, uploaded chunked as it is produced, so a large
+   * message is never held in memory (the node stores it as it arrives). An error thrown by the stream
+   * aborts the upload and rejects with it.
+   */
+  async sendRawStream(raw: AsyncIterable<Uint8Array>): Promise<SendResponse> {
+    return this.#userJson('POST', '/messages', { body: raw, contentType: RFC822 });
+  }
+
   /** Per-recipient delivery state of a sent message, with `challenge_url` where a human must answer. */
   async status(messageId: string): Promise<MessageStatus> {
     return this.#userJson('GET', `/messages/${id(messageId)}`);
@@ -136,6 +146,16 @@ export class PullmailClient {
   /** `edit` with RFC 5322 bytes. */
   async editRaw(messageId: string, raw: Raw): Promise<SendResponse> {
     return this.#userJson('PUT', `/messages/${id(messageId)}`, { body: raw, contentType: RFC822 });
+  }
+
+  /** `editRaw` with the message as a stream (see `sendRawStream`). */
+  async editRawStream(messageId: string, raw: AsyncIterable<Uint8Array>): Promise<SendResponse> {
+    return this.#userJson('PUT', `/messages/${id(messageId)}`, { body: raw, contentType: RFC822 });
+  }
+
+  /** Who the token belongs to: `{address}`, the only From a raw message may carry. */
+  async me(): Promise<Me> {
+    return this.#userJson('GET', '/me');
   }
 
   // --- inbox -------------------------------------------------------------------------------------

@@ -6,7 +6,13 @@ import { PullmailApiError, codeForStatus, networkError } from './errors.ts';
 export interface FetchInit {
   method: string;
   headers: Record<string, string>;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  /** `'half'` with a stream body: fetch requires it to send a body that is still being produced. */
+  duplex?: 'half';
+  /** `'error'` with `window: null` for a stream body: else fetch clones the request to be able to follow a
+   * redirect, and the clone keeps a copy of every byte sent (undici tees the stream). */
+  redirect?: 'error';
+  window?: null;
   signal?: AbortSignal;
   // any: undici's and Node's RequestInit each name their own Dispatcher type
   dispatcher?: any;
@@ -35,7 +41,8 @@ export interface CallOptions {
   /** Bearer token, or none. */
   token?: string;
   json?: unknown;
-  body?: string | Uint8Array;
+  /** A stream is sent chunked, as it is read (Transfer-Encoding: chunked). */
+  body?: string | Uint8Array | AsyncIterable<Uint8Array>;
   contentType?: string;
   query?: Record<string, string | number | undefined>;
 }
@@ -74,12 +81,17 @@ export function createTransport(opts: TransportOptions): Transport {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.userAgent) headers['user-agent'] = opts.userAgent;
       if (call.token) headers.authorization = `Bearer ${call.token}`;
-      let body = call.body;
+      let body: FetchInit['body'];
       if (call.json !== undefined) {
         headers['content-type'] = 'application/json';
         body = JSON.stringify(call.json);
-      } else if (call.contentType) headers['content-type'] = call.contentType;
+      } else {
+        if (call.contentType) headers['content-type'] = call.contentType;
+        const b = call.body;
+        body = b === undefined || typeof b === 'string' || b instanceof Uint8Array ? b : pullStream(b);
+      }
       const init: FetchInit = { method, headers, body, signal: AbortSignal.timeout(timeoutMs) };
+      if (body instanceof ReadableStream) Object.assign(init, { duplex: 'half', redirect: 'error', window: null });
       if (opts.dispatcher !== undefined) init.dispatcher = opts.dispatcher;
 
       let res: FetchResponseLike;
@@ -104,6 +116,21 @@ export function createTransport(opts: TransportOptions): Transport {
     },
   };
   return transport;
+}
+
+/** A web stream that reads `source` only as fetch asks for more (no buffering ahead). */
+function pullStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await it.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel(reason) {
+      await it.return?.(reason);
+    },
+  });
 }
 
 async function apiError(res: FetchResponseLike, method: string, url: string): Promise<PullmailApiError> {

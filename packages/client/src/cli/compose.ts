@@ -1,10 +1,13 @@
 // Turns `send`/`edit` flags into what the API takes: a JSON message (recipients, subject, body from a
-// file, --text or stdin, attachments as base64) or the bytes of an RFC 5322 file (--rfc822).
-import { readFile } from 'node:fs/promises';
+// file, --text or stdin), the bytes of an RFC 5322 file (--rfc822), or, with attachments, a MIME
+// message the CLI writes itself and streams to the node (mime.ts), so files are never held in memory.
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import type { Attachment, SendRequest } from '../wire/index.ts';
 import { optList, optString, type CommandContext, type OptionDef } from './command.ts';
 import { UsageError } from './exit-codes.ts';
+import type { MimeAttachment, MimeMessage } from './mime.ts';
 
 export const MESSAGE_OPTIONS: Record<string, OptionDef> = {
   to: { type: 'string', multiple: true, value: 'address', help: 'recipient; a comma-separated list works too' },
@@ -75,7 +78,25 @@ async function readBody(ctx: CommandContext): Promise<string | undefined> {
   return Buffer.from(await ctx.io.readStdin()).toString('utf8');
 }
 
-export type Outgoing = { message: SendRequest } | { raw: Uint8Array };
+/** An attachment checked to be a readable file now; it is read only while the message is uploaded. */
+async function checkAttachment(ctx: CommandContext, path: string): Promise<MimeAttachment> {
+  const full = resolve(ctx.io.cwd, path);
+  try {
+    if (!(await stat(full)).isFile()) throw new UsageError(`cannot read attachment ${path}: not a file`);
+    await access(full, constants.R_OK);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read attachment ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  return { filename: basename(path), contentType: contentTypeOf(path), path: full };
+}
+
+/**
+ * `message`: JSON for the node to compose; `raw`: an --rfc822 file; `mime`: a message with attachments,
+ * written and streamed by the CLI (`From` is added once the node has said whose the token is).
+ */
+export type Outgoing = { message: SendRequest } | { raw: Uint8Array } | { mime: Omit<MimeMessage, 'from'> };
 
 /**
  * The message the flags describe. `defaults.subject` fills a missing --subject (edit keeps the old one).
@@ -96,17 +117,25 @@ export async function composeFromFlags(ctx: CommandContext, defaults: { subject?
   const text = await readBody(ctx);
   const htmlPath = optString(ctx.opts, 'html');
   const html = htmlPath !== undefined ? Buffer.from(await readInput(ctx, htmlPath, 'HTML file')).toString('utf8') : undefined;
+  const subject = optString(ctx.opts, 'subject') ?? defaults.subject ?? '';
+  const consent = optList(ctx.opts, 'consent');
+  const paths = optList(ctx.opts, 'attach');
+  if (paths.length && !consent.length) {
+    const files: MimeAttachment[] = [];
+    for (const path of paths) files.push(await checkAttachment(ctx, path));
+    return { mime: { to, cc, bcc, subject, ...(text !== undefined ? { text } : {}), ...(html !== undefined ? { html } : {}), attachments: files } };
+  }
+  // consent tokens travel only in the JSON form: attachments go along as base64, held in memory
   const attachments: Attachment[] = [];
-  for (const path of optList(ctx.opts, 'attach')) {
+  for (const path of paths) {
     const data = await readInput(ctx, path, 'attachment');
     attachments.push({ filename: basename(path), contentType: contentTypeOf(path), content: Buffer.from(data).toString('base64') });
   }
-  const consent = optList(ctx.opts, 'consent');
   const message: SendRequest = {
     to,
     ...(cc.length ? { cc } : {}),
     ...(bcc.length ? { bcc } : {}),
-    subject: optString(ctx.opts, 'subject') ?? defaults.subject ?? '',
+    subject,
     ...(text !== undefined ? { text } : {}),
     ...(html !== undefined ? { html } : {}),
     ...(attachments.length ? { attachments } : {}),

@@ -151,6 +151,33 @@ describe('pullmail requests and answers', () => {
     });
   });
 
+  it('send with attachments and no consent streams a MIME message, From as GET /me says', async () => {
+    writeFileSync(join(dir, 'data.bin'), Buffer.from([0, 1, 2, 255]));
+    let uploaded = '';
+    const r = await cli(['send', '--to', 'bob@b.test', '--bcc', 'fay@f.test', '-s', 'Grüße', '-m', 'hi', '-a', 'data.bin', '--json'], {
+      reply: async (url, init) => {
+        if (url.endsWith('/api/v1/me')) return Response.json({ address: 'me@a.test' });
+        uploaded = await new Response(init.body as ReadableStream).text();
+        return Response.json({ id: 'm3', version: 1, deliveries: [{ rcpt: 'bob@b.test', state: 'queued' }] }, { status: 201 });
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.calls.map((c) => [c.init.method, c.url]), [['GET', 'https://node.test/api/v1/me'], ['POST', 'https://node.test/api/v1/messages']]);
+    const post = r.calls[1].init;
+    assert.equal(post.headers['content-type'], 'message/rfc822');
+    assert.ok(post.body instanceof ReadableStream);
+    assert.equal(post.duplex, 'half');
+    assert.match(uploaded, /^From: me@a\.test\r\nTo: bob@b\.test\r\nBcc: fay@f\.test\r\nSubject: =\?UTF-8\?B\?R3LDvMOfZQ==\?=\r\n/);
+    assert.match(uploaded, /Content-Disposition: attachment; filename="data\.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\/w==\r\n/);
+  });
+
+  it('send refuses a missing attachment before contacting the node', async () => {
+    const r = await cli(['send', '--to', 'bob@b.test', '-m', 'hi', '-a', 'nowhere.bin']);
+    assert.equal(r.code, ExitCode.usage);
+    assert.match(r.stderr, /cannot read attachment nowhere\.bin: no such file/);
+    assert.equal(r.calls.length, 0);
+  });
+
   it('send --rfc822 posts the file bytes as message/rfc822', async () => {
     writeFileSync(join(dir, 'm.eml'), 'From: a@a.test\r\nTo: b@b.test\r\nSubject: raw\r\n\r\nhi\r\n');
     const r = await cli(['send', '--rfc822', 'm.eml'], { reply: () => Response.json({ id: 'm2', version: 1, deliveries: [{ rcpt: 'b@b.test', state: 'queued' }] }, { status: 201 }) });

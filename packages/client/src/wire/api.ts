@@ -176,6 +176,12 @@ export interface Rule {
 /** Every `first_contact` mode (protocol §6), in the order of the docs. */
 export const FIRST_CONTACT_MODES = ['hold', 'challenge', 'fetch'] as const;
 export type FirstContact = (typeof FIRST_CONTACT_MODES)[number];
+/** `GET /api/v1/me`: the mailbox the token opens. */
+export interface Me {
+  /** Canonical address; a raw message's From must be this. */
+  address: string;
+}
+
 export interface Settings {
   first_contact: FirstContact;
   /** Question on the human challenge page; null when there is none. */

@@ -2,6 +2,7 @@
 import { DELIVERY_STATES, isOneOf, type DeliverySummary, type MessageStatus, type SendResponse } from '../../wire/index.ts';
 import { optString, type Command, type CommandContext } from '../command.ts';
 import { composeFromFlags, MESSAGE_OPTIONS } from '../compose.ts';
+import { mimeStream } from '../mime.ts';
 import { UsageError, WaitTimeoutError } from '../exit-codes.ts';
 import { formatTime, truncate } from '../output.ts';
 import { pageOptions, printNextPage, readPage } from './paging.ts';
@@ -53,7 +54,8 @@ examples:
   async run(ctx) {
     const out = await composeFromFlags(ctx);
     const client = ctx.client();
-    printSent(ctx, 'sent', 'raw' in out ? await client.sendRaw(out.raw) : await client.send(out.message));
+    if ('mime' in out) printSent(ctx, 'sent', await client.sendRawStream(mimeStream({ from: (await client.me()).address, ...out.mime })));
+    else printSent(ctx, 'sent', 'raw' in out ? await client.sendRaw(out.raw) : await client.send(out.message));
   },
 };
 
@@ -79,7 +81,8 @@ example:
     const [id] = ctx.args;
     const subject = ctx.opts.subject === undefined && !raw ? (await client.status(id)).subject : undefined;
     const out = await composeFromFlags(ctx, { subject });
-    printSent(ctx, 'edited', 'raw' in out ? await client.editRaw(id, out.raw) : await client.edit(id, out.message));
+    if ('mime' in out) printSent(ctx, 'edited', await client.editRawStream(id, mimeStream({ from: (await client.me()).address, ...out.mime })));
+    else printSent(ctx, 'edited', 'raw' in out ? await client.editRaw(id, out.raw) : await client.edit(id, out.message));
   },
 };
 

@@ -27,6 +27,7 @@ const ROUTES: [method: string, path: string][] = [
   ['GET', '/api/v1/consent-tokens'],
   ['POST', '/api/v1/consent-tokens'],
   ['DELETE', '/api/v1/consent-tokens/some-id'],
+  ['GET', '/api/v1/me'],
 ];
 
 const BAD_AUTH: [string, string | undefined][] = [
@@ -60,6 +61,12 @@ describe('user API authentication', () => {
       const res = await t.request('/api/v1/settings', { headers: { authorization: `${scheme} ${token}` } });
       assert.equal(res.status, 200, scheme);
     }
+  });
+
+  it('GET /me answers the address the token belongs to', async () => {
+    const res = await t.request('/api/v1/me', { token });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { address: 'alice@a.test' });
   });
 
   it('answers 404 not_found with a JSON error for a path no route serves', async () => {

@@ -1,8 +1,9 @@
 // The user API under /api/v1 (docs/operator.md): every route behind the bearer-token check, each
 // seeing only the caller's own mailbox.
-import type { Hono } from 'hono';
+import type { Me } from '@pullmail/client/wire';
+import { Hono } from 'hono';
 import type { AppContext } from '../../context.ts';
-import { requireUser } from '../middleware/auth.ts';
+import { requireUser, type UserEnv } from '../middleware/auth.ts';
 import { folderRoutes } from './folders.ts';
 import { inboxRoutes } from './inbox.ts';
 import { messageRoutes } from './messages.ts';
@@ -11,9 +12,11 @@ import { policyRoutes } from './policy.ts';
 
 export function userRoutes(app: Hono, ctx: AppContext): void {
   const auth = requireUser(ctx.accounts, ctx.loginThrottle);
-  for (const path of ['/api/v1/messages', '/api/v1/messages/*', '/api/v1/sent', '/api/v1/inbox', '/api/v1/inbox/*', '/api/v1/requests', '/api/v1/requests/*', '/api/v1/rules', '/api/v1/rules/*', '/api/v1/settings', '/api/v1/consent-tokens', '/api/v1/consent-tokens/*', '/api/v1/folders', '/api/v1/folders/*', '/api/v1/mail/*', '/api/v1/changes']) {
+  for (const path of ['/api/v1/messages', '/api/v1/messages/*', '/api/v1/sent', '/api/v1/inbox', '/api/v1/inbox/*', '/api/v1/requests', '/api/v1/requests/*', '/api/v1/rules', '/api/v1/rules/*', '/api/v1/settings', '/api/v1/consent-tokens', '/api/v1/consent-tokens/*', '/api/v1/folders', '/api/v1/folders/*', '/api/v1/mail/*', '/api/v1/changes', '/api/v1/me']) {
     app.use(path, auth as never);
   }
+  // who the token belongs to: the CLI needs it for the From of the messages it writes itself
+  app.route('/api/v1', new Hono<UserEnv>().get('/me', (c) => c.json({ address: c.get('mailbox').address } satisfies Me)));
   app.route('/api/v1', messageRoutes(ctx));
   app.route('/api/v1', inboxRoutes(ctx));
   app.route('/api/v1', folderRoutes(ctx));
