@@ -260,6 +260,8 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['PULLMAIL_LOOKUP_DEADLINE_SECONDS', '0', 'every lookup would be late'],
     ['PULLMAIL_PEER_CACHE_ENTRIES', '-1', 'must be positive'],
     ['PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', '0', 'no client could connect'],
+    ['PULLMAIL_IMAP_MAX_CLIENTS', '0', 'no client could connect'],
+    ['PULLMAIL_IMAP_MAX_CLIENTS_PER_IP', '1.5', 'not a whole number'],
     ['PULLMAIL_NOTIFY_MAX_INFLIGHT', 'many', 'not a number'],
     ['PULLMAIL_NOTIFY_BODY_SECONDS', '0', 'every notification would be cut'],
   ];
@@ -274,6 +276,7 @@ describe('loadConfig refuses bad values, naming the variable', () => {
   it('refuses a per-address or per-endpoint cap above its total, naming both variables', () => {
     const cases: [env: Record<string, string>, name: string, total: string][] = [
       [{ PULLMAIL_SMTP_MAX_CLIENTS: '5' }, 'PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', 'PULLMAIL_SMTP_MAX_CLIENTS'],
+      [{ PULLMAIL_IMAP_MAX_CLIENTS: '10' }, 'PULLMAIL_IMAP_MAX_CLIENTS_PER_IP', 'PULLMAIL_IMAP_MAX_CLIENTS'],
       [{ PULLMAIL_HTTP_MAX_INFLIGHT: '10' }, 'PULLMAIL_NOTIFY_MAX_INFLIGHT', 'PULLMAIL_HTTP_MAX_INFLIGHT'],
       [{ PULLMAIL_LOOKUP_RATE_CLIENT: '601/60' }, 'PULLMAIL_LOOKUP_RATE_CLIENT', 'PULLMAIL_LOOKUP_RATE'],
     ];
@@ -289,11 +292,17 @@ describe('loadConfig refuses bad values, naming the variable', () => {
       PULLMAIL_LOOKUP_RATE_CLIENT: '5/10', PULLMAIL_LOOKUP_RATE: '50/10', PULLMAIL_LOOKUP_CONCURRENCY: '8', PULLMAIL_LOOKUP_DEADLINE_SECONDS: '3',
       PULLMAIL_PEER_CACHE_ENTRIES: '100', PULLMAIL_SMTP_MAX_CLIENTS: '20', PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: '2',
       PULLMAIL_HTTP_MAX_INFLIGHT: '100', PULLMAIL_NOTIFY_MAX_INFLIGHT: '10', PULLMAIL_NOTIFY_BODY_SECONDS: '4',
+      PULLMAIL_IMAP_MAX_CLIENTS: '3000', PULLMAIL_IMAP_MAX_CLIENTS_PER_IP: '1500',
     }).config;
     assert.deepEqual(
-      [c.lookupRateClient, c.lookupRate, c.lookupConcurrency, c.lookupDeadlineMs, c.peerCacheEntries, c.smtpMaxClients, c.smtpMaxClientsPerIp, c.httpMaxInflight, c.notifyMaxInflight, c.notifyBodyMs],
-      [{ count: 5, seconds: 10 }, { count: 50, seconds: 10 }, 8, 3000, 100, 20, 2, 100, 10, 4000],
+      [c.lookupRateClient, c.lookupRate, c.lookupConcurrency, c.lookupDeadlineMs, c.peerCacheEntries, c.smtpMaxClients, c.smtpMaxClientsPerIp, c.httpMaxInflight, c.notifyMaxInflight, c.notifyBodyMs, c.imapMaxClients, c.imapMaxClientsPerIp],
+      [{ count: 5, seconds: 10 }, { count: 50, seconds: 10 }, 8, 3000, 100, 20, 2, 100, 10, 4000, 3000, 1500],
     );
+  });
+
+  it('caps IMAP connections at 1000 in all and 20 per client address by default', () => {
+    const c = loadConfig({}).config;
+    assert.deepEqual([c.imapMaxClients, c.imapMaxClientsPerIp], [1000, 20]);
   });
 
   it('reports every bad variable at once, in one message', () => {

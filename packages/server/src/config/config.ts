@@ -87,6 +87,10 @@ export interface Config {
   smtpMaxClients: number;
   /** SMTP connections at once from one client address, per listener (PULLMAIL_SMTP_MAX_CLIENTS_PER_IP, default 10); more get 421. */
   smtpMaxClientsPerIp: number;
+  /** IMAP connections at once, per listener (PULLMAIL_IMAP_MAX_CLIENTS, default 1000); more are refused with BYE. */
+  imapMaxClients: number;
+  /** IMAP connections at once from one client address, per listener (PULLMAIL_IMAP_MAX_CLIENTS_PER_IP, default 20); more are refused with BYE. */
+  imapMaxClientsPerIp: number;
   /** HTTP requests in progress at once (PULLMAIL_HTTP_MAX_INFLIGHT, default 512); more get 503. */
   httpMaxInflight: number;
   /** Of those, requests to the pm1 notify endpoints (PULLMAIL_NOTIFY_MAX_INFLIGHT, default 64); more get 503. */
@@ -117,6 +121,7 @@ const KNOWN = new Set([
   'PULLMAIL_POW_BITS', 'PULLMAIL_ALLOW_WINDOW_DAYS', 'PULLMAIL_REQUEST_EXPIRY_DAYS', 'PULLMAIL_HELD_RECHECK_SECONDS',
   'PULLMAIL_LOOKUP_RATE_CLIENT', 'PULLMAIL_LOOKUP_RATE', 'PULLMAIL_LOOKUP_CONCURRENCY', 'PULLMAIL_LOOKUP_DEADLINE_SECONDS',
   'PULLMAIL_PEER_CACHE_ENTRIES', 'PULLMAIL_SMTP_MAX_CLIENTS', 'PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', 'PULLMAIL_HTTP_MAX_INFLIGHT',
+  'PULLMAIL_IMAP_MAX_CLIENTS', 'PULLMAIL_IMAP_MAX_CLIENTS_PER_IP',
   'PULLMAIL_NOTIFY_MAX_INFLIGHT', 'PULLMAIL_NOTIFY_BODY_SECONDS',
 ]);
 
@@ -268,12 +273,15 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     peerCacheEntries: opt('PULLMAIL_PEER_CACHE_ENTRIES', positiveInt, 10_000),
     smtpMaxClients: opt('PULLMAIL_SMTP_MAX_CLIENTS', positiveInt, 200),
     smtpMaxClientsPerIp: opt('PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', positiveInt, 10),
+    imapMaxClients: opt('PULLMAIL_IMAP_MAX_CLIENTS', positiveInt, 1000),
+    imapMaxClientsPerIp: opt('PULLMAIL_IMAP_MAX_CLIENTS_PER_IP', positiveInt, 20),
     httpMaxInflight: opt('PULLMAIL_HTTP_MAX_INFLIGHT', positiveInt, 512),
     notifyMaxInflight: opt('PULLMAIL_NOTIFY_MAX_INFLIGHT', positiveInt, 64),
     notifyBodyMs: opt('PULLMAIL_NOTIFY_BODY_SECONDS', positiveInt, 10) * 1000,
   };
   // a per-address or per-endpoint cap above its total would never apply
   if (config.smtpMaxClientsPerIp > config.smtpMaxClients) problems.push(`PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: ${config.smtpMaxClientsPerIp} exceeds PULLMAIL_SMTP_MAX_CLIENTS (${config.smtpMaxClients})`);
+  if (config.imapMaxClientsPerIp > config.imapMaxClients) problems.push(`PULLMAIL_IMAP_MAX_CLIENTS_PER_IP: ${config.imapMaxClientsPerIp} exceeds PULLMAIL_IMAP_MAX_CLIENTS (${config.imapMaxClients})`);
   if (config.notifyMaxInflight > config.httpMaxInflight) problems.push(`PULLMAIL_NOTIFY_MAX_INFLIGHT: ${config.notifyMaxInflight} exceeds PULLMAIL_HTTP_MAX_INFLIGHT (${config.httpMaxInflight})`);
   if (config.lookupRateClient.count > config.lookupRate.count) problems.push(`PULLMAIL_LOOKUP_RATE_CLIENT: allows more lookups than PULLMAIL_LOOKUP_RATE`);
   if (config.imapsPort && !config.tls) problems.push('PULLMAIL_IMAPS_PORT: implicit TLS needs PULLMAIL_TLS_CERT and PULLMAIL_TLS_KEY');

@@ -43,6 +43,8 @@ export function imapDoor(ctx: AppContext): Worker & { ports(): { imap?: number; 
     login,
     log,
     maxLiteralBytes: ctx.config.maxMessageBytes,
+    maxConnections: ctx.config.imapMaxClients,
+    maxConnectionsPerAddress: ctx.config.imapMaxClientsPerIp,
     tls: ctx.config.tls,
   };
   return {
