@@ -16,7 +16,7 @@ import { removeMessages } from '../mailbox/remove.ts';
 import type { MailWatch } from '../mailbox/watch.ts';
 import { copyMessages, flagMessages, moveMessages } from '../mailbox/update.ts';
 import { acceptRequest, blockRequestSender, rejectRequest } from '../screening/held-requests.ts';
-import { entriesByUid, findEntry, listFolders, type Entry, type FolderRow } from '../store/folders.ts';
+import { entriesByUid, findEntryByUid, listFolders, type Entry, type FolderRow } from '../store/folders.ts';
 import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
 import { sentDeliveryCounts } from '../store/messages.ts';
 import { BackendError, type CopyResult, type FolderInfo, type MailAccount, type MailBackend, type MessageInfo, type SpecialUse } from './backend.ts';
@@ -52,10 +52,8 @@ function account(ctx: AppContext, watch: MailWatch, mailbox: Mailbox): MailAccou
     const wanted = new Set(uids);
     return (await entriesByUid(db, f.id, uids.length ? { from: Math.min(...uids), to: Math.max(...uids) } : undefined)).filter((e) => wanted.has(e.uid));
   };
-  const entryAt = async (name: string, uid: number) => {
-    const f = await folder(name);
-    return (await inFolder(f, [uid]))[0];
-  };
+  /** A message with its body location; a folder that is gone reads as a message that is gone. */
+  const entryAt = (name: string, uid: number) => findEntryByUid(ctx.db, mailbox.id, name, uid);
   const infos = async (entries: Entry[]): Promise<MessageInfo[]> => {
     const sent = await sentDeliveryCounts(ctx.db, entries.flatMap((e) => (e.messageId ? [e.messageId] : [])));
     return entries.map((e) => {
@@ -112,11 +110,11 @@ function account(ctx: AppContext, watch: MailWatch, mailbox: Mailbox): MailAccou
     },
     async readMessage(name, uid) {
       const e = await entryAt(name, uid);
-      return e && messageBytes(ctx, await withBody(ctx, mailbox, e)).whole();
+      return e && messageBytes(ctx, e).whole();
     },
     async openMessage(name, uid) {
       const e = await entryAt(name, uid);
-      return e && Readable.from(messageBytes(ctx, await withBody(ctx, mailbox, e)).chunks());
+      return e && Readable.from(messageBytes(ctx, e).chunks());
     },
     async append(name, bytes, flags, internalDate) {
       const f = await folder(name);
@@ -183,9 +181,4 @@ function account(ctx: AppContext, watch: MailWatch, mailbox: Mailbox): MailAccou
       });
     },
   };
-}
-
-/** Listings leave the bytes out; a read needs them. */
-async function withBody(ctx: AppContext, mailbox: Mailbox, e: Entry): Promise<Entry> {
-  return (await findEntry(ctx.db, mailbox.id, e.id)) ?? e;
 }

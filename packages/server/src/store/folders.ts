@@ -107,6 +107,13 @@ export async function findEntry(db: Executor, mailboxId: string, id: string): Pr
   return row && toEntry(row);
 }
 
+/** One filed message, with its body location, by folder name and uid: one query (IMAP reads one message at a time). */
+export async function findEntryByUid(db: Executor, mailboxId: string, folderName: string, uid: number): Promise<Entry | undefined> {
+  const folder = folderName.toUpperCase() === 'INBOX' ? eq(folders.role, 'inbox') : eq(folders.name, folderName);
+  const [row] = await entrySelect(db, true).where(and(eq(folders.mailboxId, mailboxId), folder, eq(folderMessages.uid, uid)));
+  return row && toEntry(row);
+}
+
 /** Newest first; the cursor is the last row of the previous page. */
 export async function listEntries(db: Executor, folderId: string, limit: number, cursor?: { at: Date; id: string }): Promise<Entry[]> {
   const rows = await entrySelect(db, false)
