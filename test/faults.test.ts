@@ -187,7 +187,9 @@ function databaseTroubleSuite(name: string, trouble: () => DatabaseTrouble) {
       const refused: string[] = [];
       const lost: string[] = [];
       const sends = Promise.all(Array.from({ length: 8 }, async (_, w) => {
-        for (let i = 0; i < 6; i++) {
+        // enough sends that some land between two strikes: each request now takes a few more
+        // statements (login throttle, send limit, Sent folder), so fewer fit in a ~100 ms window
+        for (let i = 0; i < 12; i++) {
           const subject = `load ${w}.${i}`;
           // worker 0 sends 600 KB messages: their bodies are blobs, written in chunks while the database goes away
           const text = `${subject}\n${'x'.repeat(w === 0 ? 600_000 : 3000)}`;
