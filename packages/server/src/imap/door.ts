@@ -3,18 +3,14 @@
 // (implicit TLS), over the mailbox model. Logins check the mailbox password through the same throttle
 // as SMTP submission and the API.
 import { canonicalAddress } from '../address.ts';
-import { verifyPassword } from '../accounts/secrets.ts';
+import { checkMailboxPassword } from '../accounts/password-login.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { createMailWatch } from '../mailbox/watch.ts';
 import type { Worker } from '../server.ts';
 import { isLoopback } from '../smtp/listener.ts';
-import { findMailbox } from '../store/mailboxes.ts';
 import { startImapListener, type ImapListener } from './listener.ts';
 import { mailboxBackend } from './mailbox-backend.ts';
-
-/** An scrypt hash no password matches: a login for an unknown address costs the same as one for a known one. */
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 export function imapDoor(ctx: AppContext): Worker & { ports(): { imap?: number; imaps?: number } } {
   const log = ctx.log.child({ sub: 'imap' });
@@ -25,11 +21,7 @@ export function imapDoor(ctx: AppContext): Worker & { ports(): { imap?: number; 
   async function login(user: string, password: string, client: { address: string }): Promise<string | undefined> {
     const address = canonicalAddress(user);
     try {
-      return await ctx.loginThrottle.guard({ door: 'imap', client: client.address, account: address ?? user.slice(0, 320) }, async () => {
-        const mailbox = address ? await findMailbox(ctx.db, address) : undefined;
-        const ok = await verifyPassword(password, mailbox?.passwordHash ?? DUMMY_HASH);
-        return ok && mailbox ? mailbox.address : undefined;
-      });
+      return await ctx.loginThrottle.guard({ door: 'imap', client: client.address, account: address ?? user.slice(0, 320) }, () => checkMailboxPassword(ctx.db, user, password));
     } catch (err) {
       // locked out: refused like a wrong password, without the password having been looked at
       if (err instanceof PullmailError && err.code === 'rate_limited') return undefined;

@@ -4,7 +4,7 @@
 // nodes, SMTP for legacy domains, with the envelope recipients (so Bcc works).
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { canonicalAddress } from '../address.ts';
-import { verifyPassword } from '../accounts/secrets.ts';
+import { checkMailboxPassword } from '../accounts/password-login.ts';
 import type { AppContext } from '../context.ts';
 import { sendMessage } from '../delivery/send.ts';
 import { isPullmailError } from '../errors.ts';
@@ -27,12 +27,7 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   async function onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string | undefined> {
     const address = auth.username ? canonicalAddress(auth.username) : undefined;
     const attempt = { door: 'submission' as const, client: session.remoteAddress, account: address ?? auth.username?.slice(0, 320) };
-    return ctx.loginThrottle.guard(attempt, async () => {
-      const mailbox = address ? await findMailbox(ctx.db, address) : undefined;
-      // the same work whether or not the mailbox exists: no user enumeration by timing
-      const ok = await verifyPassword(auth.password ?? '', mailbox?.passwordHash ?? DUMMY_HASH);
-      return ok && mailbox ? mailbox.address : undefined;
-    });
+    return ctx.loginThrottle.guard(attempt, () => checkMailboxPassword(ctx.db, auth.username ?? '', auth.password ?? ''));
   }
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -86,4 +81,3 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
 }
 
 /** A valid scrypt hash of a random password, checked when the user does not exist. */
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
