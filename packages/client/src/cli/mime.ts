@@ -4,6 +4,7 @@
 // recipients from To/Cc/Bcc, removing Bcc (server mail/compose.ts completeRawMessage).
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { SendRequest } from '../wire/api.ts';
 
 export interface MimeAttachment {
   filename: string;
@@ -12,14 +13,9 @@ export interface MimeAttachment {
   path: string;
 }
 
-export interface MimeMessage {
+/** A send as the API takes it (wire `SendRequest`), with the sender and attachments read from files. */
+export interface MimeMessage extends Omit<SendRequest, 'attachments' | 'consent'> {
   from: string;
-  to: string[];
-  cc?: string[];
-  bcc?: string[];
-  subject: string;
-  text?: string;
-  html?: string;
   attachments: MimeAttachment[];
 }
 

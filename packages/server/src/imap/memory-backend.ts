@@ -8,13 +8,8 @@ interface StoredMessage extends MessageInfo {
   bytes: Buffer;
 }
 
-interface Folder {
-  name: string;
-  specialUse?: SpecialUse;
-  uidValidity: number;
-  uidNext: number;
-  highestModseq: number;
-  subscribed: boolean;
+/** A folder as the backend describes it, holding its messages instead of counting them. */
+interface Folder extends Omit<FolderInfo, 'messages' | 'unseen'> {
   messages: StoredMessage[];
 }
 
