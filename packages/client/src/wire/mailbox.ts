@@ -76,3 +76,27 @@ export interface MailChanges {
   /** The `since` to pass next time (the last id, or the one given when nothing changed). */
   cursor: number;
 }
+
+/**
+ * Header fields `GET /api/v1/export` puts at the top of each message of its mbox, and
+ * `pullmail-server import` reads and strips again (docs/operator.md "Export and import").
+ */
+export const EXPORT_FOLDER_HEADER = 'X-Pullmail-Folder';
+export const EXPORT_FLAGS_HEADER = 'X-Pullmail-Flags';
+/** Content-Type of the export. */
+export const MBOX_CONTENT_TYPE = 'application/mbox';
+
+/** The last line `pullmail-server import` prints: how many messages were added, already there, not imported. */
+export interface ImportSummary {
+  added: number;
+  duplicates: number;
+  failed: number;
+}
+
+/** `POST /api/v1/admin/users/:address/messages` (one message of an import) → this. */
+export interface ImportedMessage {
+  id: string;
+  result: 'added' | 'duplicate';
+  /** Flags no IMAP message can carry, left off. */
+  ignored_flags: string[];
+}

@@ -16,6 +16,8 @@ export interface Accounts {
   create(address: string, password?: string): Promise<{ address: string; token: string }>;
   /** The mailbox a bearer token belongs to, or undefined. */
   authenticate(token: string): Promise<Mailbox | undefined>;
+  /** The mailbox of an address (an import adds mail to it). @throws not_found, bad_request */
+  mailbox(address: string): Promise<Mailbox>;
   list(): Promise<AccountSummary[]>;
   /** Deletes the mailbox and all its mail. @throws not_found */
   remove(address: string): Promise<{ address: string }>;
@@ -55,6 +57,7 @@ export function createAccounts(db: Db, domains: readonly string[]): Accounts {
       if (!row) throw new PullmailError('conflict', `${address} already exists`);
       return { address, token };
     },
+    mailbox: existing,
     async authenticate(token) {
       if (!token.startsWith('pm_') || token.length > 200) return undefined;
       return findMailboxByToken(db, hashToken(token));

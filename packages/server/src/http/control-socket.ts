@@ -11,6 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
+import { sendBodyLimit } from './body.ts';
 import { controlSocketPath } from './control-path.ts';
 import { errorResponse } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -22,7 +23,13 @@ function controlApp(ctx: AppContext): Hono {
   const app = new Hono();
   const log = ctx.log.child({ sub: 'control' });
   app.use('*', requestId({ limitLength: 64 }));
-  app.use('*', bodyLimit({ maxSize: ctx.config.maxRequestBytes, onError: () => { throw new PullmailError('too_large', 'request body is too large'); } }));
+  const tooLarge = () => {
+    throw new PullmailError('too_large', 'request body is too large');
+  };
+  const otherLimit = bodyLimit({ maxSize: ctx.config.maxRequestBytes, onError: tooLarge });
+  // each message of an import (pullmail-server import) is a whole message
+  const messageLimit = bodyLimit({ maxSize: sendBodyLimit(ctx.config), onError: tooLarge });
+  app.use('*', (c, next) => (c.req.path.endsWith('/messages') ? messageLimit : otherLimit)(c, next));
   app.route('/api/v1/admin', adminRoutes(ctx, { trusted: true }));
   app.notFound((c) => c.json({ error: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, log));

@@ -17,7 +17,7 @@ export interface AppendInput {
 }
 
 /** Files `raw` in `folder`; returns the entry (`existing` when an identical copy was already there). */
-export async function appendMessage(ctx: AppContext, mailbox: Mailbox, folder: FolderRow, input: AppendInput): Promise<{ id: string; uid: number; existing: boolean }> {
+export async function appendMessage(ctx: Pick<AppContext, 'db' | 'config' | 'now'>, mailbox: Mailbox, folder: FolderRow, input: AppendInput): Promise<{ id: string; uid: number; existing: boolean }> {
   if (folder.role === 'requests') throw new PullmailError('conflict', 'Requests holds first-contact requests only; nothing can be added to it');
   if (input.raw.length === 0) throw new PullmailError('bad_request', 'the message is empty');
   if (input.raw.length > ctx.config.maxMessageBytes) throw new PullmailError('too_large', `message is ${input.raw.length} bytes; the limit is ${ctx.config.maxMessageBytes}`);

@@ -3,7 +3,7 @@
 // Filing a message goes through the SQL function pm_file_message (migration 0005), which the trigger
 // that files received mail uses too, so every door numbers messages the same way.
 import type { FolderRole, InboundState, Via } from '@pullmail/client/wire';
-import { and, asc, count, desc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
 import { folderChanges, folderMessages, folders, inbound, messages, messageVersions } from './schema.ts';
@@ -134,6 +134,15 @@ export async function entriesByUid(db: Executor, folderId: string, range?: { fro
   return rows.map(toEntry);
 }
 
+/** Up to `limit` entries of a folder with a uid above `afterUid`, in uid order, without their bytes (an export pages through a folder so). */
+export async function entriesAfterUid(db: Executor, folderId: string, afterUid: number, limit: number): Promise<Entry[]> {
+  const rows = await entrySelect(db, false)
+    .where(and(eq(folderMessages.folderId, folderId), gt(folderMessages.uid, afterUid)))
+    .orderBy(asc(folderMessages.uid))
+    .limit(limit);
+  return rows.map(toEntry);
+}
+
 export async function countEntries(db: Executor, folderId: string): Promise<number> {
   const [row] = await db.select({ n: count() }).from(folderMessages).where(eq(folderMessages.folderId, folderId));
   return Number(row.n);
@@ -245,6 +254,17 @@ export async function sentEntries(db: Executor, messageId: string): Promise<Entr
 /** An entry of the user's with this Message-ID field in this folder, if any (so an APPEND of a copy adds nothing). */
 export async function findByMessageIdHeader(db: Executor, folderId: string, messageIdHeader: string): Promise<EntryRow | undefined> {
   const [row] = await db.select().from(folderMessages).where(and(eq(folderMessages.folderId, folderId), eq(folderMessages.messageIdHeader, messageIdHeader))).limit(1);
+  return row;
+}
+
+/** An entry of this folder with its own bytes of this digest and no Message-ID field (so an import of a copy adds nothing). */
+export async function findByDigestWithoutMessageId(db: Executor, mailboxId: string, folderId: string, sha256: string): Promise<EntryRow | undefined> {
+  // folder_messages_mailbox_msgid_idx serves `message_id_header is null`: only the few such entries are read
+  const [row] = await db
+    .select()
+    .from(folderMessages)
+    .where(and(eq(folderMessages.mailboxId, mailboxId), isNull(folderMessages.messageIdHeader), eq(folderMessages.folderId, folderId), eq(folderMessages.sha256, sha256)))
+    .limit(1);
   return row;
 }
 

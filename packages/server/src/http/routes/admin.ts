@@ -3,8 +3,10 @@
 // on the node's control socket, which only the data directory's owner can open (http/control-socket.ts).
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AdminUser, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import type { AdminUser, ImportedMessage, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
 import type { AppContext } from '../../context.ts';
+import { PullmailError } from '../../errors.ts';
+import { importMessage } from '../../mailbox/import.ts';
 import { readJson } from '../body.ts';
 import { requireAdmin } from '../middleware/auth.ts';
 
@@ -38,6 +40,17 @@ export function adminRoutes(ctx: AppContext, opts: { trusted?: boolean } = {}): 
     // an empty body is the common case: replace every token
     const body = c.req.header('content-type') ? await readJson(c, newToken) : {};
     return c.json((await ctx.accounts.newToken(c.req.param('address'), body.keep_others)) satisfies NewTokenResponse, 201);
+  });
+  // one message of an import (pullmail-server import): the exact bytes; ?folder=&flags=\\Seen,$Label&date=<ISO>
+  app.post('/users/:address/messages', async (c) => {
+    if (!/^message\/rfc822\b/i.test(c.req.header('content-type') ?? '')) throw new PullmailError('unsupported_media_type', 'expected Content-Type: message/rfc822');
+    const mailbox = await ctx.accounts.mailbox(c.req.param('address'));
+    const { folder, flags, date } = c.req.query();
+    const internalDate = date ? new Date(date) : undefined;
+    if (internalDate && Number.isNaN(internalDate.getTime())) throw new PullmailError('bad_request', `date "${date}" is not an ISO 8601 time`);
+    const raw = Buffer.from(await c.req.arrayBuffer());
+    const outcome = await importMessage(ctx, mailbox, { raw, folder, flags: flags?.split(',').filter(Boolean), internalDate });
+    return c.json(outcome satisfies ImportedMessage, outcome.result === 'added' ? 201 : 200);
   });
   return app;
 }

@@ -1,0 +1,61 @@
+// Adding one message from an export, an mbox or a Maildir to a mailbox (`pullmail-server import`,
+// docs/operator.md "Export and import"): into the folder it came from (made when missing), with its
+// flags and date, unless a copy is there already: the same Message-ID field (appendMessage), or the
+// same bytes for a message without one.
+import { createHash } from 'node:crypto';
+import type { AppContext } from '../context.ts';
+import { PullmailError } from '../errors.ts';
+import { peekHeaders } from '../mail/header-peek.ts';
+import { findByDigestWithoutMessageId, findFolder, insertFolder, type FolderRow } from '../store/folders.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
+import { appendMessage } from './append.ts';
+import { checkFolderName } from './folder-name.ts';
+import { canonicalFlag } from './flags.ts';
+
+export interface ImportInput {
+  raw: Buffer;
+  /** `INBOX` when not given. */
+  folder?: string;
+  flags?: readonly string[];
+  internalDate?: Date;
+}
+
+export interface ImportOutcome {
+  id: string;
+  result: 'added' | 'duplicate';
+  /** Flags that no IMAP message can carry, left off rather than failing the message. */
+  ignored_flags: string[];
+}
+
+type Ctx = Pick<AppContext, 'db' | 'config' | 'now'>;
+
+async function importFolder(ctx: Ctx, mailbox: Mailbox, rawName: string): Promise<FolderRow> {
+  const found = await findFolder(ctx.db, mailbox.id, rawName);
+  if (found) return found;
+  const name = checkFolderName(rawName);
+  // made by a concurrent import meanwhile: the insert does nothing, the lookup finds it
+  const made = (await insertFolder(ctx.db, mailbox.id, name)) ?? (await findFolder(ctx.db, mailbox.id, name));
+  if (!made) throw new PullmailError('internal', `folder ${JSON.stringify(name)} could not be made`);
+  return made;
+}
+
+/** @throws bad_request (folder name, empty message), too_large, conflict (Requests) */
+export async function importMessage(ctx: Ctx, mailbox: Mailbox, input: ImportInput): Promise<ImportOutcome> {
+  const folder = await importFolder(ctx, mailbox, input.folder ?? 'INBOX');
+  const flags: string[] = [];
+  const ignored: string[] = [];
+  for (const flag of input.flags ?? []) {
+    try {
+      flags.push(canonicalFlag(flag));
+    } catch {
+      ignored.push(flag);
+    }
+  }
+  if (!peekHeaders(input.raw).messageId) {
+    const sha256 = createHash('sha256').update(input.raw).digest('base64url');
+    const same = await findByDigestWithoutMessageId(ctx.db, mailbox.id, folder.id, sha256);
+    if (same) return { id: same.id, result: 'duplicate', ignored_flags: ignored };
+  }
+  const filed = await appendMessage(ctx, mailbox, folder, { raw: input.raw, flags: flags.slice(0, 64), internalDate: input.internalDate });
+  return { id: filed.id, result: filed.existing ? 'duplicate' : 'added', ignored_flags: ignored };
+}
