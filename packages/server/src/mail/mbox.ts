@@ -57,6 +57,7 @@ export async function* mboxrdBody(chunks: AsyncIterable<Buffer>): AsyncGenerator
       } else if (q === 'open') {
         // the chunk ends inside what may still become ">From ": decide with the next chunk
         held = buf.subarray(lineStart);
+        atLineStart = true;
         break;
       }
       const next = buf.indexOf(LF, lineStart);
