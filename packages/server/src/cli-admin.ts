@@ -91,11 +91,11 @@ function httpOps(target: { socketPath: string } | { url: string; token: string }
   };
 }
 
-async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
-  const [{ openMigrated }, { createAccounts }] = await Promise.all([import('./server.ts'), import('./accounts/accounts.ts')]);
-  let database;
+/** The node's database for an admin command, or `unavailable` saying how to reach a running node instead. */
+export async function openAdminDatabase(cfg: Config) {
+  const { openMigrated } = await import('./server.ts');
   try {
-    database = await openMigrated(cfg);
+    return await openMigrated(cfg);
   } catch (err) {
     // PGlite refused: a node holds the data directory but serves no control socket (yet)
     if (isPullmailError(err, 'unavailable') && !cfg.databaseUrl) {
@@ -103,6 +103,11 @@ async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>
     }
     throw err;
   }
+}
+
+async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
+  const { createAccounts } = await import('./accounts/accounts.ts');
+  const database = await openAdminDatabase(cfg);
   try {
     const accounts = createAccounts(database.db, cfg.domains);
     return await fn({

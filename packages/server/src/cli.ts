@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain> |
-// dns show <domain>
+// dns show <domain> | import <address> <file.mbox|maildir/>
 // (README "Operating a node").
 import { parseArgs } from 'node:util';
 import { runUserCommand, UsageError } from './cli-admin.ts';
@@ -25,7 +25,11 @@ const USAGE = `usage: pullmail-server <command>
   dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
   dns show <domain> [--check]            print every DNS record the domain needs, one zone-file line each;
                                          --check: compare each with what DNS answers (exit 1 if any is not there)
-User commands work with the node stopped or running: a running node with its embedded database is
+  import <address> <file.mbox|maildir/|->  add mail from an mbox (an export, another server's), a Maildir or
+           [--folder <name>]             stdin; no duplicates; folder and flags from X-Pullmail-* fields or
+                                         Maildir names (--folder: for messages naming none); last line
+                                         {"added","duplicates","failed"}, exit 1 if any failed
+User and import commands work with the node stopped or running: a running node with its embedded database is
 reached through its control socket (<data dir>/run/admin.sock); --url <node URL> uses that node's
 admin API with PULLMAIL_ADMIN_TOKEN instead.
 Configuration comes from the environment (PULLMAIL_*, DATABASE_URL); see README.md.`;
@@ -103,6 +107,7 @@ function parse(argv: string[]) {
         keep: { type: 'boolean' },
         check: { type: 'boolean' },
         url: { type: 'string' },
+        folder: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -132,6 +137,15 @@ async function main(argv: string[]): Promise<void> {
       readStdin,
     });
     process.stdout.write(`${out}\n`);
+    return;
+  }
+  if (cmd === 'import') {
+    if (positionals.length !== 3) throw new UsageError('import needs an address and a file, Maildir or - (stdin)');
+    const { runImport } = await import('./cli-import.ts');
+    const counts = await runImport(config(), { address: sub, source: arg, folder: values.folder, url: values.url });
+    // OPERATOR.md: the last line is the counts as JSON
+    process.stdout.write(`${JSON.stringify(counts)}\n`);
+    if (counts.failed) process.exitCode = 1;
     return;
   }
   switch (`${cmd}${sub ? ` ${sub}` : ''}`) {
