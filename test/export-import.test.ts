@@ -103,7 +103,7 @@ describe('export and import', { timeout: 300_000 }, () => {
     bToken = await addUser(b, 'bea@b.test');
     const amy = api(a, aToken);
     for (const name of ['Projects/2026', 'Entwürfe ü']) await amy.json('/folders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
-    const append = async (folder: string, raw: string | Buffer, flags: string[] = []) => {
+    const append = async (folder: string, raw: string, flags: string[] = []) => {
       const res = await amy.call(`/folders/${encodeURIComponent(folder)}/messages?flags=${encodeURIComponent(flags.join(','))}`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: raw });
       assert.equal(res.status, 201, await res.text());
     };
