@@ -2,11 +2,12 @@
 // method as soon as it is measured, then a summary table. Figures are printed, never asserted.
 // PostgreSQL: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test when unset. Every bench
 // database (pm_t_*) and node process a bench creates is removed when it ends.
-// Usage: node bench/run.ts [--only name,name]   (names: pm1, verify, fetch, rss, large, scaling, smtp, imap)
+// Usage: node bench/run.ts [--only name,name]   (names: pm1, verify, fetch, rss, large, scaling, smtp, imap, import)
 import { loadavg, cpus } from 'node:os';
 import { ensureDatabaseUrl, printFigure, sqlClient, type Figure } from './lib/common.ts';
 import { benchFetchLatency, fetchLatencyFigures } from './fetch-latency.ts';
 import { benchImap, imapFigures } from './imap.ts';
+import { benchImport, importFigures } from './import.ts';
 import { benchLargeMessage, largeMessageFigures } from './large-message.ts';
 import { benchNotifyVerify } from './notify-verify.ts';
 import { benchPm1Delivery, pm1DeliveryFigures } from './pm1-delivery.ts';
@@ -41,6 +42,7 @@ const STEPS: Step[] = [
   // 1,000 IMAP logins are 1,000 scrypt checks, and the 10k-header FETCH reads message by message:
   // 8.5 minutes on PGlite with the machine's load average at 5-8
   { key: 'imap', title: '8. IMAP: FETCH of 10k headers, full-body sync of 1k × 5 KB, IDLE store→EXISTS, RSS per idle connection', run: async () => imapFigures(await benchImap(10_000, 1000, 200, 1000)), timeoutMs: 900_000 },
+  { key: 'import', title: '9. peak RSS of pullmail-server import for a 200 MB mbox (and a 20 MB one), and of the node exporting it', run: async () => importFigures(await benchImport(200_000_000, 20_000_000)), timeoutMs: 600_000 },
 ];
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
