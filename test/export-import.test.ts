@@ -167,6 +167,14 @@ describe('export and import', { timeout: 300_000 }, () => {
     assert.equal((await snapshot(b!, bToken)).length, 11);
   });
 
+  it('import reads stdin with -', async () => {
+    const token = await addUser(b!, 'sid@b.test');
+    const r = await run(['import', 'sid@b.test', '-'], b!.env, { input: exported.toString('utf8') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(oneJsonLine(r.stdout), { added: 11, duplicates: 0, failed: 0 });
+    assert.deepEqual(await snapshot(b!, token), await snapshot(a!, aToken));
+  });
+
   it('an export of the imported mailbox is the same file', async () => {
     const again = Buffer.from(await (await api(b!, bToken).call('/export')).arrayBuffer());
     // the sender in each From line is the same; dates are to the second on both sides
