@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, startNode, stop, type RunningNode } from './harness/cli-process.ts';
 import { testDatabase, type TestDatabase } from './harness/database.ts';
-import { freePort } from './harness/node.ts';
+import { freePort, startNodes, type TestNode } from './harness/node.ts';
+import { waitFor } from './harness/wait.ts';
 
 interface Node {
   env: Record<string, string>;
@@ -257,5 +258,32 @@ describe('export and import', { timeout: 300_000 }, () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no mailbox nobody@b.test/);
     assert.doesNotMatch(r.stdout, /added/);
+  });
+});
+
+describe('export and held requests', () => {
+  let nodes: TestNode[] = [];
+  after(async () => {
+    for (const n of nodes) await n.stop();
+  });
+
+  it('a held first-contact request is not exported: it has no body here until it is accepted', async () => {
+    nodes = await startNodes([{ domain: 'a.test', https: true }, { domain: 'b.test', https: true }]);
+    const [a, b] = nodes;
+    const alice = await a.addUser('alice@a.test');
+    const bob = await b.addUser('bob@b.test');
+    const sent = await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['bob@b.test'], subject: 'Hello Bob', text: 'first contact' } });
+    assert.equal(sent.status, 201);
+    await waitFor('the request in Requests', async () => ((await (await b.api('/api/v1/requests', { token: bob })).json()) as { requests: unknown[] }).requests.length === 1 || undefined);
+    const own = await b.api('/api/v1/folders/Archive/messages', { method: 'POST', token: bob, headers: { 'content-type': 'message/rfc822' }, body: 'Subject: kept\r\nMessage-ID: <k@b.test>\r\n\r\nmine\r\n' });
+    assert.equal(own.status, 201);
+    const file = await (await b.api('/api/v1/export', { token: bob })).text();
+    assert.equal(file.match(/^From /gm)?.length, 1, file);
+    assert.match(file, /X-Pullmail-Folder: Archive\r\n/);
+    assert.doesNotMatch(file, /Hello Bob|Requests/);
+    // alice's export has what she sent, in Sent
+    const hers = await (await a.api('/api/v1/export', { token: alice })).text();
+    assert.match(hers, /X-Pullmail-Folder: Sent\r?\nX-Pullmail-Flags: \\Seen/);
+    assert.match(hers, /Subject: Hello Bob/);
   });
 });
