@@ -258,6 +258,12 @@ describe('export and import', { timeout: 300_000 }, () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no mailbox nobody@b.test/);
     assert.doesNotMatch(r.stdout, /added/);
+    for (const [source, why] of [[join(work, 'missing.mbox'), /missing\.mbox does not exist/], [work, /is a directory but not a Maildir/]] as const) {
+      const bad = await run(['import', 'bea@b.test', source], b!.env);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, why);
+      assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    }
   });
 });
 

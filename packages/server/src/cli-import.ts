@@ -140,9 +140,9 @@ interface Source {
 }
 
 function openSource(source: string, opts: { maxMessageBytes: number; folder?: string }): Source {
-  if (source !== '-' && !existsSync(source)) throw new UsageError(`import: ${source} does not exist`);
+  if (source !== '-' && !existsSync(source)) throw new PullmailError('not_found', `import: ${source} does not exist`);
   if (source !== '-' && statSync(source).isDirectory()) {
-    if (!looksLikeMaildir(source)) throw new UsageError(`import: ${source} is a directory but not a Maildir (no cur/ or new/, no .Folder subdirectories)`);
+    if (!looksLikeMaildir(source)) throw new PullmailError('bad_request', `import: ${source} is a directory but not a Maildir (no cur/ or new/, no .Folder subdirectories)`);
     const total = countMaildir(source);
     let done = 0;
     return {
