@@ -48,6 +48,8 @@ describe('X-Pullmail-Folder and X-Pullmail-Flags', () => {
   it('Status and X-Status of other mbox writers give flags', () => {
     assert.deepEqual(statusFlags(Buffer.from('Status: RO\nX-Status: AF\nSubject: x\n\nStatus: D\n')), ['\\Seen', '\\Answered', '\\Flagged']);
     assert.deepEqual(statusFlags(Buffer.from('Subject: x\r\n\r\n')), []);
+    // a Status line in the body is not a field
+    assert.deepEqual(statusFlags(Buffer.from('Subject: x\r\n\r\nbody\n\nStatus: RO\n')), []);
   });
 });
 

@@ -66,8 +66,9 @@ function fieldAt(raw: Buffer, at: number): { name: string; value: string; end: n
 
 /** Flags from the Status and X-Status fields mbox writers such as mutt and Thunderbird keep (R, O, A, F, T, D). */
 export function statusFlags(raw: Buffer): string[] {
-  const end = raw.indexOf('\n\n') >= 0 ? raw.indexOf('\n\n') : raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 64 * 1024) : end).toString('latin1');
+  // the header block ends at the first empty line, in either line ending
+  const ends = [raw.indexOf('\n\n'), raw.indexOf('\r\n\r\n')].filter((i) => i >= 0);
+  const head = raw.subarray(0, ends.length ? Math.min(...ends) : Math.min(raw.length, 64 * 1024)).toString('latin1');
   const letters = [...head.matchAll(/^(?:X-)?Status:[ \t]*([A-Za-z]*)/gim)].map((m) => m[1]).join('');
   const flags: string[] = [];
   if (letters.includes('R')) flags.push('\\Seen');
