@@ -13,6 +13,14 @@ import { createSchema as consentTokenBody } from './routes/consent-tokens.ts';
 import { copySchema, createSchema as folderBody, folderPatchSchema, mailPatchSchema } from './routes/folders.ts';
 import { ruleSchema, settingsSchema } from './routes/policy.ts';
 
+/** An answer that is not JSON: bytes of this media type. */
+interface Bytes {
+  mediaType: string;
+  description: string;
+}
+const RFC822: Bytes = { mediaType: 'message/rfc822', description: 'The message\'s exact bytes.' };
+const TEXT: Bytes = { mediaType: 'text/plain', description: 'Text.' };
+
 interface QueryParam {
   schema: z.ZodType;
   description: string;
@@ -27,13 +35,15 @@ export interface Operation {
   auth: 'user' | 'admin' | 'none';
   /** The JSON body, the schema the route passes to readJson. */
   body?: z.ZodType;
+  /** The body may be left out (the route then takes the defaults). */
+  bodyOptional?: true;
   /** The body may (or, with 'only', must) be a message's exact bytes, `message/rfc822`. */
   rfc822?: true | 'only';
   query?: Record<string, QueryParam>;
   /** Success status; 200 by default. */
   status?: number;
-  /** What success carries: a schema registered in api-schemas.ts (JSON), raw bytes, text, or nothing. */
-  answer: z.ZodType | 'rfc822' | 'text' | null;
+  /** What success carries: a schema registered in api-schemas.ts (JSON), bytes of a media type, or nothing. */
+  answer: z.ZodType | Bytes | null;
   /** Another success status with the same answer (an APPEND of a message already filed: 200). */
   alsoStatus?: number;
 }
@@ -48,7 +58,7 @@ const peek = { peek: { schema: z.enum(['1']), description: '`1` reads without se
 export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/api/v1/openapi.json', auth: 'none', summary: 'This document', answer: api.openApi },
   { method: 'get', path: '/healthz', auth: 'none', summary: 'Liveness: 200 when the database answers', answer: api.health },
-  { method: 'get', path: '/metrics', auth: 'none', summary: 'Prometheus metrics (behind PULLMAIL_METRICS_TOKEN when set)', answer: 'text' },
+  { method: 'get', path: '/metrics', auth: 'none', summary: 'Prometheus metrics (behind PULLMAIL_METRICS_TOKEN when set)', answer: TEXT },
   { method: 'get', path: '/api/v1/me', auth: 'user', summary: 'The mailbox the token opens', answer: api.me },
   // sending (docs/operator.md)
   { method: 'post', path: '/api/v1/messages', auth: 'user', summary: 'Send a message', body: sendSchema, rfc822: true, status: 201, answer: api.sendResponse },
@@ -59,7 +69,7 @@ export const OPERATIONS: Operation[] = [
   // inbox
   { method: 'get', path: '/api/v1/inbox', auth: 'user', summary: 'Inbox, newest first', query: page, answer: api.inboxList },
   { method: 'get', path: '/api/v1/inbox/:id', auth: 'user', summary: 'An inbox message, parsed', answer: api.parsedMessage },
-  { method: 'get', path: '/api/v1/inbox/:id/raw', auth: 'user', summary: 'An inbox message, exact bytes', answer: 'rfc822' },
+  { method: 'get', path: '/api/v1/inbox/:id/raw', auth: 'user', summary: 'An inbox message, exact bytes', answer: RFC822 },
   { method: 'delete', path: '/api/v1/inbox/:id', auth: 'user', summary: 'Delete an inbox message', status: 204, answer: null },
   // first-contact requests, rules, settings, consent tokens (protocol §6)
   { method: 'get', path: '/api/v1/requests', auth: 'user', summary: 'Held first-contact requests', answer: api.requestList },
@@ -82,7 +92,7 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/api/v1/folders/:name{.+}/messages', auth: 'user', summary: 'A folder\'s messages, newest first', query: page, answer: api.mailList },
   { method: 'post', path: '/api/v1/folders/:name{.+}/messages', auth: 'user', summary: 'File a message\'s exact bytes in a folder (APPEND); a copy already there answers 200', rfc822: 'only', query: { flags: { schema: z.string(), description: 'Comma list of flags, e.g. `\\Seen,$Label1`.' } }, status: 201, alsoStatus: 200, answer: api.mailEntry },
   { method: 'get', path: '/api/v1/mail/:id', auth: 'user', summary: 'A filed message, parsed (sets \\Seen unless peek)', query: peek, answer: api.parsedMail },
-  { method: 'get', path: '/api/v1/mail/:id/raw', auth: 'user', summary: 'A filed message, exact bytes (sets \\Seen unless peek)', query: peek, answer: 'rfc822' },
+  { method: 'get', path: '/api/v1/mail/:id/raw', auth: 'user', summary: 'A filed message, exact bytes (sets \\Seen unless peek)', query: peek, answer: RFC822 },
   { method: 'patch', path: '/api/v1/mail/:id', auth: 'user', summary: 'Change flags and/or move to another folder', body: mailPatchSchema, answer: api.mailEntry },
   { method: 'post', path: '/api/v1/mail/:id/copy', auth: 'user', summary: 'Copy to another folder', body: copySchema, status: 201, answer: api.mailEntry },
   { method: 'delete', path: '/api/v1/mail/:id', auth: 'user', summary: 'Delete a filed message', status: 204, answer: null },
@@ -92,7 +102,7 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/api/v1/admin/users', auth: 'admin', summary: 'Every mailbox', answer: api.userList },
   { method: 'delete', path: '/api/v1/admin/users/:address', auth: 'admin', summary: 'Delete a mailbox and its mail', answer: api.deletedUser },
   { method: 'put', path: '/api/v1/admin/users/:address/password', auth: 'admin', summary: 'Set a mailbox\'s password', body: setPassword, answer: api.passwordSet },
-  { method: 'post', path: '/api/v1/admin/users/:address/token', auth: 'admin', summary: 'A new API token (the others are revoked unless keep_others)', body: newToken, status: 201, answer: api.newToken },
+  { method: 'post', path: '/api/v1/admin/users/:address/token', auth: 'admin', summary: 'A new API token (the others are revoked unless keep_others)', body: newToken, bodyOptional: true, status: 201, answer: api.newToken },
 ];
 
 /**
@@ -106,10 +116,10 @@ export const UNDOCUMENTED: { prefix: string; why: string }[] = [
   { prefix: '/challenge/', why: 'the human challenge page, HTML for senders' },
 ];
 
-/** `/api/v1/folders/:name{.+}` → `/api/v1/folders/{name}`, with the parameter names in order. */
-export function openApiPath(honoPath: string): { path: string; params: string[] } {
-  const params: string[] = [];
-  const path = honoPath.replace(/:(\w+)(\{[^}]*\})?/g, (_, name: string) => (params.push(name), `{${name}}`));
+/** `/api/v1/folders/:name{.+}` → `/api/v1/folders/{name}`, with the parameters in order (`{.+}`: may hold `/`). */
+export function openApiPath(honoPath: string): { path: string; params: { name: string; slashes: boolean }[] } {
+  const params: { name: string; slashes: boolean }[] = [];
+  const path = honoPath.replace(/:(\w+)(\{[^}]*\})?/g, (_, name: string, pattern?: string) => (params.push({ name, slashes: pattern === '{.+}' }), `{${name}}`));
   return { path, params };
 }
 
@@ -127,9 +137,9 @@ function answerRef(op: Operation, schema: z.ZodType): Record<string, unknown> {
   return { $ref: uri(meta.id) };
 }
 
-function operationObject(op: Operation, params: string[]): Record<string, unknown> {
+function operationObject(op: Operation, params: { name: string; slashes: boolean }[]): Record<string, unknown> {
   const parameters = [
-    ...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...params.map(({ name, slashes }) => ({ name, in: 'path', required: true, schema: { type: 'string' }, ...(slashes ? { description: 'May hold `/` (a subfolder).' } : {}) })),
     ...Object.entries(op.query ?? {}).map(([name, q]) => ({ name, in: 'query', required: false, description: q.description, schema: inputSchema(q.schema) })),
   ];
   const content: Record<string, unknown> = {};
@@ -137,8 +147,7 @@ function operationObject(op: Operation, params: string[]): Record<string, unknow
   if (op.rfc822) content['message/rfc822'] = { schema: { type: 'string', contentMediaType: 'message/rfc822' } };
   const success = (): Record<string, unknown> => {
     if (op.answer === null) return { description: 'Done; no body.' };
-    if (op.answer === 'rfc822') return { description: 'The exact bytes.', content: { 'message/rfc822': { schema: { type: 'string' } } } };
-    if (op.answer === 'text') return { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } };
+    if ('mediaType' in op.answer) return { description: op.answer.description, content: { [op.answer.mediaType]: { schema: { type: 'string' } } } };
     return { description: 'OK', content: { 'application/json': { schema: answerRef(op, op.answer) } } };
   };
   const responses: Record<string, unknown> = { [String(op.status ?? 200)]: success() };
@@ -149,7 +158,7 @@ function operationObject(op: Operation, params: string[]): Record<string, unknow
     summary: op.summary,
     ...(op.auth === 'none' ? { security: [] } : { security: [{ [op.auth === 'admin' ? 'adminToken' : 'userToken']: [] }] }),
     ...(parameters.length ? { parameters } : {}),
-    ...(Object.keys(content).length ? { requestBody: { required: op.rfc822 !== true || !!op.body, content } } : {}),
+    ...(Object.keys(content).length ? { requestBody: { required: !op.bodyOptional, content } } : {}),
     responses,
   };
 }
