@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
 import postgres from 'postgres';
 import { childEnv, run, runProcess, startNode, stop, type RunningNode } from './harness/cli-process.ts';
 import { freePort } from './harness/node.ts';
@@ -48,7 +49,7 @@ class Api {
 
 /** Everything a user and a peer can see of the node, for a before/after comparison. */
 async function snapshot(api: Api, tokens: Record<string, string>): Promise<Json> {
-  const s: Json = { jwks: await api.get(undefined, '/.well-known/pullmail/jwks.json') };
+  const s: Json = { jwks: await api.get(undefined, '/.well-known/pullmail/jwks.json'), users: await api.get(ADMIN, '/api/v1/admin/users') };
   for (const [who, token] of Object.entries(tokens)) {
     for (const path of ['/api/v1/me', '/api/v1/sent', '/api/v1/inbox', '/api/v1/requests', '/api/v1/rules', '/api/v1/settings', '/api/v1/consent-tokens', '/api/v1/changes']) {
       s[`${who} ${path}`] = await api.get(token, path);
@@ -132,8 +133,8 @@ function roundTrip(b: Backend): void {
   after(() => stop(node));
 
   it('restores users, mail, flags, folders, requests, rules, tokens, node keys and the DKIM key', async () => {
-    const port = await freePort();
-    const common = { PULLMAIL_DOMAINS: 'a.test', PULLMAIL_HTTP_PORT: String(port), PULLMAIL_PUBLIC_URL: `http://127.0.0.1:${port}`, PULLMAIL_ADMIN_TOKEN: ADMIN, PULLMAIL_SMTP_PORT: '0', PULLMAIL_SUBMISSION_PORT: '0' };
+    const [port, imapPort] = [await freePort(), await freePort()];
+    const common = { PULLMAIL_DOMAINS: 'a.test', PULLMAIL_HTTP_PORT: String(port), PULLMAIL_IMAP_PORT: String(imapPort), PULLMAIL_PUBLIC_URL: `http://127.0.0.1:${port}`, PULLMAIL_ADMIN_TOKEN: ADMIN, PULLMAIL_SMTP_PORT: '0', PULLMAIL_SUBMISSION_PORT: '0' };
     const env = { ...common, ...(await b.fresh()) };
     const api = new Api(`http://127.0.0.1:${port}`);
     node = await startNode(env);
@@ -189,9 +190,19 @@ function roundTrip(b: Backend): void {
     assert.deepEqual(restoredView, before);
     assert.ok(before.jwks.keys.length >= 1);
 
-    // the restored node works on: passwords, a consent token issued before the backup, new mail
-    const users = await api.get(ADMIN, '/api/v1/admin/users');
-    assert.deepEqual(users.users.map((u: Json) => [u.address, u.has_password]), [['alice@a.test', true], ['bob@a.test', true], ['carol@a.test', true]]);
+    // the restored node works on: passwords (an IMAP login sees the flags), a consent token issued
+    // before the backup, new mail
+    const imap = new ImapFlow({ host: '127.0.0.1', port: imapPort, secure: false, auth: { user: 'bob@a.test', pass: 'bob@a.test pass' }, logger: false, disableAutoIdle: true });
+    await imap.connect();
+    try {
+      await imap.mailboxOpen('Projects', { readOnly: true });
+      const seen = await imap.fetchOne('1', { flags: true, envelope: true });
+      assert.ok(seen);
+      assert.equal(seen.envelope?.subject, 'before the backup');
+      assert.deepEqual([...(seen.flags ?? [])].sort(), ['$Important', '\\Flagged', '\\Seen']);
+    } finally {
+      await imap.logout();
+    }
     const withConsent = await api.call(tokens.alice, 'POST', '/api/v1/messages', { to: ['carol@a.test'], subject: 'with consent', text: 'let in', consent: [consent.body.token] });
     assert.equal(withConsent.status, 201);
     await fetched(tokens.alice, withConsent.body.id);
