@@ -112,7 +112,8 @@ export const OPERATIONS: Operation[] = [
 export const UNDOCUMENTED: { prefix: string; why: string }[] = [
   { prefix: '/pm/v1/', why: 'pm1, the protocol between nodes: signed JWS bodies, specified in docs/protocol.md' },
   { prefix: '/.well-known/', why: 'node metadata and keys for peers (docs/protocol.md) and mail-client autoconfig' },
-  { prefix: '/mail/config-v1.1.xml', why: 'Thunderbird autoconfig, XML for mail clients' },
+  { prefix: '/mail/', why: 'the webmail (HTML forms, session cookie) and Thunderbird autoconfig XML at /mail/config-v1.1.xml' },
+  { prefix: '/admin/', why: 'the admin web UI (HTML forms, session cookie); its API is /api/v1/admin, documented' },
   { prefix: '/challenge/', why: 'the human challenge page, HTML for senders' },
 ];
 
