@@ -4,6 +4,7 @@ import { challengePageRoutes } from './http/routes/challenge-page.ts';
 import { fetchRoutes } from './http/routes/fetch.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
 import { notifyRoutes } from './http/routes/notify.ts';
+import { openApiRoutes } from './http/openapi.ts';
 import { userRoutes } from './http/routes/user.ts';
 import { fetchWorker } from './queue/fetch-worker.ts';
 import { maintenanceWorker } from './queue/maintenance.ts';
@@ -20,6 +21,7 @@ export function nodeExtensions(): Extension[] {
     { routes: challengePageRoutes },
     { routes: metricsRoutes },
     { routes: autoconfigRoutes },
+    { routes: openApiRoutes },
     { workers: (ctx) => [notifyWorker(ctx), fetchWorker(ctx), maintenanceWorker(ctx)] },
     { workers: (ctx) => [smtpGateway(ctx)] },
     { workers: (ctx) => [imapDoor(ctx)] },

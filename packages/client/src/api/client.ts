@@ -9,6 +9,7 @@ import type {
   CreateUserResponse,
   Folder,
   FolderList,
+  FolderState,
   HealthStatus,
   InboxEntry,
   InboxList,
@@ -196,7 +197,7 @@ export class PullmailClient {
   }
 
   /** Renames a folder the user made (its subfolders move with it). */
-  async renameFolder(name: string, newName: string): Promise<Folder> {
+  async renameFolder(name: string, newName: string): Promise<FolderState> {
     return this.#userJson('PATCH', `/folders/${id(name)}`, { json: { name: newName } });
   }
 

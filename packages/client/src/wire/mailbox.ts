@@ -30,6 +30,9 @@ export interface Folder {
   subscribed: boolean;
 }
 
+/** A folder without its counts: what a rename or subscription change (`PATCH /api/v1/folders/:name`) answers. */
+export type FolderState = Omit<Folder, 'total' | 'unseen'>;
+
 export interface FolderList {
   folders: Folder[];
 }

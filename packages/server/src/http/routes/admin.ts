@@ -10,9 +10,9 @@ import { importMessage } from '../../mailbox/import.ts';
 import { readJson } from '../body.ts';
 import { requireAdmin } from '../middleware/auth.ts';
 
-const createUser = z.object({ address: z.string().min(3).max(320), password: z.string().optional() });
-const setPassword = z.object({ password: z.string() });
-const newToken = z.object({ keep_others: z.boolean().optional() });
+export const createUser = z.object({ address: z.string().min(3).max(320), password: z.string().optional() });
+export const setPassword = z.object({ password: z.string() });
+export const newToken = z.object({ keep_others: z.boolean().optional() });
 
 /** `trusted`: the caller was authenticated by the socket's file permissions, no token is asked for. */
 export function adminRoutes(ctx: AppContext, opts: { trusted?: boolean } = {}): Hono {

@@ -9,7 +9,7 @@ import { senderPattern } from '../../screening/sender-pattern.ts';
 import { readJson } from '../body.ts';
 import type { UserEnv } from '../middleware/auth.ts';
 
-const createSchema = z.object({
+export const createSchema = z.object({
   sender: senderPattern,
   max_uses: z.number().int().min(1).max(1_000_000),
   // retired signing keys stay published for a year, so a token may not outlive that

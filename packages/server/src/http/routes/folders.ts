@@ -19,11 +19,11 @@ import type { UserEnv } from '../middleware/auth.ts';
 import { encodeCursor, parsePage } from '../pagination.ts';
 
 const flagList = z.array(z.string().max(64)).max(64);
-const createSchema = z.object({ name: z.string().max(400) });
-const folderPatchSchema = z.object({ name: z.string().max(400).optional(), subscribed: z.boolean().optional() });
-const mailPatchSchema = z.object({ flags: flagList.optional(), add_flags: flagList.optional(), remove_flags: flagList.optional(), folder: z.string().max(400).optional() })
+export const createSchema = z.object({ name: z.string().max(400) });
+export const folderPatchSchema = z.object({ name: z.string().max(400).optional(), subscribed: z.boolean().optional() });
+export const mailPatchSchema = z.object({ flags: flagList.optional(), add_flags: flagList.optional(), remove_flags: flagList.optional(), folder: z.string().max(400).optional() })
   .refine((p) => !(p.flags && (p.add_flags || p.remove_flags)), 'give either flags or add_flags/remove_flags');
-const copySchema = z.object({ folder: z.string().max(400) });
+export const copySchema = z.object({ folder: z.string().max(400) });
 
 export function folderRoutes(ctx: AppContext): Hono<UserEnv> {
   const app = new Hono<UserEnv>();

@@ -11,8 +11,8 @@ import { changeSettings, settingsOf, type ScreeningSettings } from '../../screen
 import { readJson } from '../body.ts';
 import type { UserEnv } from '../middleware/auth.ts';
 
-const ruleSchema = z.object({ action: z.enum(RULE_ACTIONS), pattern: senderPattern });
-const settingsSchema = z
+export const ruleSchema = z.object({ action: z.enum(RULE_ACTIONS), pattern: senderPattern });
+export const settingsSchema = z
   .object({
     first_contact: z.enum(FIRST_CONTACT_MODES).optional(),
     /** The question of the human challenge page; null removes it. */
