@@ -46,6 +46,7 @@ const answers = {
   mailList: true satisfies Same<Answer<typeof api.mailList>, wire.MailList>,
   parsedMail: true satisfies Same<Answer<typeof api.parsedMail>, wire.ParsedMessage & wire.MailEntry>,
   changes: true satisfies Same<Answer<typeof api.mailChanges>, wire.MailChanges>,
+  imported: true satisfies Same<Answer<typeof api.importedMessage>, wire.ImportedMessage>,
 };
 
 const requests = {

@@ -125,3 +125,10 @@ export const mailChanges = named('MailChanges', z.object({
   changes: z.array(z.object({ id: z.number().int(), folder: z.string(), uid: z.number().int(), modseq: z.number().int(), kind: z.enum(CHANGE_KINDS) })),
   cursor: z.number().int(),
 }));
+
+// export and import (docs/operator.md "Export and import")
+export const importedMessage = named('ImportedMessage', z.object({
+  id: z.string(),
+  result: z.enum(['added', 'duplicate']),
+  ignored_flags: z.array(z.string()),
+}), 'One message of an import: added, or already in that folder.');

@@ -20,6 +20,7 @@ interface Bytes {
 }
 const RFC822: Bytes = { mediaType: 'message/rfc822', description: 'The message\'s exact bytes.' };
 const TEXT: Bytes = { mediaType: 'text/plain', description: 'Text.' };
+const MBOX: Bytes = { mediaType: 'application/mbox', description: 'Every folder but Requests as mboxrd; each message as stored, with X-Pullmail-Folder and X-Pullmail-Flags on top (docs/operator.md "Export and import").' };
 
 interface QueryParam {
   schema: z.ZodType;
@@ -96,12 +97,22 @@ export const OPERATIONS: Operation[] = [
   { method: 'patch', path: '/api/v1/mail/:id', auth: 'user', summary: 'Change flags and/or move to another folder', body: mailPatchSchema, answer: api.mailEntry },
   { method: 'post', path: '/api/v1/mail/:id/copy', auth: 'user', summary: 'Copy to another folder', body: copySchema, status: 201, answer: api.mailEntry },
   { method: 'delete', path: '/api/v1/mail/:id', auth: 'user', summary: 'Delete a filed message', status: 204, answer: null },
+  { method: 'get', path: '/api/v1/export', auth: 'user', summary: 'All of the user\'s mail as one mboxrd file, streamed', answer: MBOX },
   { method: 'get', path: '/api/v1/changes', auth: 'user', summary: 'The change journal after position `since`', query: { since: { schema: z.int().min(0).default(0), description: 'The `cursor` of the previous answer.' } }, answer: api.mailChanges },
   // admin
   { method: 'post', path: '/api/v1/admin/users', auth: 'admin', summary: 'Create a mailbox; its API token is shown only here', body: createUser, status: 201, answer: api.createdUser },
   { method: 'get', path: '/api/v1/admin/users', auth: 'admin', summary: 'Every mailbox', answer: api.userList },
   { method: 'delete', path: '/api/v1/admin/users/:address', auth: 'admin', summary: 'Delete a mailbox and its mail', answer: api.deletedUser },
   { method: 'put', path: '/api/v1/admin/users/:address/password', auth: 'admin', summary: 'Set a mailbox\'s password', body: setPassword, answer: api.passwordSet },
+  {
+    method: 'post', path: '/api/v1/admin/users/:address/messages', auth: 'admin', summary: 'Import one message into a mailbox (pullmail-server import); a copy already in that folder answers 200', rfc822: 'only',
+    query: {
+      folder: { schema: z.string(), description: 'The folder (made when missing); INBOX when left out.' },
+      flags: { schema: z.string(), description: 'Comma list of flags, e.g. `\\Seen,$Label1`; ones IMAP cannot carry are left off.' },
+      date: { schema: z.iso.datetime({ offset: true }), description: 'The internal date, ISO 8601.' },
+    },
+    status: 201, alsoStatus: 200, answer: api.importedMessage,
+  },
   { method: 'post', path: '/api/v1/admin/users/:address/token', auth: 'admin', summary: 'A new API token (the others are revoked unless keep_others)', body: newToken, bodyOptional: true, status: 201, answer: api.newToken },
 ];
 
