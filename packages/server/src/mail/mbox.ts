@@ -46,9 +46,12 @@ export async function* mboxrdBody(chunks: AsyncIterable<Buffer>): AsyncGenerator
     const buf: Buffer = held ? Buffer.concat([held, piece]) : piece;
     held = null;
     let from = 0;
-    let lineStart = atLineStart ? 0 : buf.indexOf(LF) + 1;
-    while (lineStart > 0 || (lineStart === 0 && atLineStart)) {
-      if (lineStart >= buf.length) break;
+    // where the line after the one holding `at` starts (-1: it does not start in this chunk)
+    const after = (at: number) => {
+      const nl = buf.indexOf(LF, at);
+      return nl < 0 ? -1 : nl + 1;
+    };
+    for (let lineStart = atLineStart ? 0 : after(0); lineStart >= 0 && lineStart < buf.length; lineStart = after(lineStart)) {
       const q = quotedFrom(buf, lineStart);
       if (q === 'yes') {
         if (lineStart > from) yield buf.subarray(from, lineStart);
@@ -60,10 +63,6 @@ export async function* mboxrdBody(chunks: AsyncIterable<Buffer>): AsyncGenerator
         atLineStart = true;
         break;
       }
-      const next = buf.indexOf(LF, lineStart);
-      if (next < 0) break;
-      lineStart = next + 1;
-      atLineStart = true;
     }
     const end = held ? buf.length - held.length : buf.length;
     if (end > from) yield buf.subarray(from, end);
