@@ -253,6 +253,15 @@ describe('export and import', { timeout: 300_000 }, () => {
     ]);
   });
 
+  it('--folder files messages that name no folder', async () => {
+    const token = await addUser(b!, 'fia@b.test');
+    const file = join(work, 'plain.mbox');
+    writeFileSync(file, 'From z Mon Jan  1 00:00:00 2024\nSubject: old\nMessage-ID: <old@z.test>\n\nold mail\n\nFrom z Mon Jan  1 00:00:00 2024\nX-Pullmail-Folder: Sent\nSubject: mine\n\nsent\n\n');
+    const r = await run(['import', 'fia@b.test', file, '--folder', 'Old mail/2024'], b!.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await snapshot(b!, token)).map((l) => l.split(' | ')[0]), ['Old mail/2024', 'Sent']);
+  });
+
   it('an unknown mailbox stops the import with one line', async () => {
     const r = await run(['import', 'nobody@b.test', exportFile], b!.env);
     assert.equal(r.code, 1);
