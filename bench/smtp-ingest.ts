@@ -215,7 +215,7 @@ export async function benchSmtpIngest(counts: Record<number, number> = DEFAULT_C
   const b = await startNode({
     domain: 'b.test',
     resolver,
-    env: { PULLMAIL_SMTP_PORT: String(port), PULLMAIL_GREYLIST_SECONDS: '0', PULLMAIL_RATE_DOMAIN: '1000000/60', PULLMAIL_RATE_SENDER: '1000000/60' },
+    env: { PULLMAIL_SMTP_PORT: String(port), PULLMAIL_GREYLIST_SECONDS: '0', PULLMAIL_RATE_DOMAIN: '1000000/60', PULLMAIL_RATE_SENDER: '1000000/60', PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: '200' },
   });
   const points: IngestPoint[] = [];
   try {

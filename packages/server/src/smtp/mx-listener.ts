@@ -21,7 +21,7 @@ import { CRI_EHLO_KEYWORD, loopExemption, parseRcptParams } from './cri.ts';
 import { clientNetwork } from './dns.ts';
 import { checkGreylist } from './greylist.ts';
 import { fromAddress, splitHeaders, withTraceHeaders } from './headers.ts';
-import { baseOptions, serverName, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
+import { baseOptions, greetPause, serverName, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
 import { isSmtpReply, replies } from './replies.ts';
 import { checkSenderAuth, isVerifiedSender } from './sender-auth.ts';
@@ -180,7 +180,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       // onData reads the whole message first (readMessage), so every reply comes after the final dot
       onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
     },
-    { host: ctx.config.smtpHost, port: ctx.config.smtpPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp },
+    { host: ctx.config.smtpHost, port: ctx.config.smtpPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp, greet: greetPause(ctx) },
     log,
     // draft-irtf-asrg-cri-00 §3.3: the EHLO keyword with the level we support
     [CRI_EHLO_KEYWORD],
