@@ -37,6 +37,12 @@ export async function insertInbound(db: Executor, row: NewInbound): Promise<Inbo
   return created;
 }
 
+/** Like insertInbound, but only the new row's id comes back (not the body it was just sent). */
+export async function insertInboundId(db: Executor, row: NewInbound): Promise<string | undefined> {
+  const [created] = await db.insert(inbound).values(row).onConflictDoNothing().returning({ id: inbound.id });
+  return created?.id;
+}
+
 export async function updateInbound(db: Executor, id: string, set: Partial<NewInbound>): Promise<void> {
   await db.update(inbound).set(set).where(eq(inbound.id, id));
 }
