@@ -114,15 +114,26 @@ class PullmailSmtpServer extends SMTPServer {
       return;
     }
     this.#perAddress.set(address, open + 1);
-    socket.once('close', () => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       const n = (this.#perAddress.get(address) ?? 1) - 1;
       if (n > 0) this.#perAddress.set(address, n);
       else this.#perAddress.delete(address);
-    });
+    };
+    socket.once('close', release);
     super.connect(socket, socketOptions);
     let newest: SMTPConnection | undefined;
     for (const c of this.connections) newest = c;
     if (!newest) return;
+    // the slot is free as soon as the server ends the session (after QUIT's 221, say), not when the
+    // socket's close event comes: a client that saw the 221 and reconnected at once would find it taken
+    const close = newest.close;
+    newest.close = function (this: SMTPConnection) {
+      release();
+      return close.call(this);
+    };
     this.#pauseGreeting(newest, address);
     if (this.#keywords.length) appendEhloKeywords(newest, this.#keywords);
   }

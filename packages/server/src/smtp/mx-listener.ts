@@ -8,10 +8,10 @@ import { simpleParser } from 'mailparser';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
-import { rcptPolicy } from '../delivery/recipient-policy.ts';
+import { findRcpt } from '../delivery/recipient-policy.ts';
 import { criEvent, senderCalloutChecked } from '../events.ts';
 import type { PolicyReason } from '../policy/decide.ts';
-import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
 import { storeAccepted } from './accept-inbound.ts';
 import { createSenderCallout } from './callout.ts';
 import { handleCriChallenge } from './cri-answer.ts';
@@ -67,10 +67,10 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     if (!ctx.config.domains.includes(domainOf(rcpt))) throw replies.relayDenied();
     // smtp-server passes every RCPT parameter on unchecked: we take the CRI ones and refuse the rest
     const presented = parseRcptParams(address.args);
-    const mailbox = await findMailbox(ctx.db, rcpt);
-    if (!mailbox) throw replies.unknownUser();
+    const found = await findRcpt(ctx, rcpt, tx.sender);
+    if (!found) throw replies.unknownUser();
     if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
-    const policy = await rcptPolicy(ctx, mailbox, tx.sender);
+    const { mailbox, policy } = found;
     if (policy.decision === 'reject') throw replies.refused();
     tx.grants.delete(rcpt);
     if (presented) {

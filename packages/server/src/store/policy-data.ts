@@ -1,8 +1,9 @@
 // What the recipient policy reads and writes: rules, known correspondents, settings.
 import type { CorrespondentSource, RuleAction } from '@pullmail/client/wire';
-import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
-import { correspondents, rules } from './schema.ts';
+import type { Mailbox } from './mailboxes.ts';
+import { correspondents, mailboxes, rules } from './schema.ts';
 
 export type RuleRow = typeof rules.$inferSelect;
 
@@ -10,6 +11,24 @@ export type RuleRow = typeof rules.$inferSelect;
 export async function matchingRules(db: Executor, mailboxId: string, address: string): Promise<RuleRow[]> {
   const domainPattern = address.slice(address.lastIndexOf('@'));
   return db.select().from(rules).where(and(eq(rules.mailboxId, mailboxId), inArray(rules.pattern, [address, domainPattern])));
+}
+
+/**
+ * A mailbox by address with what the policy knows about `sender` there, in one query (the SMTP RCPT
+ * step): the actions of the rules matching the sender, and whether the sender is a known correspondent.
+ */
+export async function findRecipient(db: Executor, address: string, sender: string, now: Date): Promise<{ mailbox: Mailbox; actions: RuleAction[]; correspondent: boolean } | undefined> {
+  const known = db
+    .select({ one: sql`1` })
+    .from(correspondents)
+    .where(and(eq(correspondents.mailboxId, mailboxes.id), eq(correspondents.address, sender), or(isNull(correspondents.expiresAt), gt(correspondents.expiresAt, now))));
+  const rows = await db
+    .select({ mailbox: mailboxes, action: rules.action, correspondent: sql<boolean>`exists(${known})` })
+    .from(mailboxes)
+    .leftJoin(rules, and(eq(rules.mailboxId, mailboxes.id), inArray(rules.pattern, [sender, sender.slice(sender.lastIndexOf('@'))])))
+    .where(eq(mailboxes.address, address));
+  if (!rows.length) return undefined;
+  return { mailbox: rows[0].mailbox, actions: rows.flatMap((r) => (r.action ? [r.action] : [])), correspondent: rows[0].correspondent };
 }
 
 export async function isCorrespondent(db: Executor, mailboxId: string, address: string, now: Date): Promise<boolean> {
