@@ -8,7 +8,7 @@ import { decideRedeeming, type PolicyDecision } from '../policy/decide.ts';
 import { randomId } from '../protocol/jws.ts';
 import { discardBlob, linkBody, storeBody } from '../store/bodies.ts';
 import type { Executor } from '../store/db.ts';
-import { insertInboundId } from '../store/inbound.ts';
+import { insertSmtpCopy } from '../store/inbound.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import type { RcptGrant } from './cri-gate.ts';
 
@@ -64,7 +64,7 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
         continue;
       }
       const stored = d.decision === 'fetch';
-      const id = await insertInboundId(tx, {
+      const id = await insertSmtpCopy(tx, {
         mailboxId: mailbox.id,
         iss: 'smtp',
         remoteId: randomId(16),
