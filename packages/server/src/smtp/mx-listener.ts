@@ -18,7 +18,7 @@ import { handleCriChallenge } from './cri-answer.ts';
 import { checkPresentedToken, rcptChallenge, type RcptGrant } from './cri-gate.ts';
 import { readCriMail } from './cri-message.ts';
 import { CRI_EHLO_KEYWORD, loopExemption, parseRcptParams } from './cri.ts';
-import { clientNetwork } from './dns.ts';
+import { cachingResolver, clientNetwork, smtpServerResolver } from './dns.ts';
 import { checkGreylist } from './greylist.ts';
 import { fromAddress, splitHeaders, withTraceHeaders } from './headers.ts';
 import { baseOptions, greetPause, serverName, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
@@ -49,6 +49,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     : undefined;
 
   const answer = sessionAnswerer(ctx, 'mx', log);
+  // the reverse lookup and SPF/DKIM/DMARC ask the same names message after message
+  const dns = cachingResolver(ctx.resolver, ctx.now);
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const sender = address.address === '' ? '' : canonicalAddress(address.address);
@@ -127,7 +129,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const sender = tx.sender || fromAddress(fields) || '';
 
     const helo = (session.hostNameAppearsAs || session.remoteAddress).replace(/[^\x21-\x7e]/g, '').slice(0, 255);
-    const auth = await checkSenderAuth(msg.raw, { ip: session.remoteAddress, helo, sender: tx.sender, authservId: name, resolver: ctx.resolver });
+    const auth = await checkSenderAuth(msg.raw, { ip: session.remoteAddress, helo, sender: tx.sender, authservId: name, resolver: dns });
     // RFC 7489 §6.6.2: the author domain asks receivers to refuse mail that fails DMARC
     if (auth.dmarcFailPolicy === 'reject') throw replies.dmarcReject(auth.authorDomain ?? 'the author domain');
 
@@ -172,6 +174,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
   return startListener(
     {
       ...baseOptions(ctx),
+      resolver: smtpServerResolver(dns),
       banner: 'pullmail',
       // the MX takes no logins: submission has its own port
       disabledCommands: ctx.config.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
