@@ -14,7 +14,12 @@ const sessionProto = PostgresJsSession.prototype as unknown as { transaction: (.
 export const counts = new Map<string, number>();
 export let transactions = 0;
 
+let counting = false;
+
+/** Starts counting (once per process: a second call does nothing). */
 export function countQueries(): void {
+  if (counting) return;
+  counting = true;
   for (const m of ['execute', 'all'] as const) {
     const orig = proto[m];
     proto[m] = function (this: { queryString: string }, ...a: unknown[]) {
@@ -33,6 +38,11 @@ export function countQueries(): void {
 export function resetCounts(): void {
   counts.clear();
   transactions = 0;
+}
+
+/** Statements and transactions counted since the last resetCounts. */
+export function countTotals(): { statements: number; transactions: number } {
+  return { statements: [...counts.values()].reduce((a, b) => a + b, 0), transactions };
 }
 
 export function printCounts(per = 1, label = 'statements'): void {

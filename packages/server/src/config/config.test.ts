@@ -260,6 +260,9 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['PULLMAIL_LOOKUP_DEADLINE_SECONDS', '0', 'every lookup would be late'],
     ['PULLMAIL_PEER_CACHE_ENTRIES', '-1', 'must be positive'],
     ['PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', '0', 'no client could connect'],
+    ['PULLMAIL_SMTP_GREET_PAUSE_MS', '-1', 'negative'],
+    ['PULLMAIL_SMTP_GREET_PAUSE_MS', '120000', 'past the client\'s own greeting timeout'],
+    ['PULLMAIL_SMTP_GREET_REMEMBER_SECONDS', '0', 'nobody would be remembered'],
     ['PULLMAIL_IMAP_MAX_CLIENTS', '0', 'no client could connect'],
     ['PULLMAIL_IMAP_MAX_CLIENTS_PER_IP', '1.5', 'not a whole number'],
     ['PULLMAIL_NOTIFY_MAX_INFLIGHT', 'many', 'not a number'],
@@ -293,7 +296,11 @@ describe('loadConfig refuses bad values, naming the variable', () => {
       PULLMAIL_PEER_CACHE_ENTRIES: '100', PULLMAIL_SMTP_MAX_CLIENTS: '20', PULLMAIL_SMTP_MAX_CLIENTS_PER_IP: '2',
       PULLMAIL_HTTP_MAX_INFLIGHT: '100', PULLMAIL_NOTIFY_MAX_INFLIGHT: '10', PULLMAIL_NOTIFY_BODY_SECONDS: '4',
       PULLMAIL_IMAP_MAX_CLIENTS: '3000', PULLMAIL_IMAP_MAX_CLIENTS_PER_IP: '1500',
+      PULLMAIL_SMTP_GREET_PAUSE_MS: '0', PULLMAIL_SMTP_GREET_REMEMBER_SECONDS: '60',
     }).config;
+    // 0 turns the greeting pause off; the memory is kept in ms
+    assert.deepEqual([c.smtpGreetPauseMs, c.smtpGreetRememberMs], [0, 60_000]);
+    assert.deepEqual([loadConfig({}).config.smtpGreetPauseMs, loadConfig({}).config.smtpGreetRememberMs], [100, 86_400_000]);
     assert.deepEqual(
       [c.lookupRateClient, c.lookupRate, c.lookupConcurrency, c.lookupDeadlineMs, c.peerCacheEntries, c.smtpMaxClients, c.smtpMaxClientsPerIp, c.httpMaxInflight, c.notifyMaxInflight, c.notifyBodyMs, c.imapMaxClients, c.imapMaxClientsPerIp],
       [{ count: 5, seconds: 10 }, { count: 50, seconds: 10 }, 8, 3000, 100, 20, 2, 100, 10, 4000, 3000, 1500],

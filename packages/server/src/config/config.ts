@@ -87,6 +87,14 @@ export interface Config {
   smtpMaxClients: number;
   /** SMTP connections at once from one client address, per listener (PULLMAIL_SMTP_MAX_CLIENTS_PER_IP, default 10); more get 421. */
   smtpMaxClientsPerIp: number;
+  /**
+   * How long a client address not seen before waits for the SMTP greeting, ms (PULLMAIL_SMTP_GREET_PAUSE_MS,
+   * default 100; 0 = no pause): one that talks before it gets `421` (pregreet test, like Postfix's
+   * postscreen). An address that waited is remembered and greeted at once next time.
+   */
+  smtpGreetPauseMs: number;
+  /** How long an address that passed the greeting pause is remembered, ms (PULLMAIL_SMTP_GREET_REMEMBER_SECONDS, default 86400, per process). */
+  smtpGreetRememberMs: number;
   /** IMAP connections at once, per listener (PULLMAIL_IMAP_MAX_CLIENTS, default 1000); more are refused with BYE. */
   imapMaxClients: number;
   /** IMAP connections at once from one client address, per listener (PULLMAIL_IMAP_MAX_CLIENTS_PER_IP, default 20); more are refused with BYE. */
@@ -121,6 +129,7 @@ const KNOWN = new Set([
   'PULLMAIL_POW_BITS', 'PULLMAIL_ALLOW_WINDOW_DAYS', 'PULLMAIL_REQUEST_EXPIRY_DAYS', 'PULLMAIL_HELD_RECHECK_SECONDS',
   'PULLMAIL_LOOKUP_RATE_CLIENT', 'PULLMAIL_LOOKUP_RATE', 'PULLMAIL_LOOKUP_CONCURRENCY', 'PULLMAIL_LOOKUP_DEADLINE_SECONDS',
   'PULLMAIL_PEER_CACHE_ENTRIES', 'PULLMAIL_SMTP_MAX_CLIENTS', 'PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', 'PULLMAIL_HTTP_MAX_INFLIGHT',
+  'PULLMAIL_SMTP_GREET_PAUSE_MS', 'PULLMAIL_SMTP_GREET_REMEMBER_SECONDS',
   'PULLMAIL_IMAP_MAX_CLIENTS', 'PULLMAIL_IMAP_MAX_CLIENTS_PER_IP',
   'PULLMAIL_NOTIFY_MAX_INFLIGHT', 'PULLMAIL_NOTIFY_BODY_SECONDS',
 ]);
@@ -273,6 +282,8 @@ export function loadConfig(env: Record<string, string | undefined>): { config: C
     peerCacheEntries: opt('PULLMAIL_PEER_CACHE_ENTRIES', positiveInt, 10_000),
     smtpMaxClients: opt('PULLMAIL_SMTP_MAX_CLIENTS', positiveInt, 200),
     smtpMaxClientsPerIp: opt('PULLMAIL_SMTP_MAX_CLIENTS_PER_IP', positiveInt, 10),
+    smtpGreetPauseMs: opt('PULLMAIL_SMTP_GREET_PAUSE_MS', z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(60_000, 'must be at most 60000'), 100),
+    smtpGreetRememberMs: opt('PULLMAIL_SMTP_GREET_REMEMBER_SECONDS', positiveInt, 86_400) * 1000,
     imapMaxClients: opt('PULLMAIL_IMAP_MAX_CLIENTS', positiveInt, 1000),
     imapMaxClientsPerIp: opt('PULLMAIL_IMAP_MAX_CLIENTS_PER_IP', positiveInt, 20),
     httpMaxInflight: opt('PULLMAIL_HTTP_MAX_INFLIGHT', positiveInt, 512),

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.ts';
 import { decideRedeeming, type PolicyDecision, type PolicyFacts } from '../policy/decide.ts';
 import type { Executor } from '../store/db.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
-import { isCorrespondent, matchingRules } from '../store/policy-data.ts';
+import { findRecipient, isCorrespondent, matchingRules } from '../store/policy-data.ts';
 
 export type SenderFacts = Pick<PolicyFacts, 'blocked' | 'allowed' | 'knownCorrespondent' | 'firstContact'>;
 
@@ -21,12 +21,29 @@ export async function senderFacts(db: Executor, mailbox: Mailbox, sender: string
   return { blocked, allowed, knownCorrespondent, firstContact: mailbox.firstContact };
 }
 
+/** The facts from the rules' actions and the correspondent flag (read together by findRecipient). */
+export function factsOf(mailbox: Mailbox, actions: readonly string[], correspondent: boolean): SenderFacts {
+  const blocked = actions.includes('block');
+  const allowed = actions.includes('allow');
+  return { blocked, allowed, knownCorrespondent: !blocked && !allowed && correspondent, firstContact: mailbox.firstContact };
+}
+
 /**
  * The policy at SMTP RCPT time, before the message (and so its SPF/DKIM result) is known: the
  * sender's claim is taken at face value here; DATA decides again with the proof (smtp/accept-inbound.ts).
  */
 export async function rcptPolicy(ctx: AppContext, mailbox: Mailbox, sender: string): Promise<PolicyDecision> {
-  const facts = await senderFacts(ctx.db, mailbox, sender, new Date(ctx.now()));
+  return decideAtRcpt(await senderFacts(ctx.db, mailbox, sender, new Date(ctx.now())));
+}
+
+/** The recipient's mailbox and the RCPT-time policy in one query; undefined when there is no such mailbox. */
+export async function findRcpt(ctx: AppContext, rcpt: string, sender: string): Promise<{ mailbox: Mailbox; policy: PolicyDecision } | undefined> {
+  const found = await findRecipient(ctx.db, rcpt, sender, new Date(ctx.now()));
+  if (!found) return undefined;
+  return { mailbox: found.mailbox, policy: await decideAtRcpt(factsOf(found.mailbox, found.actions, found.correspondent)) };
+}
+
+function decideAtRcpt(facts: SenderFacts): Promise<PolicyDecision> {
   // no credential is offered, so nothing is ever redeemed
   return decideRedeeming({ ...facts, tooLarge: false, senderVerified: true, validPow: false, quarantine: false }, async () => false);
 }

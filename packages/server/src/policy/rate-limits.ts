@@ -1,11 +1,14 @@
 // Rate limits on what arrives and what users send: notifications and SMTP messages per sender domain
 // and per sender address (PULLMAIL_RATE_DOMAIN / PULLMAIL_RATE_SENDER), and messages per signed-in
 // user over every door (PULLMAIL_SEND_LIMIT). The counters live where the LimiterFactory keeps them:
-// in memory on PGlite, in PostgreSQL when several processes share it (store/rate-counters.ts).
+// in memory on PGlite, in PostgreSQL when several processes share it (store/rate-counters.ts). The
+// per-message limits reserve their points in batches (store/reserved-points.ts): no counter row is
+// written for most messages, and one busy sender is not one hot row every message waits for.
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { domainOf } from '../address.ts';
 import type { RateLimit } from '../config/config.ts';
 import type { LimiterFactory } from '../store/rate-counters.ts';
+import { reservingTaker } from '../store/reserved-points.ts';
 
 export interface RateLimits {
   /** Counts one message from `sender` (canonical address); seconds to wait when over a limit, else 0. */
@@ -15,12 +18,12 @@ export interface RateLimits {
 }
 
 export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; send: RateLimit }, limiter: LimiterFactory): RateLimits {
-  const byDomain = limiter('d', opts.domain);
-  const bySender = limiter('s', opts.sender);
+  const byDomain = reservingTaker(limiter('d', opts.domain), opts.domain);
+  const bySender = reservingTaker(limiter('s', opts.sender), opts.sender);
   const byUser = limiter('u', opts.send);
   return {
     async take(sender) {
-      return (await consume(byDomain, domainOf(sender))) || consume(bySender, sender);
+      return (await byDomain.take(domainOf(sender))) || bySender.take(sender);
     },
     takeSend: (address) => consume(byUser, address),
   };

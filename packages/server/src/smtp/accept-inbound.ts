@@ -1,12 +1,14 @@
 // Mail the MX accepted, into the recipients' mailboxes: the same recipient policy as pm1 decides
 // between the inbox and a held request (protocol §6). One transaction for all recipients, so the
-// 250 reply means every copy is stored.
+// 250 reply means every copy is stored; a single recipient without a CRI token is one INSERT, atomic
+// and durable on its own, so it needs no BEGIN and COMMIT round trips.
 import type { AppContext } from '../context.ts';
 import { senderFacts } from '../delivery/recipient-policy.ts';
 import { decideRedeeming, type PolicyDecision } from '../policy/decide.ts';
 import { randomId } from '../protocol/jws.ts';
 import { discardBlob, linkBody, storeBody } from '../store/bodies.ts';
-import { insertInbound } from '../store/inbound.ts';
+import type { Executor } from '../store/db.ts';
+import { insertSmtpCopy } from '../store/inbound.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import type { RcptGrant } from './cri-gate.ts';
 
@@ -42,7 +44,9 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
   const now = new Date(ctx.now());
   // one copy of the bytes for every recipient (a blob when large)
   const body = await storeBody(ctx.db, mail.raw, { maxBytes: Number.MAX_SAFE_INTEGER });
-  const copies = await linkBody(ctx.db, body, () => ctx.db.transaction(async (tx) => {
+  // only a consent redeemed at the grant (a CRI token) writes besides the inserts
+  const atomically = <T>(fn: (tx: Executor) => Promise<T>): Promise<T> => (rcpts.size === 1 && grants.size === 0 ? fn(ctx.db) : ctx.db.transaction(fn));
+  const copies = await linkBody(ctx.db, body, () => atomically(async (tx) => {
     const out: StoredCopy[] = [];
     for (const [rcpt, mailbox] of rcpts) {
       const grant = grants.get(rcpt);
@@ -60,7 +64,7 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
         continue;
       }
       const stored = d.decision === 'fetch';
-      const row = await insertInbound(tx, {
+      const id = await insertSmtpCopy(tx, {
         mailboxId: mailbox.id,
         iss: 'smtp',
         remoteId: randomId(16),
@@ -77,7 +81,7 @@ export async function storeAccepted(ctx: AppContext, mail: AcceptedMail, rcpts: 
         receivedAt: now,
         storedAt: stored ? now : null,
       });
-      out.push({ rcpt, ...d, id: row?.id });
+      out.push({ rcpt, ...d, id });
     }
     return out;
   }));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createFakeResolver } from '../peers/fake-resolver.ts';
-import { clientNetwork, mailauthResolver, reverseName } from './dns.ts';
+import { cachingResolver, clientNetwork, DNS_CACHE_MS, mailauthResolver, reverseName } from './dns.ts';
 
 describe('SMTP gateway DNS helpers', () => {
   it('builds reverse names for IPv4, mapped IPv4 and IPv6', () => {
@@ -25,5 +25,24 @@ describe('SMTP gateway DNS helpers', () => {
     assert.deepEqual(await r('x.test', 'A'), ['192.0.2.1']);
     await assert.rejects(r('y.test', 'AAAA'), (err: NodeJS.ErrnoException) => err.code === 'ENOTFOUND');
     assert.deepEqual(fake.queries, ['TXT x.test', 'A x.test', 'AAAA y.test']);
+  });
+
+  it('caches answers and "no such name" for a minute, asks once for concurrent lookups, and never keeps a timeout', async () => {
+    const fake = createFakeResolver({ txt: { 'legacy.test': [['v=spf1 -all']] } });
+    let clock = 0;
+    const dns = cachingResolver(fake, () => clock);
+    await Promise.all([dns.resolveTxt('legacy.test'), dns.resolveTxt('legacy.test'), dns.resolve('LEGACY.test', 'txt')]);
+    await assert.rejects(dns.resolveTxt('_dmarc.legacy.test'), { code: 'ENOTFOUND' });
+    await assert.rejects(dns.resolveTxt('_dmarc.legacy.test'), { code: 'ENOTFOUND' });
+    assert.deepEqual(fake.queries, ['TXT legacy.test', 'TXT _dmarc.legacy.test']);
+    clock += DNS_CACHE_MS + 1;
+    await dns.resolveTxt('legacy.test');
+    assert.equal(fake.queries.length, 3, 'asked again once the minute is over');
+    // a timeout says nothing about the name: the next lookup asks again
+    let calls = 0;
+    const flaky = cachingResolver({ ...fake, resolveTxt: async () => (calls++, Promise.reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' }))) }, () => clock);
+    await assert.rejects(flaky.resolveTxt('x.test'), { code: 'ETIMEOUT' });
+    await assert.rejects(flaky.resolveTxt('x.test'), { code: 'ETIMEOUT' });
+    assert.equal(calls, 2);
   });
 });

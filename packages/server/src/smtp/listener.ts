@@ -1,5 +1,6 @@
 // Starting and stopping one smtp-server listener, with the options both gateway roles share.
 import { isIP, type Socket } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPServerSession } from 'smtp-server';
@@ -43,6 +44,9 @@ export function sessionAnswerer(ctx: AppContext, listener: 'mx' | 'submission', 
   };
 }
 
+/** The greeting pause both listeners take from the config. */
+export const greetPause = (ctx: AppContext): GreetPause => ({ pauseMs: ctx.config.smtpGreetPauseMs, rememberMs: ctx.config.smtpGreetRememberMs });
+
 /** Options every gateway listener shares; TLS material from PULLMAIL_TLS_* enables STARTTLS. */
 export function baseOptions(ctx: AppContext): SMTPServerOptions {
   const tls = ctx.config.tls;
@@ -63,22 +67,41 @@ export function baseOptions(ctx: AppContext): SMTPServerOptions {
   };
 }
 
+/** Most client addresses a listener remembers as having waited for the greeting (least recently seen dropped). */
+const GREETED_ENTRIES = 100_000;
+
+/** When a listener greets: the pause for addresses it does not know, and how long it remembers one that waited. */
+export interface GreetPause {
+  /** 0 greets everyone at once (PULLMAIL_SMTP_GREET_PAUSE_MS). */
+  pauseMs: number;
+  /** PULLMAIL_SMTP_GREET_REMEMBER_SECONDS, in ms. */
+  rememberMs: number;
+}
+
 /**
  * smtp-server builds its EHLO reply from a fixed list and has no option for more keywords. This is the
  * one place where ours are added: the EHLO handler of each new connection is wrapped so that its 250
  * reply (one `send` of the reply lines) ends with our keywords.
  * It also caps connections per client address (smtp-server has only a total, `maxClients`): one more
  * gets `421` at once, before the reverse lookup and greeting a connection otherwise costs.
+ * And it decides how long a client waits for the greeting (smtp-server's own pause is a fixed 100 ms
+ * for everyone): like Postfix's postscreen, only an address it has not seen wait before; one that
+ * talks during the pause gets smtp-server's `421 You talk too soon` and is not remembered.
  */
 class PullmailSmtpServer extends SMTPServer {
   readonly #keywords: readonly string[];
   readonly #maxPerAddress: number;
   readonly #perAddress = new Map<string, number>();
+  readonly #greet: GreetPause;
+  /** Addresses that waited for the greeting without talking: greeted at once until they expire. */
+  readonly #greeted: LRUCache<string, true>;
 
-  constructor(options: SMTPServerOptions, keywords: readonly string[], maxPerAddress: number) {
+  constructor(options: SMTPServerOptions, keywords: readonly string[], maxPerAddress: number, greet: GreetPause) {
     super(options);
     this.#keywords = keywords;
     this.#maxPerAddress = maxPerAddress;
+    this.#greet = greet;
+    this.#greeted = new LRUCache({ max: GREETED_ENTRIES, ttl: greet.rememberMs, ttlAutopurge: false });
   }
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
@@ -91,16 +114,47 @@ class PullmailSmtpServer extends SMTPServer {
       return;
     }
     this.#perAddress.set(address, open + 1);
-    socket.once('close', () => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       const n = (this.#perAddress.get(address) ?? 1) - 1;
       if (n > 0) this.#perAddress.set(address, n);
       else this.#perAddress.delete(address);
-    });
+    };
+    socket.once('close', release);
     super.connect(socket, socketOptions);
-    if (!this.#keywords.length) return;
     let newest: SMTPConnection | undefined;
     for (const c of this.connections) newest = c;
-    if (newest) appendEhloKeywords(newest, this.#keywords);
+    if (!newest) return;
+    // the slot is free as soon as the server ends the session (after QUIT's 221, say), not when the
+    // socket's close event comes: a client that saw the 221 and reconnected at once would find it taken
+    const close = newest.close;
+    newest.close = function (this: SMTPConnection) {
+      release();
+      return close.call(this);
+    };
+    this.#pauseGreeting(newest, address);
+    if (this.#keywords.length) appendEhloKeywords(newest, this.#keywords);
+  }
+
+  /**
+   * smtp-server's init() has just armed its own 100 ms timer that calls connectionReady (reverse
+   * lookup, then the 220 greeting); that call is made a no-op here and ours is made instead, after
+   * this listener's pause or at once for an address that waited before. A connection init() already
+   * refused (maxClients) or that talked too soon is closing, and is neither greeted nor remembered.
+   */
+  #pauseGreeting(conn: SMTPConnection, address: string): void {
+    const ready = conn.connectionReady.bind(conn);
+    conn.connectionReady = () => undefined;
+    const greet = () => {
+      if (!conn._closing && !conn._closed) ready();
+    };
+    if (this.#greet.pauseMs === 0 || this.#greeted.has(address)) return greet();
+    setTimeout(() => {
+      if (!conn._closing && !conn._closed) this.#greeted.set(address, true);
+      greet();
+    }, this.#greet.pauseMs).unref();
   }
 }
 
@@ -124,10 +178,11 @@ function appendEhloKeywords(conn: SMTPConnection, keywords: readonly string[]): 
 /**
  * Starts one listener; `ehloKeywords` are added to its EHLO reply (the MX advertises CRI). At most
  * `maxPerAddress` connections from one client address (PULLMAIL_SMTP_MAX_CLIENTS_PER_IP), and
- * `options.maxClients` in all, are served at once; more get 421.
+ * `options.maxClients` in all, are served at once; more get 421. `at.greet`: the greeting pause for
+ * addresses not seen before (PULLMAIL_SMTP_GREET_PAUSE_MS, PULLMAIL_SMTP_GREET_REMEMBER_SECONDS).
  */
-export async function startListener(options: SMTPServerOptions, at: { host: string; port: number; maxPerAddress: number }, log: Logger, ehloKeywords: readonly string[] = []): Promise<SmtpListener> {
-  const server = new PullmailSmtpServer(options, ehloKeywords, at.maxPerAddress);
+export async function startListener(options: SMTPServerOptions, at: { host: string; port: number; maxPerAddress: number; greet: GreetPause }, log: Logger, ehloKeywords: readonly string[] = []): Promise<SmtpListener> {
+  const server = new PullmailSmtpServer(options, ehloKeywords, at.maxPerAddress, at.greet);
   server.on('error', (err) => log.warn({ err: err.message }, 'smtp connection error'));
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);

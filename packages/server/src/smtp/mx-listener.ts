@@ -8,20 +8,20 @@ import { simpleParser } from 'mailparser';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
-import { rcptPolicy } from '../delivery/recipient-policy.ts';
+import { findRcpt } from '../delivery/recipient-policy.ts';
 import { criEvent, senderCalloutChecked } from '../events.ts';
 import type { PolicyReason } from '../policy/decide.ts';
-import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
 import { storeAccepted } from './accept-inbound.ts';
 import { createSenderCallout } from './callout.ts';
 import { handleCriChallenge } from './cri-answer.ts';
 import { checkPresentedToken, rcptChallenge, type RcptGrant } from './cri-gate.ts';
 import { readCriMail } from './cri-message.ts';
 import { CRI_EHLO_KEYWORD, loopExemption, parseRcptParams } from './cri.ts';
-import { clientNetwork } from './dns.ts';
+import { cachingResolver, clientNetwork, smtpServerResolver } from './dns.ts';
 import { checkGreylist } from './greylist.ts';
 import { fromAddress, splitHeaders, withTraceHeaders } from './headers.ts';
-import { baseOptions, serverName, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
+import { baseOptions, greetPause, serverName, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
 import { isSmtpReply, replies } from './replies.ts';
 import { checkSenderAuth, isVerifiedSender } from './sender-auth.ts';
@@ -49,6 +49,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     : undefined;
 
   const answer = sessionAnswerer(ctx, 'mx', log);
+  // the reverse lookup and SPF/DKIM/DMARC ask the same names message after message
+  const dns = cachingResolver(ctx.resolver, ctx.now);
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const sender = address.address === '' ? '' : canonicalAddress(address.address);
@@ -67,10 +69,10 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     if (!ctx.config.domains.includes(domainOf(rcpt))) throw replies.relayDenied();
     // smtp-server passes every RCPT parameter on unchecked: we take the CRI ones and refuse the rest
     const presented = parseRcptParams(address.args);
-    const mailbox = await findMailbox(ctx.db, rcpt);
-    if (!mailbox) throw replies.unknownUser();
+    const found = await findRcpt(ctx, rcpt, tx.sender);
+    if (!found) throw replies.unknownUser();
     if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
-    const policy = await rcptPolicy(ctx, mailbox, tx.sender);
+    const { mailbox, policy } = found;
     if (policy.decision === 'reject') throw replies.refused();
     tx.grants.delete(rcpt);
     if (presented) {
@@ -127,7 +129,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const sender = tx.sender || fromAddress(fields) || '';
 
     const helo = (session.hostNameAppearsAs || session.remoteAddress).replace(/[^\x21-\x7e]/g, '').slice(0, 255);
-    const auth = await checkSenderAuth(msg.raw, { ip: session.remoteAddress, helo, sender: tx.sender, authservId: name, resolver: ctx.resolver });
+    const auth = await checkSenderAuth(msg.raw, { ip: session.remoteAddress, helo, sender: tx.sender, authservId: name, resolver: dns });
     // RFC 7489 §6.6.2: the author domain asks receivers to refuse mail that fails DMARC
     if (auth.dmarcFailPolicy === 'reject') throw replies.dmarcReject(auth.authorDomain ?? 'the author domain');
 
@@ -172,6 +174,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
   return startListener(
     {
       ...baseOptions(ctx),
+      resolver: smtpServerResolver(dns),
       banner: 'pullmail',
       // the MX takes no logins: submission has its own port
       disabledCommands: ctx.config.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
@@ -180,7 +183,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       // onData reads the whole message first (readMessage), so every reply comes after the final dot
       onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
     },
-    { host: ctx.config.smtpHost, port: ctx.config.smtpPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp },
+    { host: ctx.config.smtpHost, port: ctx.config.smtpPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp, greet: greetPause(ctx) },
     log,
     // draft-irtf-asrg-cri-00 §3.3: the EHLO keyword with the level we support
     [CRI_EHLO_KEYWORD],

@@ -9,7 +9,7 @@ import type { AppContext } from '../context.ts';
 import { sendMessage } from '../delivery/send.ts';
 import { isPullmailError } from '../errors.ts';
 import { findMailbox } from '../store/mailboxes.ts';
-import { baseOptions, isLoopback, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
+import { baseOptions, greetPause, isLoopback, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
 import { replies, replyFor } from './replies.ts';
 
@@ -75,7 +75,7 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
       onRcptTo: (address, session, cb) => answer(session, 'RCPT', cb, () => onRcptTo(address, session)),
       onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
     },
-    { host: ctx.config.smtpHost, port: ctx.config.submissionPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp },
+    { host: ctx.config.smtpHost, port: ctx.config.submissionPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp, greet: greetPause(ctx) },
     log,
   );
 }

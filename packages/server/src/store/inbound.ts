@@ -4,6 +4,7 @@ import type { InboundState } from '@pullmail/client/wire';
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
+import { preparedFor } from './prepared.ts';
 import { ownerGone } from './queue-workers.ts';
 import { inbound } from './schema.ts';
 
@@ -35,6 +36,31 @@ export async function lockOrigin(tx: Executor, iss: string, remoteId: string, rc
 export async function insertInbound(db: Executor, row: NewInbound): Promise<InboundRow | undefined> {
   const [created] = await db.insert(inbound).values(row).onConflictDoNothing().returning();
   return created;
+}
+
+/** The columns the SMTP gateway sets on a copy it stores (smtp/accept-inbound.ts). */
+export type SmtpCopy = Required<Pick<NewInbound, 'mailboxId' | 'iss' | 'remoteId' | 'rcpt' | 'sender' | 'subject' | 'size' | 'sha256' | 'via' | 'state' | 'receivedAt'>> &
+  Pick<NewInbound, 'sentAt' | 'raw' | 'blobId' | 'storedAt'>;
+
+/** Like insertInbound for an SMTP copy, as one prepared statement; only the new row's id comes back (not the body it was just sent). */
+export async function insertSmtpCopy(db: Executor, row: SmtpCopy): Promise<string | undefined> {
+  const insert = preparedFor(db, 'insert_smtp_copy', (d) => {
+    const p = (name: keyof SmtpCopy) => sql.placeholder(name);
+    // drizzle maps a placeholder's value through its column, null included (a null date fails there):
+    // the nullable dates go in as SQL, their values as ISO strings
+    const nullableDate = (name: 'sentAt' | 'storedAt') => sql`${sql.placeholder(name)}::timestamptz`;
+    return d
+      .insert(inbound)
+      .values({
+        mailboxId: p('mailboxId'), iss: p('iss'), remoteId: p('remoteId'), rcpt: p('rcpt'), sender: p('sender'), subject: p('subject'), size: p('size'),
+        sha256: p('sha256'), via: p('via'), state: p('state'), receivedAt: p('receivedAt'), sentAt: nullableDate('sentAt'), raw: p('raw'), blobId: p('blobId'), storedAt: nullableDate('storedAt'),
+      })
+      .onConflictDoNothing()
+      .returning({ id: inbound.id })
+      .prepare('insert_smtp_copy');
+  });
+  const [created] = await insert.execute({ ...row, sentAt: row.sentAt?.toISOString() ?? null, raw: row.raw ?? null, blobId: row.blobId ?? null, storedAt: row.storedAt?.toISOString() ?? null });
+  return created?.id;
 }
 
 export async function updateInbound(db: Executor, id: string, set: Partial<NewInbound>): Promise<void> {

@@ -1,15 +1,42 @@
 // What the recipient policy reads and writes: rules, known correspondents, settings.
 import type { CorrespondentSource, RuleAction } from '@pullmail/client/wire';
-import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
-import { correspondents, rules } from './schema.ts';
+import type { Mailbox } from './mailboxes.ts';
+import { preparedFor } from './prepared.ts';
+import { correspondents, mailboxes, rules } from './schema.ts';
 
 export type RuleRow = typeof rules.$inferSelect;
 
 /** Rules matching an address exactly or by its `@domain`. */
 export async function matchingRules(db: Executor, mailboxId: string, address: string): Promise<RuleRow[]> {
   const domainPattern = address.slice(address.lastIndexOf('@'));
-  return db.select().from(rules).where(and(eq(rules.mailboxId, mailboxId), inArray(rules.pattern, [address, domainPattern])));
+  return preparedFor(db, 'matching_rules', (d) =>
+    d.select().from(rules).where(and(eq(rules.mailboxId, sql.placeholder('mailboxId')), inArray(rules.pattern, [sql.placeholder('address'), sql.placeholder('domain')]))).prepare('matching_rules'),
+  ).execute({ mailboxId, address, domain: domainPattern });
+}
+
+/**
+ * A mailbox by address with what the policy knows about `sender` there, in one query (the SMTP RCPT
+ * step): the actions of the rules matching the sender, and whether the sender is a known correspondent.
+ */
+export async function findRecipient(db: Executor, address: string, sender: string, now: Date): Promise<{ mailbox: Mailbox; actions: RuleAction[]; correspondent: boolean } | undefined> {
+  const rows = await preparedFor(db, 'find_recipient', buildFindRecipient).execute({ address, sender, domain: sender.slice(sender.lastIndexOf('@')), now: now.toISOString() });
+  if (!rows.length) return undefined;
+  return { mailbox: rows[0].mailbox, actions: rows.flatMap((r) => (r.action ? [r.action] : [])), correspondent: rows[0].correspondent };
+}
+
+function buildFindRecipient(db: Executor) {
+  const known = db
+    .select({ one: sql`1` })
+    .from(correspondents)
+    .where(and(eq(correspondents.mailboxId, mailboxes.id), eq(correspondents.address, sql.placeholder('sender')), or(isNull(correspondents.expiresAt), gt(correspondents.expiresAt, sql.placeholder('now')))));
+  return db
+    .select({ mailbox: mailboxes, action: rules.action, correspondent: sql<boolean>`exists(${known})` })
+    .from(mailboxes)
+    .leftJoin(rules, and(eq(rules.mailboxId, mailboxes.id), inArray(rules.pattern, [sql.placeholder('sender'), sql.placeholder('domain')])))
+    .where(eq(mailboxes.address, sql.placeholder('address')))
+    .prepare('find_recipient');
 }
 
 export async function isCorrespondent(db: Executor, mailboxId: string, address: string, now: Date): Promise<boolean> {
