@@ -1,6 +1,7 @@
 // createServer(config) wires every subsystem of a node and returns { start, close }.
 // Dependencies that tests replace (DNS resolver, clock, log destination) arrive as options.
 import { createAccounts } from './accounts/accounts.ts';
+import { createAliases } from './accounts/aliases.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
 import { createApp, type RouteMount } from './http/app.ts';
@@ -95,6 +96,7 @@ export async function createContext(config: Config, database: Database, opts: Se
     db: database.db,
     keys,
     accounts: createAccounts(database.db, config.domains),
+    aliases: createAliases(database.db, config.domains),
     log,
     fetcher,
     resolver,

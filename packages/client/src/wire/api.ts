@@ -76,6 +76,19 @@ export interface NewTokenResponse {
   /** How many older tokens stopped working. */
   revoked: number;
 }
+/** `POST /api/v1/admin/aliases`: `address` `@x.test` is the domain's catch-all; `target` an existing mailbox. */
+export interface CreateAliasRequest {
+  address: string;
+  target: string;
+}
+export interface AdminAlias {
+  id: string;
+  address: string;
+  target: string;
+}
+export interface ListAliasesResponse {
+  aliases: (AdminAlias & { created_at: string })[];
+}
 export interface SetPasswordRequest {
   password: string;
 }
@@ -97,6 +110,8 @@ export interface SendRequest {
   attachments?: Attachment[];
   /** Consent tokens recipients gave the sender (protocol §6); each applies to the recipient in its `sub`. */
   consent?: string[];
+  /** Send as one of your aliases; your mailbox address when left out. */
+  from?: string;
 }
 
 export interface DeliverySummary {

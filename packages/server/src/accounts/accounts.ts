@@ -1,6 +1,7 @@
 // Mailboxes as the operator manages them (CLI `user …`, admin API) and resolving API tokens to mailboxes.
 import { canonicalAddress, domainOf } from '../address.ts';
 import { PullmailError } from '../errors.ts';
+import { aliasExists } from '../store/aliases.ts';
 import type { Db } from '../store/db.ts';
 import { addApiToken, deleteMailbox, findMailbox, findMailboxByToken, insertMailbox, listMailboxes, setPasswordHash, type Mailbox } from '../store/mailboxes.ts';
 import { hashPassword, hashToken, newApiToken } from './secrets.ts';
@@ -49,6 +50,8 @@ export function createAccounts(db: Db, domains: readonly string[]): Accounts {
       const domain = domainOf(address);
       if (!domains.includes(domain)) throw new PullmailError('bad_request', `${domain} is not a domain of this node (PULLMAIL_DOMAINS)`);
       if (password !== undefined) checkPassword(password);
+      // an alias of that address would stop delivering (a mailbox comes first, delivery/recipient.ts)
+      if (await aliasExists(db, address)) throw new PullmailError('conflict', `${address} is an alias already; delete it first`);
       const { token, hash } = newApiToken();
       const passwordHash = password === undefined ? null : await hashPassword(password);
       const row = await db.transaction((tx) => insertMailbox(tx, { address, domain, passwordHash, tokenHash: hash }));

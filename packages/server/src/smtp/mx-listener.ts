@@ -1,5 +1,5 @@
 // The MX role (docs/operator.md "SMTP gateway"): legacy servers deliver mail for our users here.
-// Only our domains and existing mailboxes; SPF/DKIM/DMARC recorded in Authentication-Results;
+// Only our domains and existing mailboxes (or an alias or catch-all of one, delivery/recipient.ts); SPF/DKIM/DMARC recorded in Authentication-Results;
 // greylisting for unknown senders; no smuggling. Every refusal is a reply inside the session: after
 // a 250 the mail is stored, so the gateway never has to send a bounce to a possibly forged sender.
 // Challenge/response (docs/cri.md): the ESMTP CRI extension (452 challenges and tokens at RCPT), the
@@ -9,9 +9,10 @@ import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { rcptPolicy } from '../delivery/recipient-policy.ts';
+import { findRecipient } from '../delivery/recipient.ts';
 import { criEvent, senderCalloutChecked } from '../events.ts';
 import type { PolicyReason } from '../policy/decide.ts';
-import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
 import { storeAccepted } from './accept-inbound.ts';
 import { createSenderCallout } from './callout.ts';
 import { handleCriChallenge } from './cri-answer.ts';
@@ -35,6 +36,7 @@ const KNOWN: ReadonlySet<string> = new Set<PolicyReason>(['allowed', 'known_corr
 interface Transaction {
   /** Canonical envelope sender, '' for the null sender. */
   sender: string;
+  /** Recipient as addressed (an alias's own address, for one) → the mailbox it delivers to. */
   rcpts: Map<string, Mailbox>;
   /** Recipients whose RCPT carried an accepted CRI token. */
   grants: Map<string, RcptGrant>;
@@ -67,8 +69,10 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     if (!ctx.config.domains.includes(domainOf(rcpt))) throw replies.relayDenied();
     // smtp-server passes every RCPT parameter on unchecked: we take the CRI ones and refuse the rest
     const presented = parseRcptParams(address.args);
-    const mailbox = await findMailbox(ctx.db, rcpt);
+    const mailbox = (await findRecipient(ctx.db, rcpt))?.mailbox;
     if (!mailbox) throw replies.unknownUser();
+    // an alias and its target (or two aliases of one mailbox) in one transaction: one copy is stored
+    if (!tx.rcpts.has(rcpt) && [...tx.rcpts.values()].some((m) => m.id === mailbox.id)) return;
     if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
     const policy = await rcptPolicy(ctx, mailbox, tx.sender);
     if (policy.decision === 'reject') throw replies.refused();

@@ -37,6 +37,18 @@ export const mailboxes = pgTable('mailboxes', {
   createdAt: created(),
 });
 
+/**
+ * Other addresses that deliver to a mailbox (README "Aliases and catch-all"): `address` is a canonical
+ * address, or `@domain` for the domain's catch-all. Resolution order in delivery/recipient.ts.
+ */
+export const aliases = pgTable('aliases', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  address: text('address').notNull().unique(),
+  domain: text('domain').notNull().references(() => domains.name),
+  targetMailboxId: uuid('target_mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),
+  createdAt: created(),
+}, (t) => [index('aliases_target_idx').on(t.targetMailboxId)]);
+
 export const apiTokens = pgTable('api_tokens', {
   id: uuid('id').primaryKey().defaultRandom(),
   mailboxId: uuid('mailbox_id').notNull().references(() => mailboxes.id, { onDelete: 'cascade' }),

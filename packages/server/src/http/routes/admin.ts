@@ -1,9 +1,9 @@
 // Admin API (/api/v1/admin, README "Operating a node"): mailboxes created, listed, deleted, given a new
-// password or API token. Served on the HTTP listener behind PULLMAIL_ADMIN_TOKEN, and without a token
+// password or API token; aliases and catch-alls created, listed, deleted. Served on the HTTP listener behind PULLMAIL_ADMIN_TOKEN, and without a token
 // on the node's control socket, which only the data directory's owner can open (http/control-socket.ts).
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AdminUser, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import type { AdminAlias, AdminUser, ListAliasesResponse, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
 import type { AppContext } from '../../context.ts';
 import { readJson } from '../body.ts';
 import { requireAdmin } from '../middleware/auth.ts';
@@ -11,6 +11,7 @@ import { requireAdmin } from '../middleware/auth.ts';
 const createUser = z.object({ address: z.string().min(3).max(320), password: z.string().optional() });
 const setPassword = z.object({ password: z.string() });
 const newToken = z.object({ keep_others: z.boolean().optional() });
+const createAlias = z.object({ address: z.string().min(2).max(320), target: z.string().min(3).max(320) });
 
 /** `trusted`: the caller was authenticated by the socket's file permissions, no token is asked for. */
 export function adminRoutes(ctx: AppContext, opts: { trusted?: boolean } = {}): Hono {
@@ -39,5 +40,14 @@ export function adminRoutes(ctx: AppContext, opts: { trusted?: boolean } = {}): 
     const body = c.req.header('content-type') ? await readJson(c, newToken) : {};
     return c.json((await ctx.accounts.newToken(c.req.param('address'), body.keep_others)) satisfies NewTokenResponse, 201);
   });
+  app.post('/aliases', async (c) => {
+    const body = await readJson(c, createAlias);
+    return c.json((await ctx.aliases.create(body.address, body.target)) satisfies AdminAlias, 201);
+  });
+  app.get('/aliases', async (c) => {
+    const aliases = (await ctx.aliases.list()).map((a) => ({ id: a.id, address: a.address, target: a.target, created_at: a.createdAt.toISOString() }));
+    return c.json({ aliases } satisfies ListAliasesResponse);
+  });
+  app.delete('/aliases/:id', async (c) => c.json({ ...(await ctx.aliases.remove(c.req.param('id'))), deleted: true }));
   return app;
 }
