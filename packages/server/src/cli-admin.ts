@@ -1,10 +1,11 @@
-// `pullmail-server user add|list|delete|passwd|token`: mailboxes managed with the node stopped or running
-// (README "Managing users"). Where the commands go is chosen by adminRoute(); what they print does not
+// `pullmail-server user add|list|delete|passwd|token` and `alias add|list|delete`: mailboxes and aliases
+// managed with the node stopped or running (README "Managing users", "Aliases and catch-all"). Where the commands go is chosen by adminRoute(); what they print does not
 // depend on it.
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import type { AdminAlias, ListAliasesResponse, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import { aliasAddress } from './address.ts';
 import type { Config } from './config/config.ts';
 import { isPullmailError, PullmailError, type ErrorCode } from './errors.ts';
 import { controlSocketPath } from './http/control-path.ts';
@@ -19,6 +20,9 @@ interface AdminOps {
   remove(address: string): Promise<{ address: string; deleted: true }>;
   passwd(address: string, password: string): Promise<{ address: string; password_set: true }>;
   token(address: string, keepOthers: boolean): Promise<NewTokenResponse>;
+  aliasAdd(address: string, target: string): Promise<AdminAlias>;
+  aliasList(): Promise<ListAliasesResponse>;
+  aliasDelete(id: string): Promise<AdminAlias & { deleted: true }>;
 }
 
 export type AdminRoute =
@@ -88,11 +92,14 @@ function httpOps(target: { socketPath: string } | { url: string; token: string }
     remove: (address) => call('DELETE', user(address)),
     passwd: (address, password) => call('PUT', `${user(address)}/password`, { password }),
     token: (address, keepOthers) => call('POST', `${user(address)}/token`, { keep_others: keepOthers }),
+    aliasAdd: (address, target) => call('POST', '/aliases', { address, target }),
+    aliasList: () => call('GET', '/aliases'),
+    aliasDelete: (id) => call('DELETE', `/aliases/${encodeURIComponent(id)}`),
   };
 }
 
 async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
-  const [{ openMigrated }, { createAccounts }] = await Promise.all([import('./server.ts'), import('./accounts/accounts.ts')]);
+  const [{ openMigrated }, { createAccounts }, { createAliases }] = await Promise.all([import('./server.ts'), import('./accounts/accounts.ts'), import('./accounts/aliases.ts')]);
   let database;
   try {
     database = await openMigrated(cfg);
@@ -105,6 +112,7 @@ async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>
   }
   try {
     const accounts = createAccounts(database.db, cfg.domains);
+    const aliases = createAliases(database.db, cfg.domains);
     return await fn({
       add: (address, password) => accounts.create(address, password),
       list: async () => ({
@@ -113,6 +121,9 @@ async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>
       remove: async (address) => ({ ...(await accounts.remove(address)), deleted: true }),
       passwd: async (address, password) => ({ ...(await accounts.setPassword(address, password)), password_set: true }),
       token: (address, keepOthers) => accounts.newToken(address, keepOthers),
+      aliasAdd: (address, target) => aliases.create(address, target),
+      aliasList: async () => ({ aliases: (await aliases.list()).map((a) => ({ id: a.id, address: a.address, target: a.target, created_at: a.createdAt.toISOString() })) }),
+      aliasDelete: async (id) => ({ ...(await aliases.remove(id)), deleted: true }),
     });
   } finally {
     await database.close();
@@ -181,6 +192,46 @@ export async function runUserCommand(cfg: Config, cmd: UserCommand): Promise<str
       default: {
         const done = await ops.passwd(address, password!);
         return cmd.json ? JSON.stringify(done) : `password set for ${done.address}`;
+      }
+    }
+  });
+}
+
+export interface AliasCommand {
+  verb: string;
+  /** `add`: the alias address (`@domain` for a catch-all); `delete`: its id or its address. */
+  address?: string;
+  target?: string;
+  json: boolean;
+  url?: string;
+}
+
+const ALIAS_VERBS = ['add', 'list', 'delete'];
+
+/** Runs one alias command and returns what to print on stdout (without the final newline). */
+export async function runAliasCommand(cfg: Config, cmd: AliasCommand): Promise<string> {
+  if (!ALIAS_VERBS.includes(cmd.verb)) throw new UsageError(`unknown command "alias ${cmd.verb}" (alias ${ALIAS_VERBS.join('|')})`);
+  if (cmd.verb === 'add' && (!cmd.address || !cmd.target)) throw new UsageError('alias add needs an address (or @domain) and a target mailbox');
+  if (cmd.verb === 'delete' && !cmd.address) throw new UsageError('alias delete needs the alias id or address');
+  const route = adminRoute({ url: cmd.url, adminToken: process.env.PULLMAIL_ADMIN_TOKEN, config: cfg, socketExists: existsSync });
+  return withAdmin(cfg, route, async (ops) => {
+    switch (cmd.verb) {
+      case 'add':
+        // like user add: one line of JSON, the API's answer
+        return JSON.stringify(await ops.aliasAdd(cmd.address!, cmd.target!));
+      case 'list': {
+        const listed = await ops.aliasList();
+        if (cmd.json) return JSON.stringify(listed);
+        if (listed.aliases.length === 0) return 'no aliases yet: pullmail-server alias add <address|@domain> <mailbox>';
+        return table([['ADDRESS', 'TARGET', 'ID'], ...listed.aliases.map((a) => [a.address, a.target, a.id])]);
+      }
+      default: {
+        // an operator remembers the address, a script keeps the id: either names the alias
+        const given = cmd.address!;
+        const named = given.includes('@') ? (await ops.aliasList()).aliases.find((a) => a.address === aliasAddress(given)) : undefined;
+        if (given.includes('@') && !named) throw new PullmailError('not_found', `no alias ${given}`);
+        const done = await ops.aliasDelete(named?.id ?? given);
+        return cmd.json ? JSON.stringify(done) : `deleted alias ${done.address} (delivered to ${done.target})`;
       }
     }
   });

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain> |
+// pullmail-server: start | migrate | user add|list|delete|passwd|token | alias add|list|delete | keys rotate | dkim show <domain> |
 // dns show <domain>
 // (README "Operating a node").
 import { parseArgs } from 'node:util';
-import { runUserCommand, UsageError } from './cli-admin.ts';
+import { runAliasCommand, runUserCommand, UsageError } from './cli-admin.ts';
 import { ConfigError, loadConfig, maskCredentials, type Config } from './config/config.ts';
 import { describeStartError } from './start-errors.ts';
 import { normalizeDomain } from './address.ts';
@@ -21,11 +21,15 @@ const USAGE = `usage: pullmail-server <command>
   user passwd <address> [--password <pw>] set the password (read from stdin without --password)
   user token <address> [--keep]          a new API token, the old ones revoked unless --keep;
                                          prints {"address","token","revoked"}
+  alias add <address|@domain> <mailbox>  mail to the address (or, @domain: to any address of the domain
+                                         without a mailbox or alias) goes to the mailbox; prints {"id","address","target"}
+  alias list [--json]                    every alias and catch-all: address, target mailbox, id
+  alias delete <id|address> [--json]     remove an alias
   keys rotate                            add a new node signing key
   dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
   dns show <domain> [--check]            print every DNS record the domain needs, one zone-file line each;
                                          --check: compare each with what DNS answers (exit 1 if any is not there)
-User commands work with the node stopped or running: a running node with its embedded database is
+User and alias commands work with the node stopped or running: a running node with its embedded database is
 reached through its control socket (<data dir>/run/admin.sock); --url <node URL> uses that node's
 admin API with PULLMAIL_ADMIN_TOKEN instead.
 Configuration comes from the environment (PULLMAIL_*, DATABASE_URL); see README.md.`;
@@ -115,7 +119,7 @@ let jsonErrors = false;
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parse(argv);
-  const [cmd, sub, arg] = positionals;
+  const [cmd, sub, arg, arg2] = positionals;
   jsonErrors = !!values.json;
   if (values.help || !cmd) {
     process.stdout.write(`${USAGE}\n`);
@@ -131,6 +135,11 @@ async function main(argv: string[]): Promise<void> {
       url: values.url,
       readStdin,
     });
+    process.stdout.write(`${out}\n`);
+    return;
+  }
+  if (cmd === 'alias') {
+    const out = await runAliasCommand(config(), { verb: sub ?? '', address: arg, target: arg2, json: !!values.json, url: values.url });
     process.stdout.write(`${out}\n`);
     return;
   }

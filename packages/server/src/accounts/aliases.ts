@@ -1,7 +1,7 @@
 // Aliases and catch-alls as the operator manages them (admin API /api/v1/admin/aliases, CLI
 // `alias add|list|delete`; README "Aliases and catch-all"). Delivery reads them in delivery/recipient.ts.
 import type { AdminAlias } from '@pullmail/client/wire';
-import { canonicalAddress, domainOf, isDomainName, normalizeDomain } from '../address.ts';
+import { aliasAddress, canonicalAddress, domainOf } from '../address.ts';
 import { PullmailError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { deleteAlias, insertAlias, listAliases, type AliasRow } from '../store/aliases.ts';
@@ -16,15 +16,6 @@ export interface Aliases {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** `local@domain` in canonical form, or `@domain` for a catch-all; undefined for anything else. */
-export function aliasAddress(raw: string): string | undefined {
-  if (raw.startsWith('@')) {
-    const domain = normalizeDomain(raw.slice(1));
-    return isDomainName(domain) ? `@${domain}` : undefined;
-  }
-  return canonicalAddress(raw);
-}
 
 export function createAliases(db: Db, domains: readonly string[]): Aliases {
   return {
