@@ -9,6 +9,7 @@ export interface WebClient {
   post(path: string, fields: Record<string, string>, opts?: { headers?: Record<string, string>; multipart?: FormData }): Promise<Response>;
   /** The csrf field of the last HTML page read. */
   csrf: string | undefined;
+  /** Signs in through the form, then reads a page so `csrf` is the new session's token. */
   signIn(address: string, password: string): Promise<Response>;
 }
 
@@ -42,7 +43,10 @@ export function webClient(t: TestApp): WebClient {
     },
     async signIn(address, password) {
       await client.get('/mail/sign-in');
-      return client.post('/mail/sign-in', { address, password });
+      const res = await client.post('/mail/sign-in', { address, password });
+      // the sign-in form's token is not the session's: read one from a page of the session
+      if (res.status === 303) await client.get('/mail/settings');
+      return res;
     },
   };
   async function send(path: string, init: { method: string; headers: Record<string, string>; body?: BodyInit }): Promise<Response> {
