@@ -379,3 +379,17 @@ export const queueWorkers = pgTable('queue_workers', {
   /** Written with the database's clock, so processes on hosts with skewed clocks agree. */
   seenAt: ts('seen_at').notNull(),
 });
+
+/**
+ * Browser sessions of the web UI (docs/web.md): the cookie carries a random id, the table only its
+ * SHA-256. `user` sessions belong to a mailbox; `admin` sessions may have none (signed in with the
+ * admin token). Deleting the row ends the session.
+ */
+export const webSessions = pgTable('web_sessions', {
+  idHash: text('id_hash').primaryKey(),
+  kind: text('kind').$type<'user' | 'admin'>().notNull(),
+  mailboxId: uuid('mailbox_id').references(() => mailboxes.id, { onDelete: 'cascade' }),
+  createdAt: created(),
+  lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+}, (t) => [index('web_sessions_mailbox_idx').on(t.mailboxId), index('web_sessions_expires_idx').on(t.expiresAt)]);
