@@ -15,10 +15,11 @@ const IN_MEMORY = ':memory:';
 
 /** What the user commands need from a node, whichever way it is reached. */
 interface AdminOps {
-  add(address: string, password?: string): Promise<{ address: string; token: string }>;
+  add(address: string, password?: string, admin?: boolean): Promise<{ address: string; token: string }>;
   list(): Promise<ListUsersResponse>;
   remove(address: string): Promise<{ address: string; deleted: true }>;
   passwd(address: string, password: string): Promise<{ address: string; password_set: true }>;
+  setDisabled(address: string, disabled: boolean): Promise<{ address: string; disabled: boolean }>;
   token(address: string, keepOthers: boolean): Promise<NewTokenResponse>;
   aliasAdd(address: string, target: string): Promise<AdminAlias>;
   aliasList(): Promise<ListAliasesResponse>;
@@ -87,10 +88,11 @@ function httpOps(target: { socketPath: string } | { url: string; token: string }
     });
   const user = (address: string) => `/users/${encodeURIComponent(address)}`;
   return {
-    add: (address, password) => call('POST', '/users', { address, password }),
+    add: (address, password, admin) => call('POST', '/users', { address, password, ...(admin ? { admin } : {}) }),
     list: () => call('GET', '/users'),
     remove: (address) => call('DELETE', user(address)),
     passwd: (address, password) => call('PUT', `${user(address)}/password`, { password }),
+    setDisabled: (address, disabled) => call('POST', `${user(address)}/${disabled ? 'disable' : 'enable'}`),
     token: (address, keepOthers) => call('POST', `${user(address)}/token`, { keep_others: keepOthers }),
     aliasAdd: (address, target) => call('POST', '/aliases', { address, target }),
     aliasList: () => call('GET', '/aliases'),
@@ -99,7 +101,7 @@ function httpOps(target: { socketPath: string } | { url: string; token: string }
 }
 
 async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
-  const [{ openMigrated }, { createAccounts }, { createAliases }] = await Promise.all([import('./server.ts'), import('./accounts/accounts.ts'), import('./accounts/aliases.ts')]);
+  const [{ openMigrated }, { adminUser, createAccounts }, { createAliases }] = await Promise.all([import('./server.ts'), import('./accounts/accounts.ts'), import('./accounts/aliases.ts')]);
   let database;
   try {
     database = await openMigrated(cfg);
@@ -114,12 +116,13 @@ async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>
     const accounts = createAccounts(database.db, cfg.domains);
     const aliases = createAliases(database.db, cfg.domains);
     return await fn({
-      add: (address, password) => accounts.create(address, password),
+      add: (address, password, admin) => accounts.create(address, password, { admin }),
       list: async () => ({
-        users: (await accounts.list()).map((u) => ({ address: u.address, has_password: u.hasPassword, tokens: u.tokens, created_at: u.createdAt.toISOString() })),
+        users: (await accounts.list()).map(adminUser),
       }),
       remove: async (address) => ({ ...(await accounts.remove(address)), deleted: true }),
-      passwd: async (address, password) => ({ ...(await accounts.setPassword(address, password)), password_set: true }),
+      passwd: async (address, password) => ({ address: (await accounts.setPassword(address, password)).address, password_set: true }),
+      setDisabled: (address, disabled) => accounts.setDisabled(address, disabled),
       token: (address, keepOthers) => accounts.newToken(address, keepOthers),
       aliasAdd: (address, target) => aliases.create(address, target),
       aliasList: async () => ({ aliases: (await aliases.list()).map((a) => ({ id: a.id, address: a.address, target: a.target, created_at: a.createdAt.toISOString() })) }),
@@ -149,12 +152,14 @@ export interface UserCommand {
   password?: string;
   json: boolean;
   keep: boolean;
+  /** `user add --admin`: the account may sign in to the admin UI. */
+  admin?: boolean;
   url?: string;
   /** Reads the new password from stdin when --password is not given (`user passwd`). */
   readStdin: () => Promise<string | undefined>;
 }
 
-const USER_VERBS = ['add', 'list', 'delete', 'passwd', 'token'];
+const USER_VERBS = ['add', 'list', 'delete', 'passwd', 'token', 'disable', 'enable'];
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -176,7 +181,7 @@ export async function runUserCommand(cfg: Config, cmd: UserCommand): Promise<str
     switch (cmd.verb) {
       case 'add':
         // OPERATOR.md: one line of JSON, whatever --json says
-        return JSON.stringify(await ops.add(address, password));
+        return JSON.stringify(await ops.add(address, password, cmd.admin));
       case 'token':
         return JSON.stringify(await ops.token(address, cmd.keep));
       case 'list': {
@@ -184,6 +189,11 @@ export async function runUserCommand(cfg: Config, cmd: UserCommand): Promise<str
         if (cmd.json) return JSON.stringify(listed);
         if (listed.users.length === 0) return 'no mailboxes yet: pullmail-server user add <address>';
         return table([['ADDRESS', 'PASSWORD', 'TOKENS', 'CREATED'], ...listed.users.map((u) => [u.address, u.has_password ? 'yes' : 'no', String(u.tokens), u.created_at.slice(0, 16).replace('T', ' ')])]);
+      }
+      case 'disable':
+      case 'enable': {
+        const done = await ops.setDisabled(address, cmd.verb === 'disable');
+        return cmd.json ? JSON.stringify(done) : `${done.address} ${done.disabled ? 'disabled: no sign-in through any door; mail still arrives' : 'enabled'}`;
       }
       case 'delete': {
         const done = await ops.remove(address);

@@ -19,6 +19,8 @@ const USAGE = `usage: pullmail-server <command>
   user list [--json]                     every mailbox: address, password set, tokens, created
   user delete <address> [--json]         delete a mailbox and all its mail
   user passwd <address> [--password <pw>] set the password (read from stdin without --password)
+  user add <address> --admin             the same, and the account may sign in to the admin UI (/admin/)
+  user disable|enable <address>          no sign-in through any door (web, IMAP, submission, API token) / again
   user token <address> [--keep]          a new API token, the old ones revoked unless --keep;
                                          prints {"address","token","revoked"}
   alias add <address|@domain> <mailbox>  mail to the address (or, @domain: to any address of the domain
@@ -105,6 +107,7 @@ function parse(argv: string[]) {
         password: { type: 'string' },
         json: { type: 'boolean' },
         keep: { type: 'boolean' },
+        admin: { type: 'boolean' },
         check: { type: 'boolean' },
         url: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -132,6 +135,7 @@ async function main(argv: string[]): Promise<void> {
       password: values.password,
       json: !!values.json,
       keep: !!values.keep,
+      admin: !!values.admin,
       url: values.url,
       readStdin,
     });

@@ -95,7 +95,7 @@ export async function createContext(config: Config, database: Database, opts: Se
     database,
     db: database.db,
     keys,
-    accounts: createAccounts(database.db, config.domains),
+    accounts: createAccounts(database.db, config.domains, now),
     aliases: createAliases(database.db, config.domains),
     log,
     fetcher,

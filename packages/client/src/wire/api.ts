@@ -48,6 +48,8 @@ export interface ErrorBody {
 export interface CreateUserRequest {
   address: string;
   password?: string;
+  /** The account may sign in to the admin UI (`user add --admin`). */
+  admin?: boolean;
 }
 export interface CreateUserResponse {
   address: string;
@@ -58,6 +60,10 @@ export interface CreateUserResponse {
 export interface AdminUser {
   address: string;
   has_password: boolean;
+  /** May sign in to the admin UI with its password. */
+  admin: boolean;
+  /** No door lets the account in while disabled; its mail still arrives. */
+  disabled: boolean;
   /** API tokens that currently work for this mailbox. */
   tokens: number;
   created_at: string;

@@ -13,10 +13,10 @@ export async function checkMailboxPassword(db: Executor, username: string, passw
   return (await mailboxForPassword(db, username, password))?.address;
 }
 
-/** The mailbox itself when `password` is its password (the web sign-in needs its id), else undefined. */
+/** The mailbox itself when `password` is its password (the web sign-in needs its id), else undefined; never a disabled one. */
 export async function mailboxForPassword(db: Executor, username: string, password: string): Promise<Mailbox | undefined> {
   const address = canonicalAddress(username);
   const mailbox = address ? await findMailbox(db, address) : undefined;
   const ok = await verifyPassword(password, mailbox?.passwordHash ?? DUMMY_HASH);
-  return ok && mailbox ? mailbox : undefined;
+  return ok && mailbox && !mailbox.disabledAt ? mailbox : undefined;
 }

@@ -46,6 +46,8 @@ export async function resumeWebSession(ctx: Ctx, id: string | undefined): Promis
   if (!found) return undefined;
   const { session, mailbox } = found;
   if (session.kind === 'user' && !mailbox) return undefined;
+  // a disabled account is signed out everywhere (accounts.setDisabled also deletes its rows)
+  if (mailbox?.disabledAt) return undefined;
   const hardEnd = session.createdAt.getTime() + SESSION_MAX_MS;
   if (now >= hardEnd) {
     await deleteWebSession(ctx.db, idHash);

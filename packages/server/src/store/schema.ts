@@ -34,6 +34,10 @@ export const mailboxes = pgTable('mailboxes', {
   challengeQuestion: text('challenge_question'),
   /** SHA-256 hex of the normalized expected answer. */
   challengeAnswerHash: text('challenge_answer_hash'),
+  /** May sign in to the admin UI with its password (docs/web.md "Admin"). */
+  admin: boolean('admin').notNull().default(false),
+  /** Set while the account is disabled: no door (web, IMAP, submission, API token) lets it in; mail still arrives. */
+  disabledAt: ts('disabled_at'),
   createdAt: created(),
 });
 

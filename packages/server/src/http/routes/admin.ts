@@ -3,12 +3,13 @@
 // on the node's control socket, which only the data directory's owner can open (http/control-socket.ts).
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AdminAlias, AdminUser, ListAliasesResponse, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import type { AdminAlias, ListAliasesResponse, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import { adminUser } from '../../accounts/accounts.ts';
 import type { AppContext } from '../../context.ts';
 import { readJson } from '../body.ts';
 import { requireAdmin } from '../middleware/auth.ts';
 
-const createUser = z.object({ address: z.string().min(3).max(320), password: z.string().optional() });
+const createUser = z.object({ address: z.string().min(3).max(320), password: z.string().optional(), admin: z.boolean().optional() });
 const setPassword = z.object({ password: z.string() });
 const newToken = z.object({ keep_others: z.boolean().optional() });
 const createAlias = z.object({ address: z.string().min(2).max(320), target: z.string().min(3).max(320) });
@@ -19,22 +20,20 @@ export function adminRoutes(ctx: AppContext, opts: { trusted?: boolean } = {}): 
   if (!opts.trusted) app.use('*', requireAdmin(ctx.config.adminToken, ctx.loginThrottle));
   app.post('/users', async (c) => {
     const body = await readJson(c, createUser);
-    return c.json(await ctx.accounts.create(body.address, body.password), 201);
+    return c.json(await ctx.accounts.create(body.address, body.password, { admin: body.admin }), 201);
   });
   app.get('/users', async (c) => {
-    const users: AdminUser[] = (await ctx.accounts.list()).map((u) => ({
-      address: u.address,
-      has_password: u.hasPassword,
-      tokens: u.tokens,
-      created_at: u.createdAt.toISOString(),
-    }));
-    return c.json({ users } satisfies ListUsersResponse);
+    return c.json({ users: (await ctx.accounts.list()).map(adminUser) } satisfies ListUsersResponse);
   });
   app.delete('/users/:address', async (c) => c.json({ ...(await ctx.accounts.remove(c.req.param('address'))), deleted: true }));
   app.put('/users/:address/password', async (c) => {
     const body = await readJson(c, setPassword);
-    return c.json({ ...(await ctx.accounts.setPassword(c.req.param('address'), body.password)), password_set: true });
+    const done = await ctx.accounts.setPassword(c.req.param('address'), body.password);
+    return c.json({ address: done.address, password_set: true });
   });
+  // a disabled account gets in through no door (web, IMAP, submission, API token); its mail still arrives
+  app.post('/users/:address/disable', async (c) => c.json(await ctx.accounts.setDisabled(c.req.param('address'), true)));
+  app.post('/users/:address/enable', async (c) => c.json(await ctx.accounts.setDisabled(c.req.param('address'), false)));
   app.post('/users/:address/token', async (c) => {
     // an empty body is the common case: replace every token
     const body = c.req.header('content-type') ? await readJson(c, newToken) : {};
