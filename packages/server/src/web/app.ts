@@ -13,6 +13,7 @@ import { assetRoutes } from './assets.ts';
 import { cspHeaders } from './csp.ts';
 import { csrfGuard, type CsrfEnv } from './csrf.ts';
 import { messagePage } from './layout.ts';
+import { adminRoutes } from './admin/routes.ts';
 import { mailRoutes } from './mail/routes.ts';
 import { loadSession } from './session.ts';
 
@@ -60,4 +61,6 @@ export function webRoutes(app: Hono, ctx: AppContext): void {
   assetRoutes(app);
   app.get('/mail', (c) => c.redirect('/mail/', 302));
   app.route('/', mailRoutes(ctx));
+  app.get('/admin', (c) => c.redirect('/admin/', 302));
+  app.route('/', adminRoutes(ctx));
 }
