@@ -1,4 +1,4 @@
-// `pullmail-server alias add|list|delete` run as an operator runs them (issue 16): against a running
+// `pullmail-server alias add|list|delete` (and `user add --admin`, `user disable|enable`) run as an operator runs them (issue 16): against a running
 // node (its control socket on PGlite; the shared database when DATABASE_URL is set), and with the node
 // stopped. Mail to the alias then reaches the target through the node's own SMTP listener.
 import assert from 'node:assert/strict';
@@ -117,6 +117,23 @@ describe('pullmail-server alias commands', { timeout: 300_000 }, () => {
     const byId = await run(['alias', 'delete', catchAll.id, '--json'], env);
     assert.equal(byId.code, 0, byId.stderr);
     assert.deepEqual(oneJsonLine(byId.stdout), { id: catchAll.id, address: '@b.test', target: 'alice@a.test', deleted: true });
+  });
+
+  it('user add --admin marks the account admin; user disable|enable switch its logins', async () => {
+    const add = await run(['user', 'add', 'boss@a.test', '--password', 'boss password', '--admin'], env);
+    assert.equal(add.code, 0, add.stderr);
+    const token = oneJsonLine<{ token: string }>(add.stdout).token;
+    const disabled = await run(['user', 'disable', 'boss@a.test'], env);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.equal(disabled.stdout, 'boss@a.test disabled: no sign-in through any door; mail still arrives\n');
+    const users = (await run(['user', 'list', '--json'], env)).stdout;
+    const boss = oneJsonLine<{ users: { address: string; admin: boolean; disabled: boolean }[] }>(users).users.find((u) => u.address === 'boss@a.test');
+    assert.deepEqual([boss?.admin, boss?.disabled], [true, true]);
+    const inbox = () => fetch(`http://127.0.0.1:${port}/api/v1/inbox`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    assert.equal(await inbox(), 401);
+    const enabled = await run(['user', 'enable', 'boss@a.test', '--json'], env);
+    assert.deepEqual(oneJsonLine(enabled.stdout), { address: 'boss@a.test', disabled: false });
+    assert.equal(await inbox(), 200);
   });
 
   it('works with the node stopped, straight on the database', async () => {
