@@ -39,7 +39,9 @@ export function cspHeaders(): MiddlewareHandler<CspEnv> {
     // a handler that set its own policy (the message page) keeps it
     if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', contentSecurityPolicy(nonce));
     c.res.headers.set('x-content-type-options', 'nosniff');
-    c.res.headers.set('referrer-policy', 'no-referrer');
+    // not no-referrer: under it Chromium sends `Origin: null` even with our own form posts, which the
+    // CSRF check must then refuse; same-origin keeps every referrer and origin from other sites
+    c.res.headers.set('referrer-policy', 'same-origin');
     c.res.headers.set('x-frame-options', 'DENY');
     if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   };
