@@ -2,14 +2,12 @@
 // never a downloaded browser): an admin signs in with the admin token, creates a user and an alias,
 // and that user then signs in to the webmail. Writes docs/screenshots/admin-users.png on the way.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './harness/browser.ts';
 import { ROOT } from './harness/cli-process.ts';
 import { ADMIN_TOKEN, startNode, type TestNode } from './harness/node.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('admin UI in Chromium', { timeout: 120_000 }, () => {
   let node: TestNode;
@@ -17,13 +15,8 @@ describe('admin UI in Chromium', { timeout: 120_000 }, () => {
 
   before(async () => {
     // a missing browser fails the run, it never skips
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+    browser = await launchChromium();
     node = await startNode({ domain: 'a.test' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
   });
   after(async () => {
     await browser?.close();

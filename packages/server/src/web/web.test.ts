@@ -105,7 +105,9 @@ describe('web foundation', () => {
     assert.ok(token);
     const none = await web.post('/mail/sign-out', { csrf: '' });
     assert.equal(none.status, 403);
-    assert.match(await none.text(), /This form was refused/);
+    const refusal = await none.text();
+    assert.match(refusal, /This form was refused/);
+    assert.ok(refusal.includes(`nonce="${/nonce-([^']+)/.exec(none.headers.get('content-security-policy') ?? '')?.[1]}"`), 'the page keeps its nonce');
     assert.equal((await web.post('/mail/sign-out', { csrf: 'x'.repeat(43) })).status, 403);
     assert.equal((await web.post('/mail/sign-out', {}, { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status, 403);
     // a sign-in form token is no session token

@@ -34,7 +34,9 @@ export function messageRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
     const mailbox = c.get('mailbox');
     const id = c.req.param('id');
     const remote = c.req.query('remote') === '1';
-    const [{ entry, parsed }, folders] = await Promise.all([readParsed(ctx, mailbox, id), listFolders(ctx, mailbox)]);
+    const { entry, parsed } = await readParsed(ctx, mailbox, id);
+    // after the read, so the unread counts already leave this message out
+    const folders = await listFolders(ctx, mailbox);
     const flagged = entry.flags.includes('\\Flagged');
     const isRequest = entry.role === 'requests';
     const hasRemote = parsed.html !== undefined && /\b(src|href|background|srcset)\s*=\s*["']?\s*(https?:)?\/\/|url\(\s*["']?\s*(https?:)?\/\//i.test(parsed.html);
@@ -44,7 +46,7 @@ export function messageRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
     const post = (action: string, label: string, extra: unknown = '', cls = '') => html`<form method="post" action="${MAIL}/m/${entry.id}/${action}" class="inline">${csrfField(c.get('csrf'))}${extra}<button type="submit"${cls ? html` class="${cls}"` : ''}>${label}</button></form>`;
     const actions = isRequest
       ? html`<p><a class="button primary" href="${MAIL}/requests">Decide on the Requests screen</a></p>`
-      : html`<div class="row" role="group" aria-label="Message actions">
+      : html`<div class="row actions" role="group" aria-label="Message actions">
 <a class="button" href="${MAIL}/compose?reply=${entry.id}">Reply</a><a class="button" href="${MAIL}/compose?forward=${entry.id}">Forward</a>
 ${post('flag', flagged ? 'Unflag' : 'Flag', html`<input type="hidden" name="on" value="${flagged ? '0' : '1'}">`)}
 ${post('unread', 'Mark unread')}
