@@ -16,7 +16,7 @@ export type AdminContext = Context<AdminEnv>;
  * Admin screens only with an admin session; an account's session also needs the account still marked
  * admin and not disabled (both checked on every request, so taking the flag away takes effect at once).
  */
-export function requireAdmin(): MiddlewareHandler<AdminEnv> {
+export function requireAdminSession(): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
     const session = c.get('session');
     const mailbox = session?.mailbox;

@@ -5,7 +5,7 @@ import type { AppContext } from '../../context.ts';
 import { webArea } from '../app.ts';
 import { aliasRoutes } from './aliases.ts';
 import { domainRoutes } from './domains.ts';
-import { ADMIN, ADMIN_SIGN_IN, requireAdmin, type AdminEnv } from './frame.ts';
+import { ADMIN, ADMIN_SIGN_IN, requireAdminSession, type AdminEnv } from './frame.ts';
 import { healthRoutes } from './health.ts';
 import { queueRoutes } from './queue.ts';
 import { adminSignInRoutes } from './sign-in.ts';
@@ -14,7 +14,7 @@ import { userRoutes } from './users.ts';
 export function adminRoutes(ctx: AppContext): Hono<AdminEnv> {
   const app = webArea(ctx, { kind: 'admin', home: `${ADMIN}/`, anonymousForms: [ADMIN_SIGN_IN] }) as unknown as Hono<AdminEnv>;
   adminSignInRoutes(app, ctx);
-  app.use('*', requireAdmin());
+  app.use('*', requireAdminSession());
   app.get('/', (c) => c.redirect(`${ADMIN}/users`, 302));
   userRoutes(app, ctx);
   aliasRoutes(app, ctx);
