@@ -2,7 +2,7 @@
 // method as soon as it is measured, then a summary table. Figures are printed, never asserted.
 // PostgreSQL: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test when unset. Every bench
 // database (pm_t_*) and node process a bench creates is removed when it ends.
-// Usage: node bench/run.ts [--only name,name]   (names: pm1, verify, fetch, rss, large, scaling, smtp, imap, import)
+// Usage: node bench/run.ts [--only name,name]   (names: pm1, verify, fetch, rss, large, scaling, smtp, imap, import, web)
 import { loadavg, cpus } from 'node:os';
 import { ensureDatabaseUrl, printFigure, sqlClient, type Figure } from './lib/common.ts';
 import { benchFetchLatency, fetchLatencyFigures } from './fetch-latency.ts';
@@ -14,6 +14,7 @@ import { benchPm1Delivery, pm1DeliveryFigures } from './pm1-delivery.ts';
 import { benchRssStored, rssStoredFigures } from './rss-stored.ts';
 import { benchSmtpIngest, smtpGatewayMissing, smtpIngestFigures } from './smtp-ingest.ts';
 import { benchStoredScaling, storedScalingFigures } from './stored-scaling.ts';
+import { benchWeb, webFigures } from './web.ts';
 
 interface Step {
   key: string;
@@ -43,6 +44,7 @@ const STEPS: Step[] = [
   // 8.5 minutes on PGlite with the machine's load average at 5-8
   { key: 'imap', title: '8. IMAP: FETCH of 10k headers, full-body sync of 1k × 5 KB, IDLE store→EXISTS, RSS per idle connection', run: async () => imapFigures(await benchImap(10_000, 1000, 200, 1000)), timeoutMs: 900_000 },
   { key: 'import', title: '9. peak RSS of pullmail-server import for a 200 MB mbox (and a 20 MB one), and of the node exporting it', run: async () => importFigures(await benchImport(200_000_000, 20_000_000)), timeoutMs: 600_000 },
+  { key: 'web', title: '10. web UI server time: Inbox, a deep page, search and a message page with 10k in the inbox', run: async () => webFigures(await benchWeb(10_000, 200)) },
 ];
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalAddress, domainOf, isDomainName, normalizeDomain, parseAddress } from './address.ts';
+import { aliasAddress, canonicalAddress, domainOf, isDomainName, normalizeDomain, parseAddress } from './address.ts';
 
 describe('normalizeDomain', () => {
   const cases: [input: string, want: string, why: string][] = [
@@ -160,4 +160,21 @@ describe('canonicalAddress properties', () => {
       }),
     );
   });
+});
+
+describe('aliasAddress', () => {
+  const rows: [string, string | undefined, string][] = [
+    ['Sales@A.Test', 'sales@a.test', 'an address, canonical'],
+    ['@A.Test', '@a.test', 'a catch-all, domain normalized'],
+    ['@bücher.test', '@xn--bcher-kva.test', 'a catch-all of an IDN domain as A-label'],
+    // an @ alone names no domain
+    ['@', undefined, 'no domain'],
+    // two @: neither an address nor a catch-all
+    ['@@a.test', undefined, 'a catch-all with a second @'],
+    ['sales', undefined, 'no domain at all'],
+    ['@a.test\r\nX: y', undefined, 'header injection in a catch-all'],
+  ];
+  for (const [input, want, why] of rows) {
+    it(`${JSON.stringify(input)} -> ${JSON.stringify(want)} (${why})`, () => assert.equal(aliasAddress(input), want));
+  }
 });

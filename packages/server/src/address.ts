@@ -52,3 +52,12 @@ export function canonicalAddress(input: string): string | undefined {
 export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
+
+/** An alias's address (README "Aliases and catch-all"): canonical `local@domain`, or `@domain` for a catch-all; undefined for anything else. */
+export function aliasAddress(raw: string): string | undefined {
+  if (raw.startsWith('@')) {
+    const domain = normalizeDomain(raw.slice(1));
+    return isDomainName(domain) ? `@${domain}` : undefined;
+  }
+  return canonicalAddress(raw);
+}

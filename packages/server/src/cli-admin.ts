@@ -1,10 +1,11 @@
-// `pullmail-server user add|list|delete|passwd|token`: mailboxes managed with the node stopped or running
-// (README "Managing users"). Where the commands go is chosen by adminRoute(); what they print does not
+// `pullmail-server user add|list|delete|passwd|token` and `alias add|list|delete`: mailboxes and aliases
+// managed with the node stopped or running (README "Managing users", "Aliases and catch-all"). Where the commands go is chosen by adminRoute(); what they print does not
 // depend on it.
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import type { AdminAlias, ListAliasesResponse, ListUsersResponse, NewTokenResponse } from '@pullmail/client/wire';
+import { aliasAddress } from './address.ts';
 import type { Config } from './config/config.ts';
 import { isPullmailError, PullmailError, type ErrorCode } from './errors.ts';
 import { controlSocketPath } from './http/control-path.ts';
@@ -14,11 +15,15 @@ const IN_MEMORY = ':memory:';
 
 /** What the user commands need from a node, whichever way it is reached. */
 interface AdminOps {
-  add(address: string, password?: string): Promise<{ address: string; token: string }>;
+  add(address: string, password?: string, admin?: boolean): Promise<{ address: string; token: string }>;
   list(): Promise<ListUsersResponse>;
   remove(address: string): Promise<{ address: string; deleted: true }>;
   passwd(address: string, password: string): Promise<{ address: string; password_set: true }>;
+  setDisabled(address: string, disabled: boolean): Promise<{ address: string; disabled: boolean }>;
   token(address: string, keepOthers: boolean): Promise<NewTokenResponse>;
+  aliasAdd(address: string, target: string): Promise<AdminAlias>;
+  aliasList(): Promise<ListAliasesResponse>;
+  aliasDelete(id: string): Promise<AdminAlias & { deleted: true }>;
 }
 
 export type AdminRoute =
@@ -83,11 +88,15 @@ function httpOps(target: { socketPath: string } | { url: string; token: string }
     });
   const user = (address: string) => `/users/${encodeURIComponent(address)}`;
   return {
-    add: (address, password) => call('POST', '/users', { address, password }),
+    add: (address, password, admin) => call('POST', '/users', { address, password, ...(admin ? { admin } : {}) }),
     list: () => call('GET', '/users'),
     remove: (address) => call('DELETE', user(address)),
     passwd: (address, password) => call('PUT', `${user(address)}/password`, { password }),
+    setDisabled: (address, disabled) => call('POST', `${user(address)}/${disabled ? 'disable' : 'enable'}`),
     token: (address, keepOthers) => call('POST', `${user(address)}/token`, { keep_others: keepOthers }),
+    aliasAdd: (address, target) => call('POST', '/aliases', { address, target }),
+    aliasList: () => call('GET', '/aliases'),
+    aliasDelete: (id) => call('DELETE', `/aliases/${encodeURIComponent(id)}`),
   };
 }
 
@@ -106,18 +115,23 @@ export async function openAdminDatabase(cfg: Config) {
 }
 
 async function withDatabaseOps<T>(cfg: Config, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
-  const { createAccounts } = await import('./accounts/accounts.ts');
+  const [{ adminUser, createAccounts }, { createAliases }] = await Promise.all([import('./accounts/accounts.ts'), import('./accounts/aliases.ts')]);
   const database = await openAdminDatabase(cfg);
   try {
     const accounts = createAccounts(database.db, cfg.domains);
+    const aliases = createAliases(database.db, cfg.domains);
     return await fn({
-      add: (address, password) => accounts.create(address, password),
+      add: (address, password, admin) => accounts.create(address, password, { admin }),
       list: async () => ({
-        users: (await accounts.list()).map((u) => ({ address: u.address, has_password: u.hasPassword, tokens: u.tokens, created_at: u.createdAt.toISOString() })),
+        users: (await accounts.list()).map(adminUser),
       }),
       remove: async (address) => ({ ...(await accounts.remove(address)), deleted: true }),
-      passwd: async (address, password) => ({ ...(await accounts.setPassword(address, password)), password_set: true }),
+      passwd: async (address, password) => ({ address: (await accounts.setPassword(address, password)).address, password_set: true }),
+      setDisabled: (address, disabled) => accounts.setDisabled(address, disabled),
       token: (address, keepOthers) => accounts.newToken(address, keepOthers),
+      aliasAdd: (address, target) => aliases.create(address, target),
+      aliasList: async () => ({ aliases: (await aliases.list()).map((a) => ({ id: a.id, address: a.address, target: a.target, created_at: a.createdAt.toISOString() })) }),
+      aliasDelete: async (id) => ({ ...(await aliases.remove(id)), deleted: true }),
     });
   } finally {
     await database.close();
@@ -143,12 +157,14 @@ export interface UserCommand {
   password?: string;
   json: boolean;
   keep: boolean;
+  /** `user add --admin`: the account may sign in to the admin UI. */
+  admin?: boolean;
   url?: string;
   /** Reads the new password from stdin when --password is not given (`user passwd`). */
   readStdin: () => Promise<string | undefined>;
 }
 
-const USER_VERBS = ['add', 'list', 'delete', 'passwd', 'token'];
+const USER_VERBS = ['add', 'list', 'delete', 'passwd', 'token', 'disable', 'enable'];
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -170,7 +186,7 @@ export async function runUserCommand(cfg: Config, cmd: UserCommand): Promise<str
     switch (cmd.verb) {
       case 'add':
         // OPERATOR.md: one line of JSON, whatever --json says
-        return JSON.stringify(await ops.add(address, password));
+        return JSON.stringify(await ops.add(address, password, cmd.admin));
       case 'token':
         return JSON.stringify(await ops.token(address, cmd.keep));
       case 'list': {
@@ -179,6 +195,11 @@ export async function runUserCommand(cfg: Config, cmd: UserCommand): Promise<str
         if (listed.users.length === 0) return 'no mailboxes yet: pullmail-server user add <address>';
         return table([['ADDRESS', 'PASSWORD', 'TOKENS', 'CREATED'], ...listed.users.map((u) => [u.address, u.has_password ? 'yes' : 'no', String(u.tokens), u.created_at.slice(0, 16).replace('T', ' ')])]);
       }
+      case 'disable':
+      case 'enable': {
+        const done = await ops.setDisabled(address, cmd.verb === 'disable');
+        return cmd.json ? JSON.stringify(done) : `${done.address} ${done.disabled ? 'disabled: no sign-in through any door; mail still arrives' : 'enabled'}`;
+      }
       case 'delete': {
         const done = await ops.remove(address);
         return cmd.json ? JSON.stringify(done) : `deleted ${done.address} and its mail`;
@@ -186,6 +207,46 @@ export async function runUserCommand(cfg: Config, cmd: UserCommand): Promise<str
       default: {
         const done = await ops.passwd(address, password!);
         return cmd.json ? JSON.stringify(done) : `password set for ${done.address}`;
+      }
+    }
+  });
+}
+
+export interface AliasCommand {
+  verb: string;
+  /** `add`: the alias address (`@domain` for a catch-all); `delete`: its id or its address. */
+  address?: string;
+  target?: string;
+  json: boolean;
+  url?: string;
+}
+
+const ALIAS_VERBS = ['add', 'list', 'delete'];
+
+/** Runs one alias command and returns what to print on stdout (without the final newline). */
+export async function runAliasCommand(cfg: Config, cmd: AliasCommand): Promise<string> {
+  if (!ALIAS_VERBS.includes(cmd.verb)) throw new UsageError(`unknown command "alias ${cmd.verb}" (alias ${ALIAS_VERBS.join('|')})`);
+  if (cmd.verb === 'add' && (!cmd.address || !cmd.target)) throw new UsageError('alias add needs an address (or @domain) and a target mailbox');
+  if (cmd.verb === 'delete' && !cmd.address) throw new UsageError('alias delete needs the alias id or address');
+  const route = adminRoute({ url: cmd.url, adminToken: process.env.PULLMAIL_ADMIN_TOKEN, config: cfg, socketExists: existsSync });
+  return withAdmin(cfg, route, async (ops) => {
+    switch (cmd.verb) {
+      case 'add':
+        // like user add: one line of JSON, the API's answer
+        return JSON.stringify(await ops.aliasAdd(cmd.address!, cmd.target!));
+      case 'list': {
+        const listed = await ops.aliasList();
+        if (cmd.json) return JSON.stringify(listed);
+        if (listed.aliases.length === 0) return 'no aliases yet: pullmail-server alias add <address|@domain> <mailbox>';
+        return table([['ADDRESS', 'TARGET', 'ID'], ...listed.aliases.map((a) => [a.address, a.target, a.id])]);
+      }
+      default: {
+        // an operator remembers the address, a script keeps the id: either names the alias
+        const given = cmd.address!;
+        const named = given.includes('@') ? (await ops.aliasList()).aliases.find((a) => a.address === aliasAddress(given)) : undefined;
+        if (given.includes('@') && !named) throw new PullmailError('not_found', `no alias ${given}`);
+        const done = await ops.aliasDelete(named?.id ?? given);
+        return cmd.json ? JSON.stringify(done) : `deleted alias ${done.address} (delivered to ${done.target})`;
       }
     }
   });

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// pullmail-server: start | migrate | user add|list|delete|passwd|token | keys rotate | dkim show <domain> |
-// dns show <domain> | import <address> <file.mbox|maildir/>
+// pullmail-server: start | migrate | user add|list|delete|passwd|token | alias add|list|delete | keys rotate |
+// dkim show <domain> | dns show <domain> | import <address> <file.mbox|maildir/>
 // (README "Operating a node").
 import { parseArgs } from 'node:util';
-import { runUserCommand, UsageError } from './cli-admin.ts';
+import { runAliasCommand, runUserCommand, UsageError } from './cli-admin.ts';
 import { ConfigError, loadConfig, maskCredentials, type Config } from './config/config.ts';
 import { describeStartError } from './start-errors.ts';
 import { normalizeDomain } from './address.ts';
@@ -19,8 +19,14 @@ const USAGE = `usage: pullmail-server <command>
   user list [--json]                     every mailbox: address, password set, tokens, created
   user delete <address> [--json]         delete a mailbox and all its mail
   user passwd <address> [--password <pw>] set the password (read from stdin without --password)
+  user add <address> --admin             the same, and the account may sign in to the admin UI (/admin/)
+  user disable|enable <address>          no sign-in through any door (web, IMAP, submission, API token) / again
   user token <address> [--keep]          a new API token, the old ones revoked unless --keep;
                                          prints {"address","token","revoked"}
+  alias add <address|@domain> <mailbox>  mail to the address (or, @domain: to any address of the domain
+                                         without a mailbox or alias) goes to the mailbox; prints {"id","address","target"}
+  alias list [--json]                    every alias and catch-all: address, target mailbox, id
+  alias delete <id|address> [--json]     remove an alias
   keys rotate                            add a new node signing key
   dkim show <domain>                     print the DKIM TXT record to publish for a domain (made on first use)
   dns show <domain> [--check]            print every DNS record the domain needs, one zone-file line each;
@@ -29,7 +35,7 @@ const USAGE = `usage: pullmail-server <command>
            [--folder <name>]             stdin; no duplicates; folder and flags from X-Pullmail-* fields or
                                          Maildir names (--folder: for messages naming none); last line
                                          {"added","duplicates","failed"}, exit 1 if any failed
-User and import commands work with the node stopped or running: a running node with its embedded database is
+User, alias and import commands work with the node stopped or running: a running node with its embedded database is
 reached through its control socket (<data dir>/run/admin.sock); --url <node URL> uses that node's
 admin API with PULLMAIL_ADMIN_TOKEN instead.
 Configuration comes from the environment (PULLMAIL_*, DATABASE_URL); see README.md.`;
@@ -105,6 +111,7 @@ function parse(argv: string[]) {
         password: { type: 'string' },
         json: { type: 'boolean' },
         keep: { type: 'boolean' },
+        admin: { type: 'boolean' },
         check: { type: 'boolean' },
         url: { type: 'string' },
         folder: { type: 'string' },
@@ -120,7 +127,7 @@ let jsonErrors = false;
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parse(argv);
-  const [cmd, sub, arg] = positionals;
+  const [cmd, sub, arg, arg2] = positionals;
   jsonErrors = !!values.json;
   if (values.help || !cmd) {
     process.stdout.write(`${USAGE}\n`);
@@ -133,6 +140,7 @@ async function main(argv: string[]): Promise<void> {
       password: values.password,
       json: !!values.json,
       keep: !!values.keep,
+      admin: !!values.admin,
       url: values.url,
       readStdin,
     });
@@ -146,6 +154,11 @@ async function main(argv: string[]): Promise<void> {
     // OPERATOR.md: the last line is the counts as JSON
     process.stdout.write(`${JSON.stringify(counts)}\n`);
     if (counts.failed) process.exitCode = 1;
+    return;
+  }
+  if (cmd === 'alias') {
+    const out = await runAliasCommand(config(), { verb: sub ?? '', address: arg, target: arg2, json: !!values.json, url: values.url });
+    process.stdout.write(`${out}\n`);
     return;
   }
   switch (`${cmd}${sub ? ` ${sub}` : ''}`) {

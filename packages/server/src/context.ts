@@ -1,5 +1,6 @@
 // Everything a request handler or worker needs, built once by createServer and passed down.
 import type { Accounts } from './accounts/accounts.ts';
+import type { Aliases } from './accounts/aliases.ts';
 import type { Config } from './config/config.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -18,6 +19,7 @@ export interface AppContext {
   db: Db;
   keys: KeySet;
   accounts: Accounts;
+  aliases: Aliases;
   log: Logger;
   fetcher: Fetcher;
   resolver: DnsResolver;

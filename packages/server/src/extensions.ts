@@ -11,6 +11,7 @@ import { maintenanceWorker } from './queue/maintenance.ts';
 import { notifyWorker } from './queue/notify-worker.ts';
 import { imapDoor } from './imap/door.ts';
 import { smtpGateway } from './smtp/gateway.ts';
+import { webRoutes } from './web/app.ts';
 import type { Extension } from './server.ts';
 
 export function nodeExtensions(): Extension[] {
@@ -22,6 +23,7 @@ export function nodeExtensions(): Extension[] {
     { routes: metricsRoutes },
     { routes: autoconfigRoutes },
     { routes: openApiRoutes },
+    { routes: webRoutes },
     { workers: (ctx) => [notifyWorker(ctx), fetchWorker(ctx), maintenanceWorker(ctx)] },
     { workers: (ctx) => [smtpGateway(ctx)] },
     { workers: (ctx) => [imapDoor(ctx)] },

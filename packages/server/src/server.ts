@@ -1,6 +1,7 @@
 // createServer(config) wires every subsystem of a node and returns { start, close }.
 // Dependencies that tests replace (DNS resolver, clock, log destination) arrive as options.
 import { createAccounts } from './accounts/accounts.ts';
+import { createAliases } from './accounts/aliases.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
 import { createApp, type RouteMount } from './http/app.ts';
@@ -94,7 +95,8 @@ export async function createContext(config: Config, database: Database, opts: Se
     database,
     db: database.db,
     keys,
-    accounts: createAccounts(database.db, config.domains),
+    accounts: createAccounts(database.db, config.domains, now),
+    aliases: createAliases(database.db, config.domains),
     log,
     fetcher,
     resolver,

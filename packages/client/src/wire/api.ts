@@ -48,6 +48,8 @@ export interface ErrorBody {
 export interface CreateUserRequest {
   address: string;
   password?: string;
+  /** The account may sign in to the admin UI (`user add --admin`). */
+  admin?: boolean;
 }
 export interface CreateUserResponse {
   address: string;
@@ -58,6 +60,10 @@ export interface CreateUserResponse {
 export interface AdminUser {
   address: string;
   has_password: boolean;
+  /** May sign in to the admin UI with its password. */
+  admin: boolean;
+  /** No door lets the account in while disabled; its mail still arrives. */
+  disabled: boolean;
   /** API tokens that currently work for this mailbox. */
   tokens: number;
   created_at: string;
@@ -75,6 +81,19 @@ export interface NewTokenResponse {
   token: string;
   /** How many older tokens stopped working. */
   revoked: number;
+}
+/** `POST /api/v1/admin/aliases`: `address` `@x.test` is the domain's catch-all; `target` an existing mailbox. */
+export interface CreateAliasRequest {
+  address: string;
+  target: string;
+}
+export interface AdminAlias {
+  id: string;
+  address: string;
+  target: string;
+}
+export interface ListAliasesResponse {
+  aliases: (AdminAlias & { created_at: string })[];
 }
 export interface SetPasswordRequest {
   password: string;
@@ -97,6 +116,8 @@ export interface SendRequest {
   attachments?: Attachment[];
   /** Consent tokens recipients gave the sender (protocol §6); each applies to the recipient in its `sub`. */
   consent?: string[];
+  /** Send as one of your aliases; your mailbox address when left out. */
+  from?: string;
 }
 
 export interface DeliverySummary {

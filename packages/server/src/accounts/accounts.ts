@@ -1,30 +1,42 @@
 // Mailboxes as the operator manages them (CLI `user …`, admin API) and resolving API tokens to mailboxes.
+import type { AdminUser } from '@pullmail/client/wire';
 import { canonicalAddress, domainOf } from '../address.ts';
 import { PullmailError } from '../errors.ts';
+import { aliasExists } from '../store/aliases.ts';
 import type { Db } from '../store/db.ts';
-import { addApiToken, deleteMailbox, findMailbox, findMailboxByToken, insertMailbox, listMailboxes, setPasswordHash, type Mailbox } from '../store/mailboxes.ts';
+import { revokeMailboxWebSessions } from './web-sessions.ts';
+import { addApiToken, deleteMailbox, findMailbox, findMailboxByToken, insertMailbox, listMailboxes, setDisabledAt, setPasswordHash, type Mailbox } from '../store/mailboxes.ts';
 import { hashPassword, hashToken, newApiToken } from './secrets.ts';
 
 export interface AccountSummary {
   address: string;
   hasPassword: boolean;
+  admin: boolean;
+  disabledAt: Date | null;
   tokens: number;
   createdAt: Date;
 }
 
 export interface Accounts {
-  create(address: string, password?: string): Promise<{ address: string; token: string }>;
-  /** The mailbox a bearer token belongs to, or undefined. */
+  create(address: string, password?: string, opts?: { admin?: boolean }): Promise<{ address: string; token: string }>;
+  /** The mailbox a bearer token belongs to, or undefined (also for a disabled mailbox). */
   authenticate(token: string): Promise<Mailbox | undefined>;
   /** The mailbox of an address (an import adds mail to it). @throws not_found, bad_request */
   mailbox(address: string): Promise<Mailbox>;
   list(): Promise<AccountSummary[]>;
   /** Deletes the mailbox and all its mail. @throws not_found */
   remove(address: string): Promise<{ address: string }>;
-  /** @throws not_found, bad_request for an empty or huge password */
-  setPassword(address: string, password: string): Promise<{ address: string }>;
+  /** Sets the password and ends every web session of the mailbox. @throws not_found, bad_request for an empty or huge password */
+  setPassword(address: string, password: string): Promise<{ address: string; sessionsEnded: number }>;
+  /** Disabling ends the web sessions too; the mailbox keeps receiving mail. @throws not_found */
+  setDisabled(address: string, disabled: boolean): Promise<{ address: string; disabled: boolean }>;
   /** A new API token; the others are revoked unless `keepOthers`. @throws not_found */
   newToken(address: string, keepOthers?: boolean): Promise<{ address: string; token: string; revoked: number }>;
+}
+
+/** An account as the admin API and CLI show it. */
+export function adminUser(u: AccountSummary): AdminUser {
+  return { address: u.address, has_password: u.hasPassword, admin: u.admin, disabled: !!u.disabledAt, tokens: u.tokens, created_at: u.createdAt.toISOString() };
 }
 
 function parseAddress(raw: string): string {
@@ -38,7 +50,7 @@ function checkPassword(password: string): void {
   if (password.length < 1 || password.length > 1024) throw new PullmailError('bad_request', 'password must be 1 to 1024 characters');
 }
 
-export function createAccounts(db: Db, domains: readonly string[]): Accounts {
+export function createAccounts(db: Db, domains: readonly string[], now: () => number = Date.now): Accounts {
   async function existing(raw: string): Promise<Mailbox> {
     const address = parseAddress(raw);
     const mailbox = await findMailbox(db, address);
@@ -46,21 +58,24 @@ export function createAccounts(db: Db, domains: readonly string[]): Accounts {
     return mailbox;
   }
   return {
-    async create(rawAddress, password) {
+    async create(rawAddress, password, opts = {}) {
       const address = parseAddress(rawAddress);
       const domain = domainOf(address);
       if (!domains.includes(domain)) throw new PullmailError('bad_request', `${domain} is not a domain of this node (PULLMAIL_DOMAINS)`);
       if (password !== undefined) checkPassword(password);
+      // an alias of that address would stop delivering (a mailbox comes first, delivery/recipient.ts)
+      if (await aliasExists(db, address)) throw new PullmailError('conflict', `${address} is an alias already; delete it first`);
       const { token, hash } = newApiToken();
       const passwordHash = password === undefined ? null : await hashPassword(password);
-      const row = await db.transaction((tx) => insertMailbox(tx, { address, domain, passwordHash, tokenHash: hash }));
+      const row = await db.transaction((tx) => insertMailbox(tx, { address, domain, passwordHash, tokenHash: hash, admin: opts.admin }));
       if (!row) throw new PullmailError('conflict', `${address} already exists`);
       return { address, token };
     },
     mailbox: existing,
     async authenticate(token) {
       if (!token.startsWith('pm_') || token.length > 200) return undefined;
-      return findMailboxByToken(db, hashToken(token));
+      const mailbox = await findMailboxByToken(db, hashToken(token));
+      return mailbox?.disabledAt ? undefined : mailbox;
     },
     list: () => listMailboxes(db),
     async remove(raw) {
@@ -72,7 +87,14 @@ export function createAccounts(db: Db, domains: readonly string[]): Accounts {
       checkPassword(password);
       const mailbox = await existing(raw);
       await setPasswordHash(db, mailbox.id, await hashPassword(password));
-      return { address: mailbox.address };
+      // a reset is often the answer to a stolen password: whoever holds a browser session loses it
+      return { address: mailbox.address, sessionsEnded: await revokeMailboxWebSessions({ db }, mailbox.id) };
+    },
+    async setDisabled(raw, disabled) {
+      const mailbox = await existing(raw);
+      await setDisabledAt(db, mailbox.id, disabled ? (mailbox.disabledAt ?? new Date(now())) : null);
+      if (disabled) await revokeMailboxWebSessions({ db }, mailbox.id);
+      return { address: mailbox.address, disabled };
     },
     async newToken(raw, keepOthers = false) {
       const mailbox = await existing(raw);

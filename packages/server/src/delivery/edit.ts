@@ -25,7 +25,8 @@ export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string,
   // an edit notifies every recipient again: it counts as a message sent
   await takeSendAllowance(ctx, mailbox);
   // the new bytes are stored before the message is locked: an upload never holds the lock
-  const built = await build(ctx, mailbox.address, out, { messageIdHeader: m.messageIdHeader ?? '', date: now });
+  // an edit keeps the author of version 1: its recipients know the message under that address
+  const built = await build(ctx, [m.sender], out, { messageIdHeader: m.messageIdHeader ?? '', date: now });
   const result = await linkBody(ctx.db, built.body, () => ctx.db.transaction(async (tx) => {
     const locked = await lockOwnMessage(tx, mailbox.id, id);
     if (!locked) throw new PullmailError('not_found', 'no such sent message');

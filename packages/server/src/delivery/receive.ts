@@ -1,4 +1,5 @@
-// The recipient side of a notification (protocol §2, §6): find the mailbox, answer idempotently,
+// The recipient side of a notification (protocol §2, §6): find the mailbox (or the one an alias or
+// catch-all delivers to, delivery/recipient.ts), answer idempotently,
 // gather the facts for the policy table (policy/decide.ts: rules, consent token, proof-of-work
 // answer), and write its answer as a pending fetch, a held request or a challenge.
 import type { NotificationClaims, NotifyResult } from '@pullmail/client/wire';
@@ -15,10 +16,11 @@ import { openChallenge } from '../store/challenges.ts';
 import { spendConsent } from '../store/consent-tokens.ts';
 import type { Executor, Tx } from '../store/db.ts';
 import { insertInbound, lockInbound, lockOrigin, OPEN_STATES, updateInbound, type InboundRow } from '../store/inbound.ts';
-import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
+import type { Mailbox } from '../store/mailboxes.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
 import { findAnswer, latestAnswer, saveAnswer, useJti, type NotifyKey } from '../store/replay.ts';
 import { NOTHING_KNOWN, senderFacts } from './recipient-policy.ts';
+import { findRecipient } from './recipient.ts';
 
 /** Answer to an acknowledged retract: nothing will be fetched. */
 const RETRACT_ACK: NotifyResult = { decision: 'reject', reason: 'policy' };
@@ -40,8 +42,9 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
   const wait = opts.rateLimit ? await ctx.rateLimits.take(canonicalAddress(n.msg.from)!) : 0;
   if (wait) throw new PullmailError('rate_limited', `too many notifications from ${n.iss}; retry in ${wait} s`, { retryAfter: wait });
 
-  const mailbox = await findMailbox(ctx.db, rcpt);
-  if (!mailbox) return { decision: 'reject', reason: 'unknown_recipient' };
+  const found = await findRecipient(ctx.db, rcpt);
+  if (!found) return { decision: 'reject', reason: 'unknown_recipient' };
+  const mailbox = found.mailbox;
 
   const result = await ctx.db.transaction(async (tx) => {
     // serialize concurrent copies of the same notification, also before its inbound row exists
@@ -49,7 +52,7 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
     const existing = await lockInbound(tx, n.iss, n.msg.id, rcpt);
     const again = (await findAnswer(tx, key));
     if (again && !mayReevaluate(again)) return again;
-    const r = await decideNotification(ctx, tx, mailbox, n, existing, again);
+    const r = await decideNotification(ctx, tx, mailbox, rcpt, n, existing, again);
     await saveAnswer(tx, key, r);
     return r;
   });
@@ -57,8 +60,11 @@ export async function receiveNotification(ctx: AppContext, n: NotificationClaims
   return result;
 }
 
-async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: NotificationClaims, existing: InboundRow | undefined, earlier: NotifyResult | undefined): Promise<NotifyResult> {
-  const rcpt = mailbox.address;
+/**
+ * `rcpt` is the address the sender used (an alias's own, for one): the key of the inbound row, under
+ * which the sender's node knows the delivery. The policy is `mailbox`'s.
+ */
+async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, rcpt: string, n: NotificationClaims, existing: InboundRow | undefined, earlier: NotifyResult | undefined): Promise<NotifyResult> {
   const sender = canonicalAddress(n.msg.from)!;
   const now = new Date(ctx.now());
   const nowS = seconds(ctx);
@@ -105,7 +111,8 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: 
     consent: n.consent ? 'offered' : undefined,
     validPow,
     quarantine: false,
-  }, () => consentUsable(ctx, tx, n.consent!, { rcpt, sender, mailboxId: mailbox.id }, now));
+    // a consent token names the mailbox that issued it, whichever of its addresses the mail came to
+  }, () => consentUsable(ctx, tx, n.consent!, { rcpt: mailbox.address, sender, mailboxId: mailbox.id }, now));
   if (d.decision === 'reject') return d;
   if (settled && existing) {
     await updateInbound(tx, existing.id, {

@@ -5,7 +5,8 @@ import type { AppContext } from '../context.ts';
 import { decideRedeeming, type PolicyDecision, type PolicyFacts } from '../policy/decide.ts';
 import type { Executor } from '../store/db.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
-import { findRecipient, isCorrespondent, matchingRules } from '../store/policy-data.ts';
+import { findMailboxFacts, isCorrespondent, matchingRules } from '../store/policy-data.ts';
+import { findRecipient } from './recipient.ts';
 
 export type SenderFacts = Pick<PolicyFacts, 'blocked' | 'allowed' | 'knownCorrespondent' | 'firstContact'>;
 
@@ -21,7 +22,7 @@ export async function senderFacts(db: Executor, mailbox: Mailbox, sender: string
   return { blocked, allowed, knownCorrespondent, firstContact: mailbox.firstContact };
 }
 
-/** The facts from the rules' actions and the correspondent flag (read together by findRecipient). */
+/** The facts from the rules' actions and the correspondent flag (read together by findMailboxFacts). */
 export function factsOf(mailbox: Mailbox, actions: readonly string[], correspondent: boolean): SenderFacts {
   const blocked = actions.includes('block');
   const allowed = actions.includes('allow');
@@ -29,18 +30,19 @@ export function factsOf(mailbox: Mailbox, actions: readonly string[], correspond
 }
 
 /**
- * The policy at SMTP RCPT time, before the message (and so its SPF/DKIM result) is known: the
- * sender's claim is taken at face value here; DATA decides again with the proof (smtp/accept-inbound.ts).
+ * The mailbox `rcpt` delivers to and the policy at SMTP RCPT time, before the message (and so its
+ * SPF/DKIM result) is known: the sender's claim is taken at face value here; DATA decides again with
+ * the proof (smtp/accept-inbound.ts). Undefined when nothing takes it. A mailbox of
+ * that very address (the common case, and first in delivery/recipient.ts's precedence) costs one query;
+ * an alias or a catch-all is resolved there and its target's policy read after.
  */
-export async function rcptPolicy(ctx: AppContext, mailbox: Mailbox, sender: string): Promise<PolicyDecision> {
-  return decideAtRcpt(await senderFacts(ctx.db, mailbox, sender, new Date(ctx.now())));
-}
-
-/** The recipient's mailbox and the RCPT-time policy in one query; undefined when there is no such mailbox. */
 export async function findRcpt(ctx: AppContext, rcpt: string, sender: string): Promise<{ mailbox: Mailbox; policy: PolicyDecision } | undefined> {
-  const found = await findRecipient(ctx.db, rcpt, sender, new Date(ctx.now()));
-  if (!found) return undefined;
-  return { mailbox: found.mailbox, policy: await decideAtRcpt(factsOf(found.mailbox, found.actions, found.correspondent)) };
+  const now = new Date(ctx.now());
+  const found = await findMailboxFacts(ctx.db, rcpt, sender, now);
+  if (found) return { mailbox: found.mailbox, policy: await decideAtRcpt(factsOf(found.mailbox, found.actions, found.correspondent)) };
+  const routed = await findRecipient(ctx.db, rcpt);
+  if (!routed) return undefined;
+  return { mailbox: routed.mailbox, policy: await decideAtRcpt(await senderFacts(ctx.db, routed.mailbox, sender, now)) };
 }
 
 function decideAtRcpt(facts: SenderFacts): Promise<PolicyDecision> {

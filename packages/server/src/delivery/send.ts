@@ -11,6 +11,7 @@ import { peek, randomId } from '../protocol/jws.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { linkBody, spoolBody, storeBody, type StoredBody } from '../store/bodies.ts';
 import { insertMessage } from '../store/messages.ts';
+import { aliasesOf } from '../store/aliases.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
 import { fileSent } from '../mailbox/file-sent.ts';
 
@@ -26,7 +27,7 @@ const MAX_RECIPIENTS = 1000;
 export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoing): Promise<SendResponse> {
   await takeSendAllowance(ctx, mailbox);
   const now = new Date(ctx.now());
-  const built = await build(ctx, mailbox.address, out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
+  const built = await build(ctx, await sendingAddresses(ctx, mailbox), out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
   const id = randomId(16);
   return linkBody(ctx.db, built.body, async () => {
     const recipients = 'raw' in out && out.envelope ? uniqueRecipients([out.envelope]) : built.recipients;
@@ -38,7 +39,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
       const ds = await insertMessage(tx, {
         id,
         mailboxId: mailbox.id,
-        sender: mailbox.address,
+        sender: built.sender,
         subject: built.subject,
         messageIdHeader: built.messageIdHeader,
         body: built.body,
@@ -50,11 +51,11 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
       });
       // protocol §6: people the user wrote to count as known correspondents
       await addCorrespondents(tx, mailbox.id, recipients, 'sent');
-      await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: mailbox.address, subject: built.subject, size: built.body.size, messageIdHeader: built.messageIdHeader, at: now });
+      await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: built.sender, subject: built.subject, size: built.body.size, messageIdHeader: built.messageIdHeader, at: now });
       return ds;
     });
     ctx.kick('notify');
-    ctx.log.child({ sub: 'send' }).info({ msgId: id, from: mailbox.address, rcpts: recipients.length, size: built.body.size }, 'message queued');
+    ctx.log.child({ sub: 'send' }).info({ msgId: id, from: built.sender, rcpts: recipients.length, size: built.body.size }, 'message queued');
     return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
   });
 }
@@ -69,15 +70,29 @@ export async function takeSendAllowance(ctx: AppContext, mailbox: Mailbox): Prom
   if (wait) throw new PullmailError('rate_limited', `${mailbox.address} has sent too many messages; try again in ${wait} s`, { retryAfter: wait });
 }
 
+/**
+ * The addresses a user may send as (README "Aliases and catch-all"): the mailbox's own first, then its
+ * exact aliases. A catch-all gives none: it receives for addresses nobody owns.
+ */
+export async function sendingAddresses(ctx: Pick<AppContext, 'db'>, mailbox: Mailbox): Promise<string[]> {
+  return [mailbox.address, ...(await aliasesOf(ctx.db, mailbox.id))];
+}
+
 export interface Built {
+  /** The author, one of the addresses build() was given. */
+  sender: string;
   body: StoredBody;
   subject: string;
   messageIdHeader: string;
   recipients: string[];
 }
 
-/** Checks and stores the bytes of an outgoing message (a blob when large); also used by edits. */
-export async function build(ctx: AppContext, from: string, out: Outgoing, opts: { messageIdHeader: string; date: Date }): Promise<Built> {
+/**
+ * Checks and stores the bytes of an outgoing message (a blob when large); also used by edits. `from`:
+ * the addresses the user may send as, the default first.
+ * @throws PullmailError forbidden when the message is from another address
+ */
+export async function build(ctx: AppContext, from: readonly string[], out: Outgoing, opts: { messageIdHeader: string; date: Date }): Promise<Built> {
   const maxBytes = ctx.config.maxMessageBytes;
   if ('stream' in out) {
     // only the header block is held: checked and completed, then the body follows it into the store
@@ -86,9 +101,22 @@ export async function build(ctx: AppContext, from: string, out: Outgoing, opts: 
     const body = await spoolBody(ctx.db, concat([done.raw], refuseBareCr(rest)), { maxBytes });
     return { ...done, body };
   }
-  const done = 'json' in out ? await composeMessage(from, out.json, opts) : completeRawMessage(out.raw, from, opts);
+  let done: Omit<Built, 'body'> & { raw: Buffer };
+  if ('json' in out) {
+    const sender = jsonSender(from, out.json.from);
+    done = { ...(await composeMessage(sender, out.json, opts)), sender };
+  } else {
+    done = completeRawMessage(out.raw, from, opts);
+  }
   if (done.raw.length > maxBytes) throw new PullmailError('too_large', tooLargeDetail(done.raw.length, maxBytes));
   return { ...done, body: await storeBody(ctx.db, done.raw, { maxBytes }) };
+}
+
+function jsonSender(allowed: readonly string[], asked: string | undefined): string {
+  if (asked === undefined) return allowed[0];
+  const sender = allowed.find((a) => a === canonicalAddress(asked));
+  if (!sender) throw new PullmailError('forbidden', `from: ${asked} is not your address or one of your aliases (${allowed.join(', ')})`);
+  return sender;
 }
 
 async function* concat(...sources: (AsyncIterable<Uint8Array> | Iterable<Uint8Array>)[]): AsyncGenerator<Uint8Array> {

@@ -3,7 +3,9 @@
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
-import { findOwnMessage, listDeliveries, listSent } from '../store/messages.ts';
+import { simpleParser, type AddressObject } from 'mailparser';
+import { loadBody } from '../store/bodies.ts';
+import { findOwnMessage, findVersion, listDeliveries, listSent } from '../store/messages.ts';
 
 /** A sent message and its deliveries, or `not_found`. */
 export async function sentMessageStatus(ctx: AppContext, mailbox: Mailbox, id: string) {
@@ -14,4 +16,14 @@ export async function sentMessageStatus(ctx: AppContext, mailbox: Mailbox, id: s
 
 export function listSentMessages(ctx: AppContext, mailbox: Mailbox, page: { limit: number; cursor?: { at: Date; id: string } }) {
   return listSent(ctx.db, mailbox.id, page.limit, page.cursor);
+}
+
+/** What the user wrote in the current version of a sent message (the web UI's Edit form starts from it). */
+export async function sentMessageContent(ctx: AppContext, mailbox: Mailbox, id: string): Promise<{ to: string[]; cc: string[]; subject: string; text: string }> {
+  const message = await findOwnMessage(ctx.db, mailbox.id, id);
+  const version = message && (await findVersion(ctx.db, message.id, message.version));
+  if (!message || !version) throw new PullmailError('not_found', 'no such sent message');
+  const parsed = await simpleParser(await loadBody(ctx.db, { raw: version.raw, blobId: version.blobId, size: version.size }), { skipImageLinks: true, skipTextToHtml: true });
+  const addresses = (v: AddressObject | AddressObject[] | undefined) => (Array.isArray(v) ? v : v ? [v] : []).flatMap((o) => o.value.map((a) => a.address ?? '')).filter(Boolean);
+  return { to: addresses(parsed.to), cc: addresses(parsed.cc), subject: message.subject, text: parsed.text ?? '' };
 }

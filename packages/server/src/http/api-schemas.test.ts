@@ -8,7 +8,7 @@ import type * as wire from '@pullmail/client/wire';
 import type { z } from 'zod';
 import type { sendSchema } from '../mail/compose.ts';
 import type * as api from './api-schemas.ts';
-import type { createUser, newToken, setPassword } from './routes/admin.ts';
+import type { createAlias, createUser, newToken, setPassword } from './routes/admin.ts';
 import type { createSchema as consentTokenBody } from './routes/consent-tokens.ts';
 import type { copySchema, createSchema as folderBody, mailPatchSchema } from './routes/folders.ts';
 import type { ruleSchema, settingsSchema } from './routes/policy.ts';
@@ -47,6 +47,8 @@ const answers = {
   parsedMail: true satisfies Same<Answer<typeof api.parsedMail>, wire.ParsedMessage & wire.MailEntry>,
   changes: true satisfies Same<Answer<typeof api.mailChanges>, wire.MailChanges>,
   imported: true satisfies Same<Answer<typeof api.importedMessage>, wire.ImportedMessage>,
+  alias: true satisfies Same<Answer<typeof api.alias>, wire.AdminAlias>,
+  aliasList: true satisfies Same<Answer<typeof api.aliasList>, wire.ListAliasesResponse>,
 };
 
 const requests = {
@@ -54,6 +56,7 @@ const requests = {
   createUser: true satisfies Accepts<typeof createUser, wire.CreateUserRequest>,
   newToken: true satisfies Accepts<typeof newToken, wire.NewTokenRequest>,
   setPassword: true satisfies Accepts<typeof setPassword, wire.SetPasswordRequest>,
+  createAlias: true satisfies Accepts<typeof createAlias, wire.CreateAliasRequest>,
   rule: true satisfies Accepts<typeof ruleSchema, wire.RuleRequest>,
   settings: true satisfies Accepts<typeof settingsSchema, wire.SettingsUpdate>,
   consentToken: true satisfies Accepts<typeof consentTokenBody, wire.ConsentTokenRequest>,

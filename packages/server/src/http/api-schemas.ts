@@ -29,10 +29,14 @@ export const me = named('Me', z.object({ address: z.string() }));
 
 // --- admin ---
 export const createdUser = named('CreatedUser', z.object({ address: z.string(), token: z.string() }));
-export const adminUser = named('AdminUser', z.object({ address: z.string(), has_password: z.boolean(), tokens: z.number().int(), created_at: timestamp }));
+export const adminUser = named('AdminUser', z.object({ address: z.string(), has_password: z.boolean(), admin: z.boolean(), disabled: z.boolean(), tokens: z.number().int(), created_at: timestamp }));
 export const userList = named('UserList', z.object({ users: z.array(adminUser) }));
 export const deletedUser = named('DeletedUser', z.object({ address: z.string(), deleted: z.literal(true) }));
 export const passwordSet = named('PasswordSet', z.object({ address: z.string(), password_set: z.literal(true) }));
+export const accountState = named('AccountState', z.object({ address: z.string(), disabled: z.boolean() }));
+export const alias = named('Alias', z.object({ id: z.string(), address: z.string(), target: z.string() }));
+export const aliasList = named('AliasList', z.object({ aliases: z.array(z.object({ id: z.string(), address: z.string(), target: z.string(), created_at: timestamp })) }));
+export const deletedAlias = named('DeletedAlias', z.object({ id: z.string(), address: z.string(), target: z.string(), deleted: z.literal(true) }));
 export const newToken = named('NewToken', z.object({ address: z.string(), token: z.string(), revoked: z.number().int() }));
 
 // --- sending ---

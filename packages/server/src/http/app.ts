@@ -40,7 +40,9 @@ export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
     const path = c.req.path;
     if (path === '/pm/v1/notify/batch') return batchLimit(c, next);
     // an APPEND to a folder, and each message of an import, carry a whole message too
-    const upload = path === '/api/v1/messages' || path.startsWith('/api/v1/messages/') || ((path.startsWith('/api/v1/folders/') || path.startsWith('/api/v1/admin/users/')) && path.endsWith('/messages'));
+    const upload = path === '/api/v1/messages' || path.startsWith('/api/v1/messages/') || ((path.startsWith('/api/v1/folders/') || path.startsWith('/api/v1/admin/users/')) && path.endsWith('/messages'))
+      // the webmail's compose and edit forms carry attachments
+      || path === '/mail/compose';
     if (!upload) return otherLimit(c, next);
     // raw messages are streamed into the store, which counts against PULLMAIL_MAX_MESSAGE_BYTES itself;
     // bodyLimit would read a chunked upload into memory whole to count it

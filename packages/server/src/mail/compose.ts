@@ -27,6 +27,8 @@ export const sendSchema = z
       }))
       .max(100)
       .optional(),
+    /** Send as one of the user's aliases (README "Aliases and catch-all"); the mailbox address by default. */
+    from: address.optional(),
     /** Consent tokens (protocol §6) recipients gave the sender; each applies to the recipient in its `sub`. */
     consent: z.array(z.string().max(8192)).max(1000).optional(),
   })
@@ -72,15 +74,16 @@ export async function composeMessage(from: string, input: SendInput, opts: { mes
 const HEADER_END = /\r?\n\r?\n/;
 
 /**
- * Checks a raw message from the API: it must have a header block, a From that is the sender, and
- * no bare CR. Adds Message-ID and Date when missing and removes any Bcc header (recipients arrive
+ * Checks a raw message from the API: it must have a header block, a From that is the sender (one of
+ * `from` when several addresses are the user's: the mailbox and its aliases), and no bare CR. Adds Message-ID and Date when missing and removes any Bcc header (recipients arrive
  * separately).
  */
 export function completeRawMessage(
   raw: Buffer,
-  from: string,
+  from: string | readonly string[],
   opts: { messageIdHeader: string; date: Date },
-): { raw: Buffer; subject: string; messageIdHeader: string; recipients: string[] } {
+): { raw: Buffer; subject: string; messageIdHeader: string; recipients: string[]; sender: string } {
+  const senders = typeof from === 'string' ? [from] : from;
   const text = raw.toString('latin1');
   // a CR not followed by LF is a line break to some servers on the way: header injection, SMTP smuggling
   if (/\r(?!\n)/.test(text)) throw new PullmailError('bad_request', 'raw message has a bare CR (every line must end with CRLF or LF)');
@@ -103,9 +106,9 @@ export function completeRawMessage(
   // put someone else's name on the message
   const fromFields = headers.filter((h) => h.name === 'from');
   const authors = fromFields.length === 1 ? flattenAddresses(addressparser(fromFields[0].lines.join(' ').slice('from:'.length))) : [];
-  if (authors.length !== 1 || canonicalAddress(authors[0]) !== canonicalAddress(from)) {
-    throw new PullmailError('forbidden', `From must be your own address ${from}, alone`);
-  }
+  const author = authors.length === 1 ? canonicalAddress(authors[0]) : undefined;
+  const sender = senders.find((s) => canonicalAddress(s) === author);
+  if (!sender) throw new PullmailError('forbidden', `From must be your own address ${senders.join(' or ')}, alone`);
   const kept = headers.filter((h) => h.name !== 'bcc');
   const added: string[] = [];
   let messageIdHeader = value('message-id');
@@ -126,7 +129,7 @@ export function completeRawMessage(
       }
     }
   }
-  return { raw: Buffer.from(out, 'latin1'), subject: value('subject') ?? '', messageIdHeader, recipients: [...new Set(recipients)] };
+  return { raw: Buffer.from(out, 'latin1'), subject: value('subject') ?? '', messageIdHeader, recipients: [...new Set(recipients)], sender };
 }
 
 type Parsed = { address?: string; group?: Parsed[] };

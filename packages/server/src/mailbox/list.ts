@@ -12,8 +12,10 @@ export function mailEntry(e: Entry): MailEntry {
   };
 }
 
-export async function listMessages(ctx: AppContext, mailbox: Mailbox, folderName: string, page: { limit: number; cursor?: { at: Date; id: string } }) {
+/** One page of a folder, newest first; `search` keeps only messages whose sender or subject contains it. */
+export async function listMessages(ctx: AppContext, mailbox: Mailbox, folderName: string, page: { limit: number; cursor?: { at: Date; id: string }; search?: string }) {
   const folder = await requireFolder(ctx, mailbox, folderName);
-  const entries = await listEntries(ctx.db, folder.id, page.limit, page.cursor);
-  return { folder, entries, total: await countEntries(ctx.db, folder.id), last: entries.length === page.limit ? entries.at(-1) : undefined };
+  const search = page.search?.trim() || undefined;
+  const entries = await listEntries(ctx.db, folder.id, page.limit, page.cursor, search);
+  return { folder, entries, total: await countEntries(ctx.db, folder.id, search), last: entries.length === page.limit ? entries.at(-1) : undefined };
 }

@@ -69,3 +69,12 @@ export async function readParsed(ctx: AppContext, mailbox: Mailbox, id: string, 
     },
   };
 }
+
+/** One attachment of a message (by its place in the list readParsed returns), for download. */
+export async function readAttachment(ctx: AppContext, mailbox: Mailbox, id: string, index: number): Promise<{ filename: string; contentType: string; content: Buffer }> {
+  const entry = await requireEntry(ctx, mailbox, id);
+  const parsed = await simpleParser(await messageBytes(ctx, entry).whole(), { skipImageLinks: true, skipTextToHtml: true });
+  const a = parsed.attachments[index];
+  if (!a) throw new PullmailError('not_found', 'no such attachment');
+  return { filename: a.filename || `attachment-${index + 1}`, contentType: a.contentType || 'application/octet-stream', content: a.content };
+}

@@ -1,5 +1,5 @@
 // The MX role (docs/operator.md "SMTP gateway"): legacy servers deliver mail for our users here.
-// Only our domains and existing mailboxes; SPF/DKIM/DMARC recorded in Authentication-Results;
+// Only our domains and existing mailboxes (or an alias or catch-all of one, delivery/recipient.ts); SPF/DKIM/DMARC recorded in Authentication-Results;
 // greylisting for unknown senders; no smuggling. Every refusal is a reply inside the session: after
 // a 250 the mail is stored, so the gateway never has to send a bounce to a possibly forged sender.
 // Challenge/response (docs/cri.md): the ESMTP CRI extension (452 challenges and tokens at RCPT), the
@@ -35,6 +35,7 @@ const KNOWN: ReadonlySet<string> = new Set<PolicyReason>(['allowed', 'known_corr
 interface Transaction {
   /** Canonical envelope sender, '' for the null sender. */
   sender: string;
+  /** Recipient as addressed (an alias's own address, for one) → the mailbox it delivers to. */
   rcpts: Map<string, Mailbox>;
   /** Recipients whose RCPT carried an accepted CRI token. */
   grants: Map<string, RcptGrant>;
@@ -71,8 +72,10 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const presented = parseRcptParams(address.args);
     const found = await findRcpt(ctx, rcpt, tx.sender);
     if (!found) throw replies.unknownUser();
-    if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
     const { mailbox, policy } = found;
+    // an alias and its target (or two aliases of one mailbox) in one transaction: one copy is stored
+    if (!tx.rcpts.has(rcpt) && [...tx.rcpts.values()].some((m) => m.id === mailbox.id)) return;
+    if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
     if (policy.decision === 'reject') throw replies.refused();
     tx.grants.delete(rcpt);
     if (presented) {

@@ -6,7 +6,7 @@ import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream,
 import { canonicalAddress } from '../address.ts';
 import { checkMailboxPassword } from '../accounts/password-login.ts';
 import type { AppContext } from '../context.ts';
-import { sendMessage } from '../delivery/send.ts';
+import { sendingAddresses, sendMessage } from '../delivery/send.ts';
 import { isPullmailError } from '../errors.ts';
 import { findMailbox } from '../store/mailboxes.ts';
 import { baseOptions, greetPause, isLoopback, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
@@ -31,8 +31,11 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   }
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
-    // RFC 6409 §6.1: the server may insist the sender is the authenticated user
-    if (canonicalAddress(address.address) !== userOf(session)) throw replies.notYourAddress(userOf(session));
+    // RFC 6409 §6.1: the server may insist the sender is the authenticated user (or one of its aliases)
+    const sender = canonicalAddress(address.address);
+    if (sender === userOf(session)) return;
+    const mailbox = await findMailbox(ctx.db, userOf(session));
+    if (!sender || !mailbox || !(await sendingAddresses(ctx, mailbox)).includes(sender)) throw replies.notYourAddress(userOf(session));
   }
 
   async function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -47,7 +50,7 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
     const mailbox = await findMailbox(ctx.db, userOf(session));
     if (!mailbox) throw replies.localError();
     const envelope = session.envelope.rcptTo.map((r) => r.address);
-    // completeRawMessage refuses a From that is not the user's own (PullmailError forbidden -> 553 5.7.1)
+    // completeRawMessage refuses a From that is not the user's own or an alias's (PullmailError forbidden -> 553 5.7.1)
     const sent = await sendMessage(ctx, mailbox, { raw: msg.raw, envelope });
     log.info({ sid: session.id, user: mailbox.address, msgId: sent.id, rcpts: envelope.length, size: msg.size }, 'submission accepted');
     return `2.0.0 Ok: queued as ${sent.id}`;

@@ -3,7 +3,7 @@
 // Filing a message goes through the SQL function pm_file_message (migration 0005), which the trigger
 // that files received mail uses too, so every door numbers messages the same way.
 import type { FolderRole, InboundState, Via } from '@pullmail/client/wire';
-import { and, asc, count, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, ilike, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
 import { folderChanges, folderMessages, folders, inbound, messages, messageVersions } from './schema.ts';
@@ -115,10 +115,18 @@ export async function findEntryByUid(db: Executor, mailboxId: string, folderName
 }
 
 /** Newest first; the cursor is the last row of the previous page. */
-export async function listEntries(db: Executor, folderId: string, limit: number, cursor?: { at: Date; id: string }): Promise<Entry[]> {
+/** Sender or subject contains `text` (case-insensitive; `%` and `_` taken literally). */
+function matching(text: string | undefined) {
+  if (!text) return undefined;
+  const like = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  return or(ilike(folderMessages.sender, like), ilike(folderMessages.subject, like));
+}
+
+export async function listEntries(db: Executor, folderId: string, limit: number, cursor?: { at: Date; id: string }, search?: string): Promise<Entry[]> {
   const rows = await entrySelect(db, false)
     .where(and(
       eq(folderMessages.folderId, folderId),
+      matching(search),
       cursor ? or(lt(folderMessages.internalDate, cursor.at), and(eq(folderMessages.internalDate, cursor.at), lt(folderMessages.id, cursor.id))) : undefined,
     ))
     .orderBy(desc(folderMessages.internalDate), desc(folderMessages.id))
@@ -143,8 +151,8 @@ export async function entriesAfterUid(db: Executor, folderId: string, afterUid: 
   return rows.map(toEntry);
 }
 
-export async function countEntries(db: Executor, folderId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(folderMessages).where(eq(folderMessages.folderId, folderId));
+export async function countEntries(db: Executor, folderId: string, search?: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(folderMessages).where(and(eq(folderMessages.folderId, folderId), matching(search)));
   return Number(row.n);
 }
 

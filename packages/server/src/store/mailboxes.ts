@@ -11,10 +11,10 @@ export async function ensureDomains(db: Executor, names: readonly string[]): Pro
 }
 
 /** Inserts a mailbox and its first token; returns undefined when the address is taken. */
-export async function insertMailbox(db: Executor, m: { address: string; domain: string; passwordHash: string | null; tokenHash: string }): Promise<Mailbox | undefined> {
+export async function insertMailbox(db: Executor, m: { address: string; domain: string; passwordHash: string | null; tokenHash: string; admin?: boolean }): Promise<Mailbox | undefined> {
   const [row] = await db
     .insert(mailboxes)
-    .values({ address: m.address, domain: m.domain, passwordHash: m.passwordHash })
+    .values({ address: m.address, domain: m.domain, passwordHash: m.passwordHash, admin: m.admin ?? false })
     .onConflictDoNothing()
     .returning();
   if (row) await db.insert(apiTokens).values({ mailboxId: row.id, tokenHash: m.tokenHash });
@@ -46,11 +46,13 @@ export async function updateSettings(db: Executor, mailboxId: string, set: { fir
 }
 
 /** Every mailbox, by address, with whether it has a password and how many API tokens (admin `user list`). */
-export async function listMailboxes(db: Executor): Promise<{ address: string; hasPassword: boolean; tokens: number; createdAt: Date }[]> {
+export async function listMailboxes(db: Executor): Promise<{ address: string; hasPassword: boolean; admin: boolean; disabledAt: Date | null; tokens: number; createdAt: Date }[]> {
   return db
     .select({
       address: mailboxes.address,
       hasPassword: sql<boolean>`${mailboxes.passwordHash} is not null`,
+      admin: mailboxes.admin,
+      disabledAt: mailboxes.disabledAt,
       tokens: count(apiTokens.id),
       createdAt: mailboxes.createdAt,
     })
@@ -64,6 +66,11 @@ export async function listMailboxes(db: Executor): Promise<{ address: string; ha
 export async function deleteMailbox(db: Executor, address: string): Promise<boolean> {
   const rows = await db.delete(mailboxes).where(eq(mailboxes.address, address)).returning({ id: mailboxes.id });
   return rows.length > 0;
+}
+
+/** Disables (a time) or enables (null) a mailbox's logins. */
+export async function setDisabledAt(db: Executor, mailboxId: string, disabledAt: Date | null): Promise<void> {
+  await db.update(mailboxes).set({ disabledAt }).where(eq(mailboxes.id, mailboxId));
 }
 
 export async function setPasswordHash(db: Executor, mailboxId: string, passwordHash: string): Promise<void> {

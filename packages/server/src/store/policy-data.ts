@@ -20,7 +20,7 @@ export async function matchingRules(db: Executor, mailboxId: string, address: st
  * A mailbox by address with what the policy knows about `sender` there, in one query (the SMTP RCPT
  * step): the actions of the rules matching the sender, and whether the sender is a known correspondent.
  */
-export async function findRecipient(db: Executor, address: string, sender: string, now: Date): Promise<{ mailbox: Mailbox; actions: RuleAction[]; correspondent: boolean } | undefined> {
+export async function findMailboxFacts(db: Executor, address: string, sender: string, now: Date): Promise<{ mailbox: Mailbox; actions: RuleAction[]; correspondent: boolean } | undefined> {
   const rows = await preparedFor(db, 'find_recipient', buildFindRecipient).execute({ address, sender, domain: sender.slice(sender.lastIndexOf('@')), now: now.toISOString() });
   if (!rows.length) return undefined;
   return { mailbox: rows[0].mailbox, actions: rows.flatMap((r) => (r.action ? [r.action] : [])), correspondent: rows[0].correspondent };

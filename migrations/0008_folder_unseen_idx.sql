@@ -1,0 +1,1 @@
+CREATE INDEX "folder_messages_unseen_idx" ON "folder_messages" USING btree ("folder_id") WHERE not "folder_messages"."flags" @> '["\\Seen"]'::jsonb;
