@@ -97,6 +97,25 @@ describe('web foundation', () => {
     assert.equal((await web.signIn(address, 'correct horse')).status, 429);
   });
 
+  it('shares the lockout with the other doors: failed IMAP logins lock the web sign-in too', async () => {
+    const address = await user();
+    for (let i = 0; i < 20; i++) {
+      const locked = await t.ctx.loginThrottle.guard({ door: 'imap', client: '192.0.2.7', account: address }, async () => undefined).then(() => false, () => true);
+      if (locked) break;
+    }
+    assert.equal((await webClient(t).signIn(address, 'correct horse')).status, 429);
+  });
+
+  it('follows only its own paths after sign-in', async () => {
+    const address = await user();
+    for (const [next, expected] of [['/mail/sent', '/mail/sent'], ['https://evil.example/', '/mail/'], ['//evil.example/mail/', '/mail/'], ['/admin/', '/mail/']]) {
+      const web = webClient(t);
+      await web.get('/mail/sign-in');
+      const res = await web.post('/mail/sign-in', { address, password: 'correct horse', next });
+      assert.equal(res.headers.get('location'), expected, next);
+    }
+  });
+
   it('refuses a form without the session token, with a wrong one, or from another site (403 page)', async () => {
     const web = webClient(t);
     await web.signIn(await user(), 'correct horse');
