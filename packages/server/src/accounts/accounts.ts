@@ -3,6 +3,7 @@ import { canonicalAddress, domainOf } from '../address.ts';
 import { PullmailError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { addApiToken, deleteMailbox, findMailbox, findMailboxByToken, insertMailbox, listMailboxes, setPasswordHash, type Mailbox } from '../store/mailboxes.ts';
+import { deleteMailboxWebSessions } from '../store/web-sessions.ts';
 import { hashPassword, hashToken, newApiToken } from './secrets.ts';
 
 export interface AccountSummary {
@@ -69,6 +70,8 @@ export function createAccounts(db: Db, domains: readonly string[]): Accounts {
       checkPassword(password);
       const mailbox = await existing(raw);
       await setPasswordHash(db, mailbox.id, await hashPassword(password));
+      // whoever knew the old password is signed out of the web UI everywhere
+      await deleteMailboxWebSessions(db, mailbox.id);
       return { address: mailbox.address };
     },
     async newToken(raw, keepOthers = false) {

@@ -160,6 +160,16 @@ describe('web foundation', () => {
     assert.equal((await web.get('/mail/')).status, 200);
   });
 
+  it('ends the web sessions of a mailbox whose password is changed', async () => {
+    const address = await user();
+    const web = webClient(t);
+    await web.signIn(address, 'correct horse');
+    const res = await t.request(`/api/v1/admin/users/${address}/password`, { method: 'PUT', token: TEST_ADMIN_TOKEN, json: { password: 'battery staple' } });
+    assert.equal(res.status, 200);
+    assert.equal((await web.get('/mail/')).status, 303);
+    assert.equal((await webClient(t).signIn(address, 'battery staple')).status, 303);
+  });
+
   it('revokes every session of a mailbox at once (password change)', async () => {
     const address = await user();
     const one = webClient(t);
