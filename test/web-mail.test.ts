@@ -187,6 +187,9 @@ describe('webmail in Chromium', () => {
     await row.getByRole('button', { name: 'Revoke the token for @shop.example' }).click();
     await bob.getByRole('status').filter({ hasText: 'Token revoked' }).waitFor();
     assert.match(await bob.getByRole('row').filter({ hasText: '@shop.example' }).textContent() ?? '', /revoked/);
+    await nav(bob, 'Settings').click();
+    await bob.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+    await shot(bob, 'settings');
   });
 
   it('shows hostile HTML without running its script or loading its remote image, until asked', async () => {

@@ -19,11 +19,12 @@ export function listSentMessages(ctx: AppContext, mailbox: Mailbox, page: { limi
 }
 
 /** What the user wrote in the current version of a sent message (the web UI's Edit form starts from it). */
-export async function sentMessageContent(ctx: AppContext, mailbox: Mailbox, id: string): Promise<{ to: string[]; cc: string[]; subject: string; text: string }> {
+export async function sentMessageContent(ctx: AppContext, mailbox: Mailbox, id: string): Promise<{ to: string[]; cc: string[]; subject: string; text: string; attachments: { filename: string; contentType: string; content: Buffer }[] }> {
   const message = await findOwnMessage(ctx.db, mailbox.id, id);
   const version = message && (await findVersion(ctx.db, message.id, message.version));
   if (!message || !version) throw new PullmailError('not_found', 'no such sent message');
   const parsed = await simpleParser(await loadBody(ctx.db, { raw: version.raw, blobId: version.blobId, size: version.size }), { skipImageLinks: true, skipTextToHtml: true });
   const addresses = (v: AddressObject | AddressObject[] | undefined) => (Array.isArray(v) ? v : v ? [v] : []).flatMap((o) => o.value.map((a) => a.address ?? '')).filter(Boolean);
-  return { to: addresses(parsed.to), cc: addresses(parsed.cc), subject: message.subject, text: parsed.text ?? '' };
+  const attachments = parsed.attachments.map((a, i) => ({ filename: a.filename || `attachment-${i + 1}`, contentType: a.contentType || 'application/octet-stream', content: a.content }));
+  return { to: addresses(parsed.to), cc: addresses(parsed.cc), subject: message.subject, text: parsed.text ?? '', attachments };
 }

@@ -97,6 +97,25 @@ describe('web foundation', () => {
     assert.equal((await web.signIn(address, 'correct horse')).status, 429);
   });
 
+  it('shares the lockout with the other doors: failed IMAP logins lock the web sign-in too', async () => {
+    const address = await user();
+    for (let i = 0; i < 20; i++) {
+      const locked = await t.ctx.loginThrottle.guard({ door: 'imap', client: '192.0.2.7', account: address }, async () => undefined).then(() => false, () => true);
+      if (locked) break;
+    }
+    assert.equal((await webClient(t).signIn(address, 'correct horse')).status, 429);
+  });
+
+  it('follows only its own paths after sign-in', async () => {
+    const address = await user();
+    for (const [next, expected] of [['/mail/sent', '/mail/sent'], ['https://evil.example/', '/mail/'], ['//evil.example/mail/', '/mail/'], ['/admin/', '/mail/']]) {
+      const web = webClient(t);
+      await web.get('/mail/sign-in');
+      const res = await web.post('/mail/sign-in', { address, password: 'correct horse', next });
+      assert.equal(res.headers.get('location'), expected, next);
+    }
+  });
+
   it('refuses a form without the session token, with a wrong one, or from another site (403 page)', async () => {
     const web = webClient(t);
     await web.signIn(await user(), 'correct horse');
@@ -139,6 +158,16 @@ describe('web foundation', () => {
     assert.equal(ask.status, 200);
     assert.match(await ask.text(), /<button type="submit" class="primary">Sign out<\/button>/);
     assert.equal((await web.get('/mail/')).status, 200);
+  });
+
+  it('ends the web sessions of a mailbox whose password is changed', async () => {
+    const address = await user();
+    const web = webClient(t);
+    await web.signIn(address, 'correct horse');
+    const res = await t.request(`/api/v1/admin/users/${address}/password`, { method: 'PUT', token: TEST_ADMIN_TOKEN, json: { password: 'battery staple' } });
+    assert.equal(res.status, 200);
+    assert.equal((await web.get('/mail/')).status, 303);
+    assert.equal((await webClient(t).signIn(address, 'battery staple')).status, 303);
   });
 
   it('revokes every session of a mailbox at once (password change)', async () => {

@@ -23,6 +23,7 @@ interface Draft {
   edit?: string;
   /** Forwarding this message: its attachments go along. */
   forwardOf?: string;
+  /** Names of the attachments that go along (forwarded, or kept by an edit). */
   forwardAttachments?: string[];
 }
 
@@ -38,6 +39,13 @@ export function parseAddresses(text: string): string[] {
   };
   walk(addressparser(text));
   return out;
+}
+
+type Attachment = NonNullable<SendInput['attachments']>[number];
+
+/** An attachment as the API's JSON send takes it: one-line filename, a plain type/subtype, base64. */
+function asAttachment(filename: string, contentType: string, content: Buffer): Attachment {
+  return { filename: filename.replace(/[\r\n]/g, ' ') || 'attachment', contentType: /^[\w.+-]+\/[\w.+-]+$/.test(contentType) ? contentType : 'application/octet-stream', content: content.toString('base64') };
 }
 
 const prefixed = (prefix: string, subject: string) => (subject.toLowerCase().startsWith(prefix.toLowerCase()) ? subject : `${prefix} ${subject}`);
@@ -57,7 +65,7 @@ ${d.forwardOf ? html`<input type="hidden" name="forward_of" value="${d.forwardOf
 ${editing ? '' : html`<div class="stack"><label for="bcc">Bcc</label><input id="bcc" name="bcc" type="text" value="${d.bcc}"></div>`}</div>
 <label for="subject">Subject</label><input id="subject" name="subject" type="text" maxlength="998" value="${d.subject}">
 <label for="message">Message</label><textarea id="message" name="message">${d.text}</textarea>
-${d.forwardAttachments?.length ? html`<p class="muted">Forwarded with: ${d.forwardAttachments.join(', ')}</p>` : ''}
+${d.forwardAttachments?.length ? html`<p class="muted">${editing ? 'Attachments kept' : 'Forwarded with'}: ${d.forwardAttachments.join(', ')}</p>` : ''}
 ${editing ? '' : html`<label for="attachments">Attachments</label><input id="attachments" name="attachments" type="file" multiple>`}
 <div class="row"><button type="submit" class="primary">Send</button><a href="${editing ? `${MAIL}/sent/${d.edit}` : `${MAIL}/`}">Cancel</a></div>
 </form></section>`;
@@ -70,7 +78,7 @@ export function composeRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
     const { reply, forward, edit, to } = c.req.query();
     if (edit) {
       const m = await sentMessageContent(ctx, mailbox, edit);
-      return c.html(composeScreen(c, { to: m.to.join(', '), cc: m.cc.join(', '), bcc: '', subject: m.subject, text: m.text, edit }));
+      return c.html(composeScreen(c, { to: m.to.join(', '), cc: m.cc.join(', '), bcc: '', subject: m.subject, text: m.text, edit, forwardAttachments: m.attachments.map((a) => a.filename) }));
     }
     const source = reply ?? forward;
     if (source) {
@@ -92,15 +100,21 @@ export function composeRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
     const d: Draft = { to: field(form, 'to'), cc: field(form, 'cc'), bcc: field(form, 'bcc'), subject: field(form, 'subject'), text: field(form, 'message') };
     const edit = field(form, 'edit') || undefined;
     const forwardOf = field(form, 'forward_of') || undefined;
-    const attachments: NonNullable<SendInput['attachments']> = [];
+    const attachments: Attachment[] = [];
     for (const f of files(form, 'attachments')) {
-      attachments.push({ filename: f.name.replace(/[\r\n]/g, ' ') || 'attachment', contentType: /^[\w.+-]+\/[\w.+-]+$/.test(f.type) ? f.type : 'application/octet-stream', content: Buffer.from(await f.arrayBuffer()).toString('base64') });
+      attachments.push(asAttachment(f.name, f.type, Buffer.from(await f.arrayBuffer())));
+    }
+    // an edit keeps the attachments of the version it replaces (the form edits the text only)
+    if (edit) {
+      for (const a of (await sentMessageContent(ctx, mailbox, edit)).attachments) {
+        attachments.push(asAttachment(a.filename, a.contentType, a.content));
+      }
     }
     if (forwardOf) {
       const { parsed } = await readParsed(ctx, mailbox, forwardOf, { peek: true });
       for (let i = 0; i < parsed.attachments.length; i++) {
         const a = await readAttachment(ctx, mailbox, forwardOf, i);
-        attachments.push({ filename: a.filename.replace(/[\r\n]/g, ' '), contentType: /^[\w.+-]+\/[\w.+-]+$/.test(a.contentType) ? a.contentType : 'application/octet-stream', content: a.content.toString('base64') });
+        attachments.push(asAttachment(a.filename, a.contentType, a.content));
       }
     }
     const input = sendSchema.safeParse({

@@ -20,10 +20,10 @@ ${rows.length ? html`<table class="list"><caption class="visually-hidden">Your r
 ${rows.map((r) => html`<tr><td>${r.pattern}</td><td>${r.action}</td><td><form method="post" action="${MAIL}/rules/${r.id}/delete" class="inline">${csrfField(token)}<button type="submit" aria-label="Remove the rule for ${r.pattern}">Remove</button></form></td></tr>`)}
 </tbody></table>` : html`<p class="empty">No rules yet.</p>`}
 <h2>Add a rule</h2>
-<form method="post" action="${MAIL}/rules" class="row">${csrfField(token)}
+<form method="post" action="${MAIL}/rules" class="stack">${csrfField(token)}
 <label for="pattern">Sender address or @domain</label><input id="pattern" name="pattern" type="text" required maxlength="320" placeholder="news@shop.example or @shop.example">
-<label for="action">Action</label><select id="action" name="action">${RULE_ACTIONS.map((a) => html`<option value="${a}">${a}</option>`)}</select>
-<button type="submit" class="primary">Add rule</button></form></section>`;
+<label for="action">Action</label><div class="row"><select id="action" name="action" class="auto">${RULE_ACTIONS.map((a) => html`<option value="${a}">${a}</option>`)}</select>
+<button type="submit" class="primary">Add rule</button></div></form></section>`;
     return c.html(mailPage(c, { title: 'Rules', current: `${MAIL}/rules`, body, badges: await navBadges(ctx, c) }));
   });
 

@@ -138,6 +138,10 @@ describe('webmail screens', () => {
     const edited = await u.web.post('/mail/compose', { edit: id, to: 'amy@a.example, carl@b.test', subject: 'Plans (new time)', message: 'Saturday instead.' });
     assert.equal(edited.status, 303, await edited.clone().text());
     assert.match(await page(u, `/mail/sent/${id}`), /Plans \(new time\)[\s\S]*version 2/);
+    assert.match(edit, /Attachments kept: plan\.csv/);
+    const after2 = await page(u, `/mail/compose?edit=${id}`);
+    assert.match(after2, /Saturday instead\./);
+    assert.match(after2, /Attachments kept: plan\.csv/, 'the edit kept the attachment');
 
     const retract = await u.web.post(`/mail/sent/${id}/retract`, {});
     assert.equal(retract.status, 303);
