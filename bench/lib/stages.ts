@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 interface Frame { functionName: string; url: string }
 
-/** Leaf-first: the first rule any frame of a stack matches names its stage. */
+/** In order: the first rule that any frame of a stack matches names its stage. */
 const RULES: [RegExp, RegExp | undefined, string][] = [
   // [function name, file, stage]
   [/^createProof$/, undefined, 'fetch store (b)'],
@@ -15,20 +15,18 @@ const RULES: [RegExp, RegExp | undefined, string][] = [
   [/^verifyNotification$/, undefined, 'verify (b)'],
   [/./, /mail\/compose\.ts/, 'compose (a)'],
   [/./, /delivery\/serve-fetch\.ts|http\/routes\/fetch\.ts|protocol\/(capability|proof)\.ts/, 'fetch serve (a)'],
-  [/./, /queue\/fetch-worker\.ts|peers\/fetch-client\.ts|store\/inbound\.ts/, 'fetch store (b)'],
-  [/./, /delivery\/(receive|recipient-policy)\.ts|policy\/decide\.ts|store\/replay\.ts|policy\/rate-limits\.ts/, 'policy + persist (b)'],
+  [/./, /queue\/fetch-worker\.ts|peers\/fetch-client\.ts/, 'fetch store (b)'],
+  [/./, /delivery\/(receive|recipient-policy)\.ts|policy\/decide\.ts/, 'policy + persist (b)'],
   [/./, /http\/routes\/notify\.ts/, 'notify route (b)'],
-  [/./, /peers\/notify-client\.ts|queue\/(notify-worker|delivery-updates)\.ts|store\/deliveries\.ts/, 'notify POST + record (a)'],
+  [/./, /peers\/notify-client\.ts|queue\/(notify-worker|delivery-updates)\.ts/, 'notify POST + record (a)'],
   [/./, /http\/middleware\/auth\.ts|policy\/login-throttle\.ts|accounts\//, 'API auth (a)'],
-  [/./, /delivery\/send\.ts|http\/routes\/messages\.ts|mailbox\/file-sent\.ts|store\/(messages|bodies)\.ts/, 'API send (a)'],
+  [/./, /delivery\/send\.ts|http\/routes\/messages\.ts|mailbox\/file-sent\.ts/, 'API send (a)'],
   [/./, /\/bench\//, 'bench client'],
 ];
 
 export function stageOf(frames: Frame[]): string | undefined {
-  for (const f of frames) {
-    for (const [fn, file, stage] of RULES) {
-      if (fn.test(f.functionName) && (!file || file.test(f.url))) return stage;
-    }
+  for (const [fn, file, stage] of RULES) {
+    if (frames.some((f) => fn.test(f.functionName) && (!file || file.test(f.url)))) return stage;
   }
   return undefined;
 }

@@ -31,6 +31,9 @@ const MAX_DOMAINS_IN_FLIGHT = 16;
 export function notifyWorker(ctx: AppContext): Worker {
   const log = ctx.log.child({ sub: 'queue' });
   const inFlight = new Set<Promise<void>>();
+  // domains with a request under way: what is queued for them meanwhile stays unclaimed, and goes in
+  // one batch request when that one is answered (protocol §2 batch), not in many requests of one or two
+  const busy = new Set<string>();
   const poller = createPoller({
     name: 'notify',
     pollMs: ctx.config.queuePollMs,
@@ -39,14 +42,20 @@ export function notifyWorker(ctx: AppContext): Worker {
     async tick() {
       // wait for a free slot only when all are taken
       while (inFlight.size >= MAX_DOMAINS_IN_FLIGHT) await Promise.race(inFlight);
-      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000, ctx.leaseOwner);
+      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000, ctx.leaseOwner, [...busy]);
       const byDomain = new Map<string, DeliveryRow[]>();
       for (const d of claimed) byDomain.set(d.rcptDomain, [...(byDomain.get(d.rcptDomain) ?? []), d]);
       // each domain goes on by itself: the next tick does not wait for a peer that is slow to answer
       for (const [domain, ds] of byDomain) {
+        busy.add(domain);
         const task: Promise<void> = notifyDomain(ctx, domain, ds)
           .catch((err) => log.error({ err, domain }, 'notify failed'))
-          .finally(() => inFlight.delete(task));
+          .finally(() => {
+            inFlight.delete(task);
+            busy.delete(domain);
+            // what was queued for this domain meanwhile is due now
+            poller.kick?.();
+          });
         inFlight.add(task);
       }
       return claimed.length;
