@@ -80,6 +80,39 @@ export async function recordAnswer(
     .where(and(eq(deliveries.id, d.id), eq(deliveries.notifyKind, d.kind), eq(deliveries.version, d.version)));
 }
 
+/**
+ * recordAnswer for several deliveries given one and the same answer (a batch of `fetch allowed`, say),
+ * in one statement. With `recheckAt` they must all owe the same kind of notification.
+ */
+export async function recordAnswers(
+  db: Executor,
+  ds: readonly OwedNotification[],
+  answer: { state: DeliveryState; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date; recheckAt?: Date },
+): Promise<void> {
+  if (ds.length <= 1) {
+    if (ds.length) await recordAnswer(db, ds[0], answer);
+    return;
+  }
+  const kinds = new Set(ds.map((d) => d.kind));
+  if (answer.recheckAt && kinds.size > 1) throw new Error('recordAnswers: a recheck keeps each kind; group by kind');
+  const owed = ds.map((d) => sql`(${d.id}::uuid, ${d.kind}, ${d.version}::integer)`);
+  await db
+    .update(deliveries)
+    .set({
+      notifyKind: answer.recheckAt ? ds[0].kind : null,
+      nextAttemptAt: answer.recheckAt ?? null,
+      attempts: answer.recheckAt ? 0 : undefined,
+      leaseUntil: null,
+      lastError: null,
+      notifiedAt: answer.now,
+      state: unlessFinal(deliveries.state, answer.state),
+      reason: unlessFinal(deliveries.reason, answer.reason ?? null),
+      challenge: answer.challenge ?? null,
+      challengeUrl: answer.challengeUrl ?? null,
+    })
+    .where(sql`(${deliveries.id}, ${deliveries.notifyKind}, ${deliveries.version}) in (${sql.join(owed, sql`, `)})`);
+}
+
 /** A retry later (temporary failure), or giving up when the retry period is over. */
 export async function recordFailure(
   db: Executor,
