@@ -50,7 +50,8 @@ export interface Pm1DeliveryResult {
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 export async function benchPm1Delivery(n: number, opts: { prefill?: number; postfix?: boolean } = {}): Promise<Pm1DeliveryResult> {
-  countQueries({ byStage: true });
+  // PM_BENCH_STAGES=0: no stage profile and no statement stacks, to see what the breakdown itself costs
+  countQueries({ byStage: process.env.PM_BENCH_STAGES !== '0' });
   const r = await pm1Run(n, opts);
   if (opts.postfix !== false && findBinary('postfix') && findBinary('smtp-source')) {
     try {
@@ -128,8 +129,8 @@ async function pm1Run(n: number, opts: { prefill?: number }): Promise<Pm1Deliver
       stages: [] as string[],
       load: { before: loadBefore, after: '' },
     };
-    }, { dir: profDir, intervalUs: 1000 });
-    measured.stages = stageTable(profileStages(join(profDir, `pm1-delivery-${prefill}.cpuprofile`)), stageCounts, n, (measured.perMessage.statements + 2 * measured.perMessage.transactions) * n);
+    }, process.env.PM_BENCH_STAGES === '0' ? {} : { dir: profDir, intervalUs: 1000 });
+    if (process.env.PM_BENCH_STAGES !== '0') measured.stages = stageTable(profileStages(join(profDir, `pm1-delivery-${prefill}.cpuprofile`)), stageCounts, n, (measured.perMessage.statements + 2 * measured.perMessage.transactions) * n);
     return measured;
     } finally {
       rmSync(profDir, { recursive: true, force: true });
