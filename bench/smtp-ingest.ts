@@ -11,10 +11,8 @@
 // stage of onData run alone over the same 5 KB message after the runs; the rest is smtp-server's
 // protocol handling, the sockets and logging).
 // Usage: node bench/smtp-ingest.ts [messages=c1:200,c10:1500,c50:2000] [--no-postfix]
-import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
@@ -33,6 +31,7 @@ import { freePort, startNode } from '../test/harness/node.ts';
 import { findBinary } from '../test/harness/smtp-tools.ts';
 import { benchDatabase, ensureDatabaseUrl, pgBackendCpu, pgCpuDelta, sleep, printFigure, sqlClient, startNodeProcess, type Figure } from './lib/common.ts';
 import { countQueries, countTotals, printCounts, resetCounts } from './lib/db-instrument.ts';
+import { postfixPoint, smtpSource } from './lib/postfix.ts';
 import { profilePhase } from './lib/profiler.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -47,25 +46,6 @@ export function smtpGatewayMissing(): string | undefined {
   if (!/smtpGateway|startMxListener/.test(readFileSync(ext, 'utf8'))) return 'gateway not built (no MX listener wired in extensions.ts)';
   if (!findBinary('smtp-source')) return 'smtp-source not installed (apt-get install -y postfix)';
   return undefined;
-}
-
-interface SourceRun {
-  seconds: number;
-  code: number | null;
-  out: string;
-}
-
-function smtpSource(port: number, sessions: number, messages: number, extra: string[] = []): Promise<SourceRun> {
-  return new Promise((resolve, reject) => {
-    const args = ['-s', String(sessions), '-m', String(messages), '-l', '5000', '-f', 'alice@legacy.test', '-t', 'bob@b.test', '-S', 'smtp-source bench', '-M', 'legacy.test', ...extra, `127.0.0.1:${port}`];
-    const t = performance.now();
-    const child = spawn(findBinary('smtp-source')!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ seconds: (performance.now() - t) / 1000, code, out }));
-  });
 }
 
 /** Median time from TCP connect to the 220 greeting, over `n` connections. */
@@ -125,129 +105,6 @@ export interface OutsidePoint {
 }
 
 const load1 = () => loadavg()[0];
-
-/** smtp-sink counting what it receives (-c prints counters on stdout). */
-async function startCountingSink(): Promise<{ port: number; received(): number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const asRoot = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
-  const child = spawn(findBinary('smtp-sink')!, [...asRoot, '-c', `127.0.0.1:${port}`, '256'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let last = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (last = (last + d).slice(-200)));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await sleep(300);
-  return {
-    port,
-    // the counter line is "<sessions> <quits> <messages>" rewritten with \r; messages is the last field
-    received: () => Number(/(\d+)\s*\r?$/.exec(last.split('\r').filter(Boolean).pop() ?? '')?.[1] ?? 0),
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** A throw-away Postfix instance (own config, queue and data directories) relaying everything to `relayPort`. */
-async function startPostfix(relayPort: number): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'pm-postfix-'));
-  chmodSync(dir, 0o755);
-  const conf = join(dir, 'conf');
-  for (const d of ['conf', 'queue', 'data']) mkdirSync(join(dir, d));
-  execFileSync('chown', ['postfix', join(dir, 'data')]);
-  const master = readFileSync('/etc/postfix/master.cf', 'utf8')
-    .split('\n')
-    .map((line) => {
-      if (/^\s*#/.test(line) || !line.trim() || /^\s/.test(line)) return line;
-      const f = line.split(/\s+/);
-      if (f.length < 8) return line;
-      if (f[0] === 'smtp' && f[1] === 'inet') f[0] = `127.0.0.1:${port}`;
-      else if (f[1] === 'inet') return `#${line}`; // no other listeners (submission, smtps…)
-      f[4] = 'n'; // no chroot: the queue is not under /var/spool/postfix
-      return f.join(' ');
-    })
-    .join('\n');
-  writeFileSync(join(conf, 'master.cf'), master);
-  writeFileSync(join(conf, 'main.cf'), [
-    'compatibility_level = 3.6',
-    `queue_directory = ${dir}/queue`,
-    `data_directory = ${dir}/data`,
-    'mail_owner = postfix',
-    'setgid_group = postdrop',
-    'inet_interfaces = 127.0.0.1',
-    'inet_protocols = ipv4',
-    'myhostname = postfix-bench.localhost',
-    'mydomain = localhost',
-    'mydestination =',
-    'local_recipient_maps =',
-    'alias_maps =',
-    'alias_database =',
-    'mynetworks = 127.0.0.0/8',
-    'smtpd_relay_restrictions = permit_mynetworks, reject',
-    `relayhost = [127.0.0.1]:${relayPort}`,
-    'smtp_tls_security_level = none',
-    'smtpd_tls_security_level = none',
-    'default_process_limit = 200',
-    'smtpd_client_connection_count_limit = 0',
-    'smtpd_client_connection_rate_limit = 0',
-    'smtpd_client_message_rate_limit = 0',
-    'anvil_rate_time_unit = 60s',
-    'default_destination_concurrency_limit = 50',
-    'default_destination_rate_delay = 0',
-    'in_flow_delay = 0',
-    `maillog_file_prefixes = ${tmpdir()}`,
-    `maillog_file = ${dir}/maillog`,
-    'biff = no',
-  ].join('\n') + '\n');
-  const pf = (cmd: string) => execFileSync(findBinary('postfix')!, ['-c', conf, cmd], { stdio: 'pipe', env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/sbin:/bin:${process.env.PATH}` } });
-  try {
-    pf('start');
-  } catch (err) {
-    const log = existsSync(join(dir, 'maillog')) ? readFileSync(join(dir, 'maillog'), 'utf8').slice(-1000) : '';
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`postfix start failed: ${(err as Error).message} ${log}`);
-  }
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    await sleep(100);
-  }
-  return {
-    port,
-    async stop() {
-      try {
-        pf('stop');
-      } catch {
-        // already stopped
-      }
-      await sleep(500);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function postfixPoint(sessions: number, messages: number): Promise<IngestPoint['postfix']> {
-  const sink = await startCountingSink();
-  let postfix: Awaited<ReturnType<typeof startPostfix>> | undefined;
-  try {
-    postfix = await startPostfix(sink.port);
-    await smtpSource(postfix.port, Math.min(sessions, 10), 20); // warm-up: processes spawned, queue files
-    for (let i = 0; i < 200 && sink.received() < 20; i++) await sleep(100);
-    const base = sink.received();
-    const t = performance.now();
-    const run = await smtpSource(postfix.port, sessions, messages);
-    if (run.code !== 0) throw new Error(`smtp-source → postfix exited ${run.code}: ${run.out.slice(-500)}`);
-    for (let i = 0; i < 1200 && sink.received() - base < messages; i++) await sleep(50);
-    const e2e = (performance.now() - t) / 1000;
-    return { ingestPerSecond: messages / run.seconds, endToEndPerSecond: messages / e2e, sunk: sink.received() - base };
-  } finally {
-    await postfix?.stop();
-    await sink.stop();
-  }
-}
 
 export async function benchSmtpIngest(counts: Record<number, number> = DEFAULT_COUNTS, withPostfix = true): Promise<{ points: IngestPoint[]; stages: StageCost[]; outside?: OutsidePoint }> {
   ensureDatabaseUrl();

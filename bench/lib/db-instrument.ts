@@ -4,8 +4,14 @@
 //
 // Enable from the environment for any bench that runs nodes in-process:
 //   PM_BENCH_COUNT_QUERIES=1   print statements per SQL text (per unit of work) after the run
+// countQueries({ byStage: true }) also puts every 4th statement (weight 4) on the stage that issued it
+// (lib/stages.ts), for the per-stage breakdown: a statement's stage is taken where our code builds it
+// (db.select/insert/update/delete/execute run synchronously in the caller), since drizzle executes it
+// later from a microtask whose stack no longer shows the caller.
+import { PgDatabase } from 'drizzle-orm/pg-core/db';
 import { PostgresJsPreparedQuery, PostgresJsSession } from 'drizzle-orm/postgres-js/session';
 import './experiments.ts';
+import { currentStage } from './stages.ts';
 
 type Proto = { execute: (...a: unknown[]) => unknown; all: (...a: unknown[]) => unknown };
 const proto = PostgresJsPreparedQuery.prototype as unknown as Proto & { queryString: string; prepare: boolean };
@@ -13,13 +19,23 @@ const sessionProto = PostgresJsSession.prototype as unknown as { transaction: (.
 
 export const counts = new Map<string, number>();
 export let transactions = 0;
+/** Statements (BEGIN and COMMIT of a transaction count as two) per stage, when counted byStage. */
+export const stageCounts = new Map<string, number>();
+let installed = false;
+let byStage = false;
+let seq = 0;
 
-let counting = false;
+const sampleStage = (weight: number) => {
+  if (!byStage || seq++ % 4 !== 0) return;
+  const s = currentStage();
+  stageCounts.set(s, (stageCounts.get(s) ?? 0) + 4 * weight);
+};
 
-/** Starts counting (once per process: a second call does nothing). */
-export function countQueries(): void {
-  if (counting) return;
-  counting = true;
+/** Starts counting (once per process: a later call only adds byStage). */
+export function countQueries(opts: { byStage?: boolean } = {}): void {
+  byStage ||= !!opts.byStage;
+  if (installed) return;
+  installed = true;
   for (const m of ['execute', 'all'] as const) {
     const orig = proto[m];
     proto[m] = function (this: { queryString: string }, ...a: unknown[]) {
@@ -28,15 +44,25 @@ export function countQueries(): void {
       return orig.apply(this, a);
     };
   }
+  const dbProto = PgDatabase.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const m of ['select', 'selectDistinct', 'insert', 'update', 'delete', 'execute']) {
+    const orig = dbProto[m];
+    dbProto[m] = function (this: unknown, ...a: unknown[]) {
+      sampleStage(1);
+      return orig.apply(this, a);
+    };
+  }
   const tx = sessionProto.transaction;
   sessionProto.transaction = function (this: unknown, ...a: unknown[]) {
     transactions++;
+    sampleStage(2);
     return tx.apply(this, a);
   };
 }
 
 export function resetCounts(): void {
   counts.clear();
+  stageCounts.clear();
   transactions = 0;
 }
 

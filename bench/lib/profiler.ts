@@ -4,13 +4,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 
-export async function profilePhase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const dir = process.env.PM_BENCH_PROFILE;
+/** `opts.dir` profiles even without PM_BENCH_PROFILE (the per-stage breakdown of pm1-delivery). */
+export async function profilePhase<T>(name: string, fn: () => Promise<T>, opts: { dir?: string; intervalUs?: number } = {}): Promise<T> {
+  const dir = process.env.PM_BENCH_PROFILE || opts.dir;
   if (!dir) return fn();
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.setSamplingInterval', { interval: opts.intervalUs ?? 500 });
   await session.post('Profiler.start');
   try {
     return await fn();
@@ -20,6 +21,6 @@ export async function profilePhase<T>(name: string, fn: () => Promise<T>): Promi
     const file = join(dir, `${name}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
-    console.error(`profile of ${name}: ${file}`);
+    if (process.env.PM_BENCH_PROFILE) console.error(`profile of ${name}: ${file}`);
   }
 }

@@ -1,5 +1,4 @@
-// The recipient side of a notification (protocol §2, §6): find the mailbox (or the one an alias or
-// catch-all delivers to, delivery/recipient.ts), answer idempotently,
+// The recipient side of a notification (protocol §2, §6): find the mailbox, answer idempotently,
 // gather the facts for the policy table (policy/decide.ts: rules, consent token, proof-of-work
 // answer), and write its answer as a pending fetch, a held request or a challenge.
 import type { NotificationClaims, NotifyResult } from '@pullmail/client/wire';
@@ -30,41 +29,55 @@ const RETRACT_ACK: NotifyResult = { decision: 'reject', reason: 'policy' };
  * effect. `rateLimit` is off for mail between users of this node, which no peer sent.
  */
 export async function receiveNotification(ctx: AppContext, n: NotificationClaims, opts: { rateLimit: boolean } = { rateLimit: true }): Promise<NotifyResult> {
-  const rcpt = canonicalAddress(n.msg.rcpt)!;
-  const key: NotifyKey = { iss: n.iss, remoteId: n.msg.id, rcpt, version: n.msg.version, kind: n.kind };
-
-  // protocol §2: idempotent, except that a pow answer or consent token added to a challenge or hold is evaluated anew
-  const mayReevaluate = (a: NotifyResult | undefined) => !!a && !!(n.pow || n.consent) && (a.decision === 'challenge' || a.decision === 'hold');
+  const key = notifyKey(n);
   const earlier = (await findAnswer(ctx.db, key));
-  if (earlier && !mayReevaluate(earlier)) return earlier;
+  if (earlier && !mayReevaluate(n, earlier)) return earlier;
   // protocol §2: every verified notification counts against the sender's limits, also one for a mailbox
   // that does not exist (else the answers enumerate mailboxes); only a retry gets its answer for free
   const wait = opts.rateLimit ? await ctx.rateLimits.take(canonicalAddress(n.msg.from)!) : 0;
   if (wait) throw new PullmailError('rate_limited', `too many notifications from ${n.iss}; retry in ${wait} s`, { retryAfter: wait });
 
-  const found = await findRecipient(ctx.db, rcpt);
+  // a mailbox, an alias or the domain's catch-all (delivery/recipient.ts); the policy is the mailbox's
+  const found = await findRecipient(ctx.db, key.rcpt);
   if (!found) return { decision: 'reject', reason: 'unknown_recipient' };
   const mailbox = found.mailbox;
 
-  const result = await ctx.db.transaction(async (tx) => {
-    // serialize concurrent copies of the same notification, also before its inbound row exists
-    await lockOrigin(tx, n.iss, n.msg.id, rcpt);
-    const existing = await lockInbound(tx, n.iss, n.msg.id, rcpt);
-    const again = (await findAnswer(tx, key));
-    if (again && !mayReevaluate(again)) return again;
-    const r = await decideNotification(ctx, tx, mailbox, rcpt, n, existing, again);
-    await saveAnswer(tx, key, r);
-    return r;
-  });
+  const result = await ctx.db.transaction((tx) => answerLocked(ctx, tx, mailbox, n, key));
   if (result.decision === 'fetch') ctx.kick('fetch');
   return result;
+}
+
+/** The key a notification is answered under (protocol §2 idempotency). */
+export function notifyKey(n: NotificationClaims): NotifyKey {
+  return { iss: n.iss, remoteId: n.msg.id, rcpt: canonicalAddress(n.msg.rcpt)!, version: n.msg.version, kind: n.kind };
+}
+
+/** protocol §2: idempotent, except that a pow answer or consent token added to a challenge or hold is evaluated anew. */
+export function mayReevaluate(n: NotificationClaims, a: NotifyResult | undefined): boolean {
+  return !!a && !!(n.pow || n.consent) && (a.decision === 'challenge' || a.decision === 'hold');
+}
+
+/**
+ * Decides and records one notification for `mailbox` inside `tx`, after the sender's limits were taken.
+ * Serializes with concurrent copies of the same notification first; answers as before when another
+ * copy was answered meanwhile. The caller kicks the fetch queue on `fetch`.
+ */
+export async function answerLocked(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: NotificationClaims, key: NotifyKey): Promise<NotifyResult> {
+  // serialize concurrent copies of the same notification, also before its inbound row exists
+  await lockOrigin(tx, n.iss, n.msg.id, key.rcpt);
+  const existing = await lockInbound(tx, n.iss, n.msg.id, key.rcpt);
+  const again = (await findAnswer(tx, key));
+  if (again && !mayReevaluate(n, again)) return again;
+  const r = await decideNotification(ctx, tx, mailbox, key.rcpt, n, existing, again);
+  await saveAnswer(tx, key, r);
+  return r;
 }
 
 /**
  * `rcpt` is the address the sender used (an alias's own, for one): the key of the inbound row, under
  * which the sender's node knows the delivery. The policy is `mailbox`'s.
  */
-async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, rcpt: string, n: NotificationClaims, existing: InboundRow | undefined, earlier: NotifyResult | undefined): Promise<NotifyResult> {
+export async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, rcpt: string, n: NotificationClaims, existing: InboundRow | undefined, earlier: NotifyResult | undefined): Promise<NotifyResult> {
   const sender = canonicalAddress(n.msg.from)!;
   const now = new Date(ctx.now());
   const nowS = seconds(ctx);
@@ -111,7 +124,6 @@ async function decideNotification(ctx: AppContext, tx: Tx, mailbox: Mailbox, rcp
     consent: n.consent ? 'offered' : undefined,
     validPow,
     quarantine: false,
-    // a consent token names the mailbox that issued it, whichever of its addresses the mail came to
   }, () => consentUsable(ctx, tx, n.consent!, { rcpt: mailbox.address, sender, mailboxId: mailbox.id }, now));
   if (d.decision === 'reject') return d;
   if (settled && existing) {

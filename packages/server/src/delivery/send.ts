@@ -51,7 +51,7 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
       });
       // protocol §6: people the user wrote to count as known correspondents
       await addCorrespondents(tx, mailbox.id, recipients, 'sent');
-      await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: built.sender, subject: built.subject, size: built.body.size, messageIdHeader: built.messageIdHeader, at: now });
+      await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: built.sender, subject: built.subject, size: built.body.size, messageIdHeader: built.messageIdHeader, at: now }, { first: true });
       return ds;
     });
     ctx.kick('notify');

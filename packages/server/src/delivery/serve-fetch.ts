@@ -6,10 +6,9 @@ import { PullmailError } from '../errors.ts';
 import { fetchServed } from '../events.ts';
 import { verifyCapability, type Capability } from '../protocol/capability.ts';
 import { verifyProof } from '../protocol/proof.ts';
-import { markFetched } from '../store/deliveries.ts';
+import { fetchOnce, markFetched } from '../store/deliveries.ts';
 import { digestBase64, type StoredBody } from '../store/bodies.ts';
 import { findVersion } from '../store/messages.ts';
-import { useJti } from '../store/replay.ts';
 
 export interface Served {
   /** Where the bytes are (store/bodies.ts): served by streaming them, never loaded whole. */
@@ -24,11 +23,15 @@ export async function serveFetch(ctx: AppContext, req: { id: string; cap: string
     // protocol §4: a bad token or proof is a 401, malformed ones included
     throw err instanceof PullmailError && err.code === 'bad_request' ? new PullmailError('bad_request', err.message, { httpStatus: 401 }) : err;
   });
-  // protocol §4: proof jti is single-use
-  if (!(await useJti(ctx.db, proof.jti, proof.iss, new Date((proof.exp + 60) * 1000)))) {
-    throw new PullmailError('replayed', 'this proof was already used');
-  }
-  return fetchMessage(ctx, proof.cap.sub, proof.cap.rcpt);
+  const messageId = proof.cap.sub;
+  const rcpt = proof.cap.rcpt;
+  // protocol §4: proof jti is single-use; then, atomically, fetched unless retracted (§5): one statement
+  const got = await fetchOnce(ctx.db, { jti: `${proof.iss}:${proof.jti}`, iss: proof.iss, expiresAt: new Date((proof.exp + 60) * 1000), messageId, rcpt, now: new Date(ctx.now()) });
+  if (got.outcome === 'replayed') throw new PullmailError('replayed', 'this proof was already used');
+  fetchServed(ctx, { msgId: messageId, rcpt, outcome: got.outcome === 'fetched' ? 'served' : got.outcome === 'retracted' ? 'retracted' : 'refused', code: got.outcome });
+  if (got.outcome === 'retracted') throw new PullmailError('retracted', 'the sender retracted this message');
+  if (got.outcome !== 'fetched') throw new PullmailError('not_found', 'no such message for this capability');
+  return { body: got.body, version: got.version, digest: digestBase64(got.body) };
 }
 
 async function checkTokens(ctx: AppContext, req: { id: string; cap: string; proof: string; url: string }) {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generateKeyPair } from 'jose';
+import { generateKeyPairSync } from 'node:crypto';
 import type { KeySet } from '../protocol/key-set.ts';
 import { checkFormToken, issueFormToken } from './form-token.ts';
 
 async function keySet(kid: string): Promise<KeySet> {
-  const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   return { signer: () => ({ kid, key: privateKey }), publicKey: (k) => (k === kid ? publicKey : undefined), jwks: () => ({ keys: [] }), reload: async () => {} };
 }
 

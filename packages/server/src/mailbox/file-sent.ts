@@ -15,8 +15,9 @@ export interface SentFacts {
   at: Date;
 }
 
-export async function fileSent(tx: Tx, m: SentFacts): Promise<void> {
-  const earlier = await sentEntries(tx, m.messageId);
+/** `first`: the message was created in this transaction, so no copy of it is filed anywhere yet. */
+export async function fileSent(tx: Tx, m: SentFacts, opts: { first?: boolean } = {}): Promise<void> {
+  const earlier = opts.first ? [] : await sentEntries(tx, m.messageId);
   const facts = { internalDate: m.at, size: m.size, sender: m.sender, subject: m.subject, messageIdHeader: m.messageIdHeader, messageId: m.messageId };
   if (!earlier.length) {
     const sent = await findFolderByRole(tx, m.mailboxId, 'sent');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import type { KeyObject } from 'node:crypto';
 import { CompactSign, compactVerify, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { peerMetadata, startPeerServer, type PeerServer } from '../../../../test/harness/peer-server.ts';
 import { isPullmailError } from '../errors.ts';
@@ -24,7 +25,7 @@ async function newKey(kid: string): Promise<TestKey> {
 }
 
 /** True when `key` verifies a signature made with `signer`'s private key. */
-async function verifies(key: CryptoKey, signer: TestKey): Promise<boolean> {
+async function verifies(key: KeyObject, signer: TestKey): Promise<boolean> {
   const jws = await new CompactSign(new TextEncoder().encode('hello')).setProtectedHeader({ alg: 'EdDSA', kid: signer.kid }).sign(signer.privateKey);
   return compactVerify(jws, key).then(
     () => true,

@@ -1,11 +1,12 @@
 // Public keys of other nodes, from the JWKS of the node discovery gives for a domain (protocol §1
 // authority rule). Cached for at most an hour in a bounded LRU; an unknown kid triggers one refetch,
-// rate-limited. A JWKS naming one kid twice is refused.
-import { importJWK, type CryptoKey } from 'jose';
+// rate-limited. A JWKS naming one kid twice is refused. Keys are kept as node:crypto KeyObjects, imported
+// once per JWKS fetch, never per verification.
+import type { KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { PullmailError } from '../errors.ts';
-import type { KeySet } from '../protocol/key-set.ts';
+import { ed25519PublicKey, type KeySet } from '../protocol/key-set.ts';
 import type { Discovery } from './discovery.ts';
 import type { Fetcher } from './fetcher.ts';
 import { openGate, withDeadline, type LookupGate } from './lookup-gate.ts';
@@ -25,7 +26,7 @@ export interface PeerKeys {
    * a discovery and JWKS fetch the cache cannot answer must pass the lookup gate (`rate_limited`).
    * @throws PullmailError `unknown_key` when that node does not publish it, or a temporary error.
    */
-  keyFor(domain: string, kid: string, opts?: { client?: string }): Promise<CryptoKey>;
+  keyFor(domain: string, kid: string, opts?: { client?: string }): Promise<KeyObject>;
   /** Domains with cached keys (bounded). */
   readonly cacheSize: number;
 }
@@ -34,9 +35,9 @@ export function createPeerKeys(opts: { discovery: Discovery; fetcher: Fetcher; n
   const now = opts.now ?? Date.now;
   const gate = opts.gate ?? openGate;
   const deadlineMs = opts.deadlineMs ?? 15_000;
-  const cache = new LRUCache<string, { keys: Map<string, CryptoKey>; fetchedAt: number }>({ max: opts.maxEntries ?? 10_000 });
+  const cache = new LRUCache<string, { keys: Map<string, KeyObject>; fetchedAt: number }>({ max: opts.maxEntries ?? 10_000 });
   // concurrent verifications for one peer (a batch checks 8 at a time) share one JWKS fetch
-  const loading = singleFlight<Map<string, CryptoKey>>();
+  const loading = singleFlight<Map<string, KeyObject>>();
   const load = (domain: string, client: string | undefined) =>
     loading(domain, async () => {
       // one admission covers the discovery and the JWKS fetch: the discovery runs inside this one
@@ -48,7 +49,7 @@ export function createPeerKeys(opts: { discovery: Discovery; fetcher: Fetcher; n
       }
     });
 
-  async function fetchKeys(domain: string): Promise<Map<string, CryptoKey>> {
+  async function fetchKeys(domain: string): Promise<Map<string, KeyObject>> {
     const node = await opts.discovery.discover(domain);
     if (!node) {
       // remembered as a node without keys: a flood of tokens claiming this domain costs no more lookups
@@ -66,13 +67,13 @@ export function createPeerKeys(opts: { discovery: Discovery; fetcher: Fetcher; n
     // protocol §1: a kid names one key; a set naming one twice could verify with either, so none counts
     const kids = parsed.keys.map((k) => k.kid).filter((k) => typeof k === 'string');
     if (new Set(kids).size !== kids.length) throw new PullmailError('peer_error', `${node.jwksUri} names a kid twice`);
-    const keys = new Map<string, CryptoKey>();
+    const keys = new Map<string, KeyObject>();
     for (const jwk of parsed.keys) {
       // only Ed25519 signing keys count; anything else in the set is ignored
       if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.kid !== 'string' || typeof jwk.x !== 'string' || 'd' in jwk) continue;
       if (jwk.alg !== undefined && jwk.alg !== 'EdDSA') continue;
       try {
-        keys.set(jwk.kid, (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'EdDSA')) as CryptoKey);
+        keys.set(jwk.kid, ed25519PublicKey({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }));
       } catch {
         // a malformed key is skipped, not fatal
       }

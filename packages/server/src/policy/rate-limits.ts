@@ -11,8 +11,8 @@ import type { LimiterFactory } from '../store/rate-counters.ts';
 import { reservingTaker } from '../store/reserved-points.ts';
 
 export interface RateLimits {
-  /** Counts one message from `sender` (canonical address); seconds to wait when over a limit, else 0. */
-  take(sender: string): Promise<number>;
+  /** Counts `count` (default 1) messages from `sender` (canonical address); seconds to wait when over a limit, else 0. */
+  take(sender: string, count?: number): Promise<number>;
   /** Counts one message sent or edited by the user `address`, whatever the door; seconds to wait when over, else 0. */
   takeSend(address: string): Promise<number>;
 }
@@ -22,17 +22,17 @@ export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; s
   const bySender = reservingTaker(limiter('s', opts.sender), opts.sender);
   const byUser = limiter('u', opts.send);
   return {
-    async take(sender) {
-      return (await byDomain.take(domainOf(sender))) || bySender.take(sender);
+    async take(sender, count = 1) {
+      return (await byDomain.take(domainOf(sender), count)) || bySender.take(sender, count);
     },
     takeSend: (address) => consume(byUser, address),
   };
 }
 
-/** Takes one point; the seconds until the window ends when none was left, else 0. */
-export async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
+/** Takes `points` (default one); the seconds until the window ends when not that many were left, else 0. */
+export async function consume(limiter: RateLimiterAbstract, key: string, points = 1): Promise<number> {
   try {
-    await limiter.consume(key);
+    await limiter.consume(key, points);
     return 0;
   } catch (err) {
     if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));

@@ -1,19 +1,21 @@
 // The node's Ed25519 key set: made at first start, rotated by `keys rotate`, published as a JWKS
 // (protocol §1). Retired keys stay published until every token they signed has expired.
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
 import type { Db } from '../store/db.ts';
 import { addKey, listKeys, type StoredKey } from '../store/node-keys.ts';
 
 export interface SigningKey {
   kid: string;
-  key: CryptoKey;
+  /** The Ed25519 private key, as node:crypto signs with it (protocol/jws.ts). */
+  key: KeyObject;
 }
 
 export interface KeySet {
   /** The key new signatures use. */
   signer(): SigningKey;
   /** A published public key by kid, for verifying our own tokens. */
-  publicKey(kid: string): CryptoKey | undefined;
+  publicKey(kid: string): KeyObject | undefined;
   jwks(): JSONWebKeySet;
   /** Re-reads keys from the database (after a rotation by another process). */
   reload(): Promise<void>;
@@ -39,7 +41,7 @@ export async function rotateKeys(db: Db, now: Date): Promise<string> {
  */
 export async function loadKeySet(db: Db, opts: { now: () => Date; publishSeconds: number }): Promise<KeySet> {
   let signer: SigningKey;
-  let published = new Map<string, { jwk: JWK; key: CryptoKey }>();
+  let published = new Map<string, { jwk: JWK; key: KeyObject }>();
 
   async function reload(): Promise<void> {
     let stored = await listKeys(db);
@@ -49,11 +51,11 @@ export async function loadKeySet(db: Db, opts: { now: () => Date; publishSeconds
     }
     const current = stored.find((k) => !k.retiredAt) ?? stored[0];
     const cutoff = opts.now().getTime() - opts.publishSeconds * 1000;
-    const next = new Map<string, { jwk: JWK; key: CryptoKey }>();
+    const next = new Map<string, { jwk: JWK; key: KeyObject }>();
     for (const k of stored.filter((s: StoredKey) => !s.retiredAt || s.retiredAt.getTime() > cutoff)) {
-      next.set(k.kid, { jwk: k.publicJwk, key: (await importJWK(k.publicJwk, 'EdDSA')) as CryptoKey });
+      next.set(k.kid, { jwk: k.publicJwk, key: ed25519PublicKey(k.publicJwk) });
     }
-    signer = { kid: current.kid, key: (await importJWK(current.privateJwk, 'EdDSA')) as CryptoKey };
+    signer = { kid: current.kid, key: createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: current.privateJwk.x!, d: current.privateJwk.d! }, format: 'jwk' }) };
     published = next;
   }
   await reload();
@@ -66,4 +68,12 @@ export async function loadKeySet(db: Db, opts: { now: () => Date; publishSeconds
     }),
     reload,
   };
+}
+
+/** A node:crypto public key from an Ed25519 JWK (`kty` OKP, `crv` Ed25519, `x`); throws on anything else. */
+export function ed25519PublicKey(jwk: Pick<JWK, 'kty' | 'crv' | 'x'>): KeyObject {
+  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new TypeError('not an Ed25519 public JWK');
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+  if (key.asymmetricKeyType !== 'ed25519') throw new TypeError('not an Ed25519 key');
+  return key;
 }

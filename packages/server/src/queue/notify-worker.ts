@@ -15,7 +15,7 @@ import { issueCapability } from '../protocol/capability.ts';
 import { signNotification } from '../protocol/notification.ts';
 import type { Worker } from '../server.ts';
 import { deliverBySmtp } from '../smtp/outbound.ts';
-import { attachPow, claimDue, owedNotification, recordAnswer, recordFailure, recordHandoff, setTransport } from '../store/deliveries.ts';
+import { attachPow, claimDue, owedNotification, recordAnswer, recordAnswers, recordFailure, recordHandoff, setTransport } from '../store/deliveries.ts';
 import { notificationFacts, type DeliveryRow } from '../store/messages.ts';
 import { deliveryUpdate, notifyOutcomes, smtpDeliveryOutcome, type DeliveryOutcome, type DeliveryUpdate } from './delivery-updates.ts';
 import { backoffMs, createPoller } from './poller.ts';
@@ -31,6 +31,9 @@ const MAX_DOMAINS_IN_FLIGHT = 16;
 export function notifyWorker(ctx: AppContext): Worker {
   const log = ctx.log.child({ sub: 'queue' });
   const inFlight = new Set<Promise<void>>();
+  // domains with a request under way: what is queued for them meanwhile stays unclaimed, and goes in
+  // one batch request when that one is answered (protocol §2 batch), not in many requests of one or two
+  const busy = new Set<string>();
   const poller = createPoller({
     name: 'notify',
     pollMs: ctx.config.queuePollMs,
@@ -39,14 +42,20 @@ export function notifyWorker(ctx: AppContext): Worker {
     async tick() {
       // wait for a free slot only when all are taken
       while (inFlight.size >= MAX_DOMAINS_IN_FLIGHT) await Promise.race(inFlight);
-      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000, ctx.leaseOwner);
+      const claimed = await claimDue(ctx.db, new Date(ctx.now()), BATCH, ctx.config.queueLeaseSeconds * 1000, ctx.leaseOwner, [...busy]);
       const byDomain = new Map<string, DeliveryRow[]>();
       for (const d of claimed) byDomain.set(d.rcptDomain, [...(byDomain.get(d.rcptDomain) ?? []), d]);
       // each domain goes on by itself: the next tick does not wait for a peer that is slow to answer
       for (const [domain, ds] of byDomain) {
+        busy.add(domain);
         const task: Promise<void> = notifyDomain(ctx, domain, ds)
           .catch((err) => log.error({ err, domain }, 'notify failed'))
-          .finally(() => inFlight.delete(task));
+          .finally(() => {
+            inFlight.delete(task);
+            busy.delete(domain);
+            // what was queued for this domain meanwhile is due now
+            poller.kick?.();
+          });
         inFlight.add(task);
       }
       return claimed.length;
@@ -113,9 +122,9 @@ async function notifyDomain(ctx: AppContext, domain: string, ds: DeliveryRow[]):
       const jws = await Promise.all(chunk.map((it) => signNotification(ctx.keys, it.claims, nowS)));
       const answer = await postNotifications(ctx.fetcher, node, jws);
       const outcomes = notifyOutcomes(answer, chunk.length);
+      await recordAll(ctx, chunk.map((it) => it.d), outcomes);
       for (const [j, it] of chunk.entries()) {
         const o = outcomes[j];
-        await record(ctx, it.d, o);
         if (o.outcome === 'decided') notificationDelivered(ctx, { msgId: it.d.messageId, rcpt: it.d.rcpt, kind: it.claims.kind, result: o.result });
       }
       if (answer.outcome === 'peer-failed' || answer.outcome === 'rate-limited' || answer.outcome === 'unreachable') {
@@ -140,14 +149,36 @@ async function handOverBySmtp(ctx: AppContext, domain: string, ds: DeliveryRow[]
   }
 }
 
+const updateFor = (ctx: AppContext, d: DeliveryRow, outcome: DeliveryOutcome): DeliveryUpdate => deliveryUpdate(d, outcome, {
+  now: ctx.now(),
+  backoffMs: backoffMs(d.attempts),
+  requestExpirySeconds: ctx.config.requestExpirySeconds,
+  heldRecheckSeconds: ctx.config.heldRecheckSeconds,
+});
+
+/**
+ * Records the outcomes of one batch request: deliveries given the same answer (and, when it is to be
+ * rechecked, owing the same kind at the same time) in one statement, the rest one by one.
+ */
+async function recordAll(ctx: AppContext, ds: DeliveryRow[], outcomes: DeliveryOutcome[]): Promise<void> {
+  const same = new Map<string, { u: Extract<DeliveryUpdate, { update: 'answer' }>; ds: DeliveryRow[] }>();
+  for (const [j, d] of ds.entries()) {
+    const u = updateFor(ctx, d, outcomes[j]);
+    if (u.update !== 'answer' || outcomes[j].outcome !== 'decided' || (outcomes[j] as { result: { decision: string } }).result.decision === 'challenge') {
+      await record(ctx, d, outcomes[j], u);
+      continue;
+    }
+    const key = JSON.stringify([u.state, u.reason, u.challengeUrl, u.recheckAt?.getTime(), u.recheckAt ? d.notifyKind : '']);
+    const group = same.get(key) ?? { u, ds: [] };
+    group.ds.push(d);
+    same.set(key, group);
+  }
+  for (const { u, ds: group } of same.values()) await recordAnswers(ctx.db, group.map(owedNotification), u);
+}
+
 /** Records what came of an attempt at `d`, whichever way it went (queue/delivery-updates.ts). */
-async function record(ctx: AppContext, d: DeliveryRow, outcome: DeliveryOutcome): Promise<DeliveryUpdate> {
-  const u = deliveryUpdate(d, outcome, {
-    now: ctx.now(),
-    backoffMs: backoffMs(d.attempts),
-    requestExpirySeconds: ctx.config.requestExpirySeconds,
-    heldRecheckSeconds: ctx.config.heldRecheckSeconds,
-  });
+async function record(ctx: AppContext, d: DeliveryRow, outcome: DeliveryOutcome, update?: DeliveryUpdate): Promise<DeliveryUpdate> {
+  const u = update ?? updateFor(ctx, d, outcome);
   const owed = owedNotification(d);
   switch (u.update) {
     case 'answer':

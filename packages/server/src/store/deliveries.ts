@@ -5,7 +5,8 @@ import { and, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } fro
 import type { Executor } from './db.ts';
 import type { DeliveryRow } from './messages.ts';
 import { ownerGone } from './queue-workers.ts';
-import { deliveries, inbound } from './schema.ts';
+import { deliveries, inbound, messageVersions, seenJti } from './schema.ts';
+import type { StoredBody } from './bodies.ts';
 
 /** States after which nothing changes any more for the recipient. */
 const FINAL_FOR_FETCH: DeliveryState[] = ['fetched', 'retracted'];
@@ -31,11 +32,16 @@ const unlessFinal = (column: typeof deliveries.state | typeof deliveries.reason,
  * (this process's queue_workers id; null on PGlite). Several processes on one PostgreSQL never claim
  * the same row; a crashed process's lease is free once it stops beating, or at the latest when it runs out.
  */
-export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: number, owner: string | null): Promise<DeliveryRow[]> {
+export async function claimDue(db: Executor, now: Date, limit: number, leaseMs: number, owner: string | null, skipDomains: readonly string[] = []): Promise<DeliveryRow[]> {
   const due = db
     .select({ id: deliveries.id })
     .from(deliveries)
-    .where(and(isNotNull(deliveries.notifyKind), lte(deliveries.nextAttemptAt, now), or(isNull(deliveries.leaseUntil), lt(deliveries.leaseUntil, now), ownerGone(deliveries.leaseOwner))))
+    .where(and(
+      isNotNull(deliveries.notifyKind),
+      lte(deliveries.nextAttemptAt, now),
+      or(isNull(deliveries.leaseUntil), lt(deliveries.leaseUntil, now), ownerGone(deliveries.leaseOwner)),
+      skipDomains.length ? notInArray(deliveries.rcptDomain, [...skipDomains]) : undefined,
+    ))
     .orderBy(deliveries.nextAttemptAt)
     .limit(limit)
     .for('update', { skipLocked: true });
@@ -74,6 +80,39 @@ export async function recordAnswer(
     .where(and(eq(deliveries.id, d.id), eq(deliveries.notifyKind, d.kind), eq(deliveries.version, d.version)));
 }
 
+/**
+ * recordAnswer for several deliveries given one and the same answer (a batch of `fetch allowed`, say),
+ * in one statement. With `recheckAt` they must all owe the same kind of notification.
+ */
+export async function recordAnswers(
+  db: Executor,
+  ds: readonly OwedNotification[],
+  answer: { state: DeliveryState; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date; recheckAt?: Date },
+): Promise<void> {
+  if (ds.length <= 1) {
+    if (ds.length) await recordAnswer(db, ds[0], answer);
+    return;
+  }
+  const kinds = new Set(ds.map((d) => d.kind));
+  if (answer.recheckAt && kinds.size > 1) throw new Error('recordAnswers: a recheck keeps each kind; group by kind');
+  const owed = ds.map((d) => sql`(${d.id}::uuid, ${d.kind}, ${d.version}::integer)`);
+  await db
+    .update(deliveries)
+    .set({
+      notifyKind: answer.recheckAt ? ds[0].kind : null,
+      nextAttemptAt: answer.recheckAt ?? null,
+      attempts: answer.recheckAt ? 0 : undefined,
+      leaseUntil: null,
+      lastError: null,
+      notifiedAt: answer.now,
+      state: unlessFinal(deliveries.state, answer.state),
+      reason: unlessFinal(deliveries.reason, answer.reason ?? null),
+      challenge: answer.challenge ?? null,
+      challengeUrl: answer.challengeUrl ?? null,
+    })
+    .where(sql`(${deliveries.id}, ${deliveries.notifyKind}, ${deliveries.version}) in (${sql.join(owed, sql`, `)})`);
+}
+
 /** A retry later (temporary failure), or giving up when the retry period is over. */
 export async function recordFailure(
   db: Executor,
@@ -106,6 +145,44 @@ export async function markFetched(db: Executor, messageId: string, rcpt: string,
   if (row) return { outcome: 'fetched', version: row.version };
   const [exists] = await db.select({ state: deliveries.state }).from(deliveries).where(and(eq(deliveries.messageId, messageId), eq(deliveries.rcpt, rcpt)));
   return { outcome: exists ? 'retracted' : 'not_found' };
+}
+
+/** What one fetch of a message found (serveFetchOnce). */
+export type FetchOnce =
+  | { outcome: 'fetched'; version: number; body: StoredBody }
+  | { outcome: 'replayed' | 'retracted' | 'not_found' };
+
+/**
+ * protocol §4, §5 in one statement (one round trip for the fetch serve path): spends the proof's jti
+ * (`jti` is the stored `iss:jti`), and only when it was unused marks the delivery fetched unless
+ * retracted, returning where the bytes of that version are. All parts see one snapshot, so a retract
+ * committed before is seen and one committing after finds the delivery fetched, as with markFetched.
+ */
+export async function fetchOnce(db: Executor, f: { jti: string; iss: string; expiresAt: Date; messageId: string; rcpt: string; now: Date }): Promise<FetchOnce> {
+  const res = await db.execute(sql`
+    with spent as (
+      insert into ${seenJti} (jti, iss, expires_at) values (${f.jti}, ${f.iss}, ${f.expiresAt.toISOString()}::timestamptz)
+      on conflict do nothing returning 1
+    ), marked as (
+      update ${deliveries} set state = 'fetched', fetched_at = coalesce(fetched_at, ${f.now.toISOString()}::timestamptz), reason = null, notify_kind = null
+      where message_id = ${f.messageId} and rcpt = ${f.rcpt} and state <> 'retracted' and exists (select 1 from spent)
+      returning version
+    )
+    select (select count(*) from spent)::int as spent, m.version, v.raw, v.blob_id, v.size, v.sha256,
+      (select d.state from ${deliveries} d where d.message_id = ${f.messageId} and d.rcpt = ${f.rcpt}) as state
+    from (select 1) one
+    left join marked m on true
+    left join ${messageVersions} v on v.message_id = ${f.messageId} and v.version = m.version`);
+  // postgres.js answers with the rows, PGlite with { rows }
+  const rows = (Array.isArray(res) ? res : (res as unknown as { rows: unknown[] }).rows) as {
+    spent: number; version: number | null; raw: Uint8Array | null; blob_id: string | null; size: number | null; sha256: string | null; state: string | null;
+  }[];
+  const r = rows[0];
+  if (!r.spent) return { outcome: 'replayed' };
+  if (r.version === null) return { outcome: r.state ? 'retracted' : 'not_found' };
+  if (r.size === null || r.sha256 === null) return { outcome: 'not_found' };
+  const raw = r.raw === null ? null : Buffer.isBuffer(r.raw) ? r.raw : Buffer.from(r.raw.buffer, r.raw.byteOffset, r.raw.byteLength);
+  return { outcome: 'fetched', version: r.version, body: { raw, blobId: r.blob_id, size: r.size, sha256: r.sha256 } };
 }
 
 /**

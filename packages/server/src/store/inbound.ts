@@ -32,6 +32,35 @@ export async function lockOrigin(tx: Executor, iss: string, remoteId: string, rc
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${iss}\n${remoteId}\n${rcpt}`}, 0))`);
 }
 
+/**
+ * lockOrigin for many notifications in one statement. Callers pass them in one order (sorted), so two
+ * batches naming the same messages cannot wait on each other.
+ */
+export async function lockOrigins(tx: Executor, origins: readonly { iss: string; remoteId: string; rcpt: string }[]): Promise<void> {
+  if (!origins.length) return;
+  const keys = origins.map((o) => sql`${`${o.iss}\n${o.remoteId}\n${o.rcpt}`}`);
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(keys, sql`, `)}]::text[]) as k`);
+}
+
+/** lockInbound for many (iss, msg.id, rcpt) at once: the rows that exist, locked, by `iss\nmsg.id\nrcpt`. */
+export async function lockInbounds(tx: Executor, origins: readonly { iss: string; remoteId: string; rcpt: string }[]): Promise<Map<string, InboundRow>> {
+  if (!origins.length) return new Map();
+  // exactly these rows: the caller holds their origin locks, so no other transaction waits on them in another order
+  const tuples = origins.map((o) => sql`(${o.iss}, ${o.remoteId}, ${o.rcpt})`);
+  const rows = await tx
+    .select()
+    .from(inbound)
+    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.rcpt}) in (${sql.join(tuples, sql`, `)})`)
+    .for('update');
+  return new Map(rows.map((r) => [`${r.iss}\n${r.remoteId}\n${r.rcpt}`, r]));
+}
+
+/** Inserts many rows in one statement, skipping any whose (iss, msg.id, rcpt) exists; returns those inserted. */
+export async function insertInboundRows(db: Executor, rows: readonly NewInbound[]): Promise<InboundRow[]> {
+  if (!rows.length) return [];
+  return db.insert(inbound).values([...rows]).onConflictDoNothing().returning();
+}
+
 /** Inserts unless that (iss, msg.id, rcpt) exists; returns the new row or undefined. */
 export async function insertInbound(db: Executor, row: NewInbound): Promise<InboundRow | undefined> {
   const [created] = await db.insert(inbound).values(row).onConflictDoNothing().returning();

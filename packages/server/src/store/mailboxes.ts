@@ -1,6 +1,6 @@
 // Mailboxes, their API tokens and domains.
 import type { FirstContact } from '@pullmail/client/wire';
-import { asc, count, eq, sql } from 'drizzle-orm';
+import { asc, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { apiTokens, domains, mailboxes } from './schema.ts';
 
@@ -24,6 +24,13 @@ export async function insertMailbox(db: Executor, m: { address: string; domain: 
 export async function findMailbox(db: Executor, address: string): Promise<Mailbox | undefined> {
   const [row] = await db.select().from(mailboxes).where(eq(mailboxes.address, address));
   return row;
+}
+
+/** The mailboxes of those of `addresses` (canonical) that have one, by address; one query. */
+export async function findMailboxes(db: Executor, addresses: readonly string[]): Promise<Map<string, Mailbox>> {
+  if (!addresses.length) return new Map();
+  const rows = await db.select().from(mailboxes).where(inArray(mailboxes.address, [...new Set(addresses)]));
+  return new Map(rows.map((m) => [m.address, m]));
 }
 
 export async function findMailboxById(db: Executor, id: string): Promise<Mailbox | undefined> {

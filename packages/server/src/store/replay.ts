@@ -1,6 +1,6 @@
 // Notification answers for idempotent retries (protocol §2) and single-use token ids (protocol §4).
 import type { NotificationKind, NotifyResult } from '@pullmail/client/wire';
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { notifyLog, seenJti } from './schema.ts';
 
@@ -18,6 +18,29 @@ export async function findAnswer(db: Executor, k: NotifyKey): Promise<NotifyResu
     .from(notifyLog)
     .where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt), eq(notifyLog.version, k.version), eq(notifyLog.kind, k.kind)));
   return row?.result;
+}
+
+const keyString = (k: NotifyKey) => `${k.iss}\n${k.remoteId}\n${k.rcpt}\n${k.version}\n${k.kind}`;
+
+/** The answers already given to any of `keys` (a batch), by key; one query. */
+export async function findAnswers(db: Executor, keys: readonly NotifyKey[]): Promise<(k: NotifyKey) => NotifyResult | undefined> {
+  if (!keys.length) return () => undefined;
+  // a superset by message id and recipient (the primary key's leading columns), narrowed here
+  const rows = await db
+    .select({ iss: notifyLog.iss, remoteId: notifyLog.remoteId, rcpt: notifyLog.rcpt, version: notifyLog.version, kind: notifyLog.kind, result: notifyLog.result })
+    .from(notifyLog)
+    .where(and(inArray(notifyLog.iss, [...new Set(keys.map((k) => k.iss))]), inArray(notifyLog.remoteId, [...new Set(keys.map((k) => k.remoteId))]), inArray(notifyLog.rcpt, [...new Set(keys.map((k) => k.rcpt))])));
+  const found = new Map(rows.map((r) => [keyString(r), r.result]));
+  return (k) => found.get(keyString(k));
+}
+
+/** Records many answers in one statement (saveAnswer for a batch; at most one entry per key). */
+export async function saveAnswers(db: Executor, entries: readonly { key: NotifyKey; result: NotifyResult }[]): Promise<void> {
+  if (!entries.length) return;
+  await db.insert(notifyLog).values(entries.map((e) => ({ ...e.key, result: e.result }))).onConflictDoUpdate({
+    target: [notifyLog.iss, notifyLog.remoteId, notifyLog.rcpt, notifyLog.version, notifyLog.kind],
+    set: { result: sql`excluded.result` },
+  });
 }
 
 /** The last answer given about one version of a message for one recipient, whatever its kind. */

@@ -15,8 +15,11 @@ export const RESERVE_SHARE = 100;
 const MAX_KEYS = 100_000;
 
 export interface PointTaker {
-  /** Takes one point for `key`: 0 when there was one, else the seconds until the window ends (at least 1). */
-  take(key: string): Promise<number>;
+  /**
+   * Takes `count` points (default one) for `key`: 0 when there were that many, else the seconds until
+   * the window ends (at least 1). Points taken before a refusal stay taken: the key was over its limit.
+   */
+  take(key: string, count?: number): Promise<number>;
 }
 
 interface Held {
@@ -51,26 +54,34 @@ export function reservingTaker(limiter: RateLimiterAbstract, limit: RateLimit, n
     }
   }
 
-  return {
-    async take(key) {
-      for (;;) {
-        const h = held.get(key);
-        const t = now();
-        if (h && h.until > t) {
-          if (h.left > 0) {
-            h.left--;
-            return 0;
-          }
-          if (h.refused) return Math.max(1, Math.ceil((h.until - t) / 1000));
+  async function takeOne(key: string): Promise<number> {
+    for (;;) {
+      const h = held.get(key);
+      const t = now();
+      if (h && h.until > t) {
+        if (h.left > 0) {
+          h.left--;
+          return 0;
         }
-        // one reservation per key at a time; everyone waiting for it looks again afterwards
-        let p = pending.get(key);
-        if (!p) {
-          p = reserve(key).finally(() => pending.delete(key));
-          pending.set(key, p);
-        }
-        await p;
+        if (h.refused) return Math.max(1, Math.ceil((h.until - t) / 1000));
       }
+      // one reservation per key at a time; everyone waiting for it looks again afterwards
+      let p = pending.get(key);
+      if (!p) {
+        p = reserve(key).finally(() => pending.delete(key));
+        pending.set(key, p);
+      }
+      await p;
+    }
+  }
+
+  return {
+    async take(key, count = 1) {
+      for (let i = 0; i < count; i++) {
+        const wait = await takeOne(key);
+        if (wait) return wait;
+      }
+      return 0;
     },
   };
 }

@@ -1,10 +1,12 @@
-// POST /pm/v1/notify and /pm/v1/notify/batch (protocol §2): verify, then hand to the recipient side.
-import { MAX_BATCH, type NotifyResult } from '@pullmail/client/wire';
+// POST /pm/v1/notify and /pm/v1/notify/batch (protocol §2): verify, then hand to the recipient side
+// (a batch all at once: delivery/receive-batch.ts).
+import { MAX_BATCH, type NotificationClaims, type NotifyResult } from '@pullmail/client/wire';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { seconds } from '../../context.ts';
 import { receiveNotification } from '../../delivery/receive.ts';
+import { receiveNotifications } from '../../delivery/receive-batch.ts';
 import { PullmailError } from '../../errors.ts';
 import { notificationAnswered } from '../../events.ts';
 import { verifyNotification } from '../../protocol/notification.ts';
@@ -41,17 +43,26 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
     const { notifications } = await readJson(c, batchSchema);
     const client = clientAddress(c);
     const results: (NotifyResult | { error: string; detail: string })[] = new Array(notifications.length);
-    // items are independent (idempotent per message and recipient): a few at a time, answers in order
+    const verified: { i: number; claims: NotificationClaims }[] = [];
+    const deps = { ourDomains: ctx.config.domains, peerKeys: ctx.peerKeys, discovery: ctx.discovery, client };
+    // a few at a time: the first item of an unknown sender fetches its keys, the others wait for them
     await mapLimit([...notifications.keys()], 8, async (i) => {
       try {
-        results[i] = await handle(notifications[i], client);
+        verified.push({ i, claims: await verifyNotification(notifications[i], deps, seconds(ctx)) });
       } catch (err) {
-        // a rate limit answers the whole batch with 429; the sender retries it, the answered items idempotently
+        // a temporary failure answers the whole batch; the sender retries it, the answered items idempotently
         if (!(err instanceof PullmailError) || err.temporary || err.code === 'rate_limited') throw err;
         log.info({ code: err.code, detail: err.message }, 'batch item refused');
         results[i] = { error: err.code, detail: err.message };
       }
     });
+    verified.sort((x, y) => x.i - y.i);
+    // rate limits are taken in receiveNotifications, after the answers to retries have been looked up
+    const answers = await receiveNotifications(ctx, verified.map((v) => v.claims));
+    for (const [j, { i, claims }] of verified.entries()) {
+      results[i] = answers[j];
+      notificationAnswered(ctx, { iss: claims.iss, msgId: claims.msg.id, rcpt: claims.msg.rcpt, kind: claims.kind, result: answers[j] });
+    }
     return c.json({ results });
   });
 }

@@ -1,0 +1,100 @@
+// POST /pm/v1/notify/batch handled a batch at a time (delivery/receive-batch.ts): the answers are the
+// ones receive.ts gives item by item, in order, and idempotent (protocol §2): a copy in the same batch,
+// a retried batch and two identical batches at once each leave one inbound row per notification.
+// One node serving both domains, so a.test's notifications are signed with keys it has; PGlite, or
+// PostgreSQL with DATABASE_URL.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { NotifyResult } from '@pullmail/client/wire';
+import { and, count, eq } from 'drizzle-orm';
+import { sha256b64url } from '../packages/server/src/protocol/jws.ts';
+import { signNotification, type NotificationInput } from '../packages/server/src/protocol/notification.ts';
+import { inbound } from '../packages/server/src/store/schema.ts';
+import { startNode, type TestNode } from './harness/node.ts';
+
+let node: TestNode;
+let seq = 0;
+const nowS = () => Math.floor(Date.now() / 1000);
+
+before(async () => {
+  node = await startNode({ domain: 'a.test,b.test' });
+  const bob = await node.addUser('bob@b.test');
+  const carol = await node.addUser('carol@b.test');
+  await node.addUser('dave@b.test');
+  for (const [token, action, pattern] of [[bob, 'allow', 'alice@a.test'], [bob, 'block', 'mallory@a.test']]) {
+    const res = await node.api('/api/v1/rules', { method: 'POST', token, json: { action, pattern } });
+    assert.equal(res.status, 201);
+  }
+  const res = await node.api('/api/v1/settings', { method: 'PUT', token: carol, json: { first_contact: 'challenge' } });
+  assert.equal(res.status, 200, await res.text());
+});
+after(() => node?.stop());
+
+function input(from: string, rcpt: string, id = `m${++seq}_${Date.now()}`): NotificationInput {
+  return {
+    iss: 'a.test',
+    aud: 'b.test',
+    kind: 'new',
+    msg: { id, from, rcpt, version: 1, size: 10, sha256: sha256b64url('x'), subject: 'hi', sent_at: nowS() },
+    fetch: { url: `${node.server.ctx.publicUrl}/pm/v1/messages/${id}`, cap: 'cap-token' },
+  };
+}
+const sign = (i: NotificationInput) => signNotification(node.server.ctx.keys, i, nowS());
+
+async function batch(notifications: string[]): Promise<(NotifyResult & { error?: string })[]> {
+  const res = await node.api('/pm/v1/notify/batch', { method: 'POST', json: { notifications } });
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { results: (NotifyResult & { error?: string })[] }).results;
+}
+
+async function rows(remoteId: string): Promise<number> {
+  const [r] = await node.server.ctx.db.select({ n: count() }).from(inbound).where(and(eq(inbound.iss, 'a.test'), eq(inbound.remoteId, remoteId)));
+  return Number(r.n);
+}
+
+describe('POST /pm/v1/notify/batch, a batch at a time', () => {
+  it('answers each kind of item as receive.ts would, in order', async () => {
+    const items = [
+      input('alice@a.test', 'bob@b.test'), // allowed → fetch
+      input('stranger@a.test', 'bob@b.test'), // first contact → hold
+      input('mallory@a.test', 'bob@b.test'), // block rule
+      input('alice@a.test', 'nobody@b.test'), // no such mailbox
+      input('stranger@a.test', 'carol@b.test'), // carol challenges first contact
+      input('stranger@a.test', 'dave@b.test'),
+    ];
+    const results = await batch([...(await Promise.all(items.map(sign))), 'not-a-jws']);
+    assert.deepEqual(results.slice(0, 4), [
+      { decision: 'fetch', reason: 'allowed' },
+      { decision: 'hold', reason: 'first_contact' },
+      { decision: 'reject', reason: 'blocked' },
+      { decision: 'reject', reason: 'unknown_recipient' },
+    ]);
+    assert.equal(results[4].decision, 'challenge');
+    assert.equal(results[4].challenge?.type, 'pow');
+    assert.deepEqual(results[5], { decision: 'hold', reason: 'first_contact' });
+    assert.equal(results[6].error, 'bad_request');
+    // pending rows only for what will be fetched, held or challenged
+    assert.deepEqual(await Promise.all(items.map((i) => rows(i.msg.id))), [1, 1, 0, 0, 1, 1]);
+  });
+
+  it('answers a copy in the same batch and a retried batch the same, storing one row each', async () => {
+    const a = input('alice@a.test', 'bob@b.test');
+    const b = input('stranger@a.test', 'dave@b.test');
+    const jwsA = await sign(a);
+    // the copy is freshly signed (new jti): still the same notification (protocol §2)
+    const first = await batch([jwsA, await sign(b), await sign(a)]);
+    assert.deepEqual(first, [{ decision: 'fetch', reason: 'allowed' }, { decision: 'hold', reason: 'first_contact' }, { decision: 'fetch', reason: 'allowed' }]);
+    const again = await batch([await sign(b), jwsA]);
+    assert.deepEqual(again, [first[1], first[0]]);
+    assert.equal(await rows(a.msg.id), 1);
+    assert.equal(await rows(b.msg.id), 1);
+  });
+
+  it('leaves one row per notification when the same batch arrives twice at once', async () => {
+    const items = Array.from({ length: 20 }, (_, i) => input(i % 2 ? 'alice@a.test' : 'stranger@a.test', i % 3 ? 'bob@b.test' : 'dave@b.test'));
+    const jws = await Promise.all(items.map(sign));
+    const [x, y] = await Promise.all([batch(jws), batch([...jws].reverse())]);
+    assert.deepEqual(x, [...y].reverse());
+    for (const i of items) assert.equal(await rows(i.msg.id), 1, i.msg.id);
+  });
+});
