@@ -7,6 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
 import { seconds, type AppContext } from '../context.ts';
+import { PullmailError } from '../errors.ts';
 import { checkFormToken, issueFormToken } from '../http/form-token.ts';
 import type { CspEnv } from './csp.ts';
 import type { SessionEnv } from './session.ts';
@@ -51,8 +52,10 @@ export function csrfGuard(ctx: AppContext, refused: (c: Context) => Response | P
     c.set('csrf', sessionId ? sessionCsrf(sessionId) : '');
     if (SAFE.has(c.req.method)) return next();
     if (crossSite(c, origin)) return refused(c);
+    // nobody signed in and no sign-in form: refused before a byte of the body is read
+    if (!sessionId && !anonymousScopes.includes(c.req.path)) return refused(c);
     const type = c.req.header('content-type') ?? '';
-    const form = /^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type) ? await c.req.parseBody({ all: true }) : {};
+    const form = /^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type) ? await parseForm(c) : {};
     c.set('form', form as Record<string, FormValue>);
     const sent = c.req.header('x-csrf-token') ?? (typeof form.csrf === 'string' ? form.csrf : undefined);
     const ok = sessionId
@@ -61,6 +64,16 @@ export function csrfGuard(ctx: AppContext, refused: (c: Context) => Response | P
     if (!ok) return refused(c);
     return next();
   };
+}
+
+async function parseForm(c: Context) {
+  try {
+    return await c.req.parseBody({ all: true });
+  } catch (err) {
+    // a body cut short or a broken multipart boundary is the client's mistake, not ours
+    if (err instanceof PullmailError) throw err;
+    throw new PullmailError('bad_request', 'the form could not be read (malformed multipart or form body)');
+  }
 }
 
 /** The hidden field every form carries. */

@@ -3,6 +3,7 @@
 // opens these screens.
 import type { Context, MiddlewareHandler } from 'hono';
 import type { WebEnv } from '../app.ts';
+import { noticeOf, withNotice } from '../flash.ts';
 import { page, type Html, type PageInput } from '../layout.ts';
 
 export const ADMIN = '/admin';
@@ -41,13 +42,12 @@ export const ADMIN_NAV = [
 ] as const;
 
 export function adminPage(c: AdminContext, p: Omit<PageInput, 'nonce' | 'nav' | 'who' | 'area'>): Html {
-  const done = c.req.query('done');
-  const flash = p.flash ?? (done ? { kind: 'ok' as const, text: done.slice(0, 200) } : undefined);
+  const done = noticeOf((n) => c.req.query(n), c.get('csrf'));
+  const flash = p.flash ?? (done ? { kind: 'ok' as const, text: done } : undefined);
   return page({ ...p, flash, nonce: c.get('nonce'), csrf: c.get('csrf'), area: 'Admin', nav: [...ADMIN_NAV], who: c.get('admin') });
 }
 
 /** After a POST: 303 to a page with a short notice. */
 export function seeOther(c: AdminContext, path: string, done?: string): Response {
-  const sep = path.includes('?') ? '&' : '?';
-  return c.redirect(done ? `${path}${sep}done=${encodeURIComponent(done)}` : path, 303);
+  return c.redirect(withNotice(path, c.get('csrf'), done), 303);
 }

@@ -20,7 +20,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 const sameToken = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
 
 function nextPath(raw: string | undefined): string {
-  return raw && raw.startsWith(`${ADMIN}/`) && !raw.startsWith('//') && !raw.includes('\\') ? raw : `${ADMIN}/users`;
+  return raw && raw.startsWith(`${ADMIN}/`) && !raw.startsWith('//') && !raw.includes('\\') && /^[\x21-\x7e]*$/.test(raw) ? raw : `${ADMIN}/users`;
 }
 
 export function adminSignInRoutes(app: Hono<AdminEnv>, ctx: AppContext): void {

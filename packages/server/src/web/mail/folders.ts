@@ -55,5 +55,5 @@ ${entries.length ? html`<table class="list"><caption class="visually-hidden">Mes
 
 export function folderRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
   app.get('/', async (c) => c.html(await folderScreen(ctx, c, 'INBOX')));
-  app.get('/folders/:name{.+}', async (c) => c.html(await folderScreen(ctx, c, decodeURIComponent(c.req.param('name')))));
+  app.get('/folders/:name{.+}', async (c) => c.html(await folderScreen(ctx, c, c.req.param('name'))));
 }

@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppContext } from '../../context.ts';
 import type { Mailbox } from '../../store/mailboxes.ts';
 import type { WebEnv } from '../app.ts';
+import { noticeOf, withNotice } from '../flash.ts';
 import { page, type Html, type PageInput } from '../layout.ts';
 
 export const MAIL = '/mail';
@@ -39,15 +40,14 @@ export const NAV = [
 /** A signed-in screen: `current` is the nav entry it belongs to. */
 export function mailPage(c: MailContext, p: Omit<PageInput, 'nonce' | 'nav' | 'who' | 'area'> & { badges?: Record<string, number> }): Html {
   const nav = NAV.map((l) => ({ ...l, badge: p.badges?.[l.label] }));
-  const flashText = c.req.query('done');
-  const flash = p.flash ?? (flashText ? { kind: 'ok' as const, text: flashText.slice(0, 200) } : undefined);
+  const flashText = noticeOf((n) => c.req.query(n), c.get('csrf'));
+  const flash = p.flash ?? (flashText ? { kind: 'ok' as const, text: flashText } : undefined);
   return page({ ...p, flash, nonce: c.get('nonce'), csrf: c.get('csrf'), area: 'Mail', nav, who: c.get('mailbox').address });
 }
 
 /** After a POST: back to a page (303, so a reload does not post again), with a short notice. */
 export function seeOther(c: MailContext, path: string, done?: string): Response {
-  const sep = path.includes('?') ? '&' : '?';
-  return c.redirect(done ? `${path}${sep}done=${encodeURIComponent(done)}` : path, 303);
+  return c.redirect(withNotice(path, c.get('csrf'), done), 303);
 }
 
 export type MailCtx = AppContext;

@@ -27,6 +27,12 @@ export function frameDocument(body: string, remote: boolean): string {
     + `</head><body>${body}</body></html>`;
 }
 
+/**
+ * Whether message HTML refers to anything remote (the "Show remote content" notice). No two optional
+ * parts may match the same text, so the test stays linear on whatever a sender puts between them.
+ */
+export const REMOTE_REFERENCE = /\b(?:src|href|background|srcset)\s*=\s*(?:["']\s*)?(?:https?:)?\/\/|url\(\s*(?:["']\s*)?(?:https?:)?\/\//i;
+
 const header = (headers: { name: string; value: string }[], name: string) => headers.find((h) => h.name.toLowerCase() === name)?.value ?? '';
 
 export function messageRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
@@ -39,7 +45,7 @@ export function messageRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
     const folders = await listFolders(ctx, mailbox);
     const flagged = entry.flags.includes('\\Flagged');
     const isRequest = entry.role === 'requests';
-    const hasRemote = parsed.html !== undefined && /\b(src|href|background|srcset)\s*=\s*["']?\s*(https?:)?\/\/|url\(\s*["']?\s*(https?:)?\/\//i.test(parsed.html);
+    const hasRemote = parsed.html !== undefined && REMOTE_REFERENCE.test(parsed.html);
     // Delete moves to Trash, as mail clients do; in Trash it removes for good
     const trash = folders.find((f) => f.role === 'trash');
     const targets = folders.filter((f) => f.name !== entry.folder && f.role !== 'requests');
@@ -81,7 +87,7 @@ ${actions}<hr>${htmlPart}${textPart}${attachments}</article>`;
     // always a download, never rendered in our origin (an HTML attachment would run as our page)
     return c.body(new Uint8Array(a.content), 200, {
       'content-type': 'application/octet-stream',
-      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(a.filename)}`,
+      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(a.filename.replace(/[\uD800-\uDFFF]/gu, '\uFFFD'))}`,
       'content-length': String(a.content.length),
     });
   });

@@ -16,7 +16,7 @@ import { MAIL, SIGN_IN, type MailEnv } from './frame.ts';
 
 /** Only our own paths are followed after sign-in (no open redirect). */
 function nextPath(raw: string | undefined): string {
-  return raw && raw.startsWith(`${MAIL}/`) && !raw.startsWith('//') && !raw.includes('\\') ? raw : `${MAIL}/`;
+  return raw && raw.startsWith(`${MAIL}/`) && !raw.startsWith('//') && !raw.includes('\\') && /^[\x21-\x7e]*$/.test(raw) ? raw : `${MAIL}/`;
 }
 
 export function signInRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
