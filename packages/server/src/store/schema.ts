@@ -396,6 +396,8 @@ export const webSessions = pgTable('web_sessions', {
   idHash: text('id_hash').primaryKey(),
   kind: text('kind').$type<'user' | 'admin'>().notNull(),
   mailboxId: uuid('mailbox_id').references(() => mailboxes.id, { onDelete: 'cascade' }),
+  /** An admin-token session only: a fingerprint of the token it signed in with (accounts/web-sessions.ts). */
+  tokenFp: text('token_fp'),
   createdAt: created(),
   lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
   expiresAt: ts('expires_at').notNull(),

@@ -31,7 +31,7 @@ export function loadSession(ctx: AppContext, kind: WebSessionKind): MiddlewareHa
 }
 
 /** Starts a session and sets its cookie on the response. */
-export async function signIn(c: Context, ctx: AppContext, s: { kind: WebSessionKind; mailboxId: string | null }): Promise<void> {
+export async function signIn(c: Context, ctx: AppContext, s: { kind: WebSessionKind; mailboxId: string | null; tokenFp?: string }): Promise<void> {
   const { id, maxAgeS } = await startWebSession(ctx, s);
   const secure = isSecure(ctx);
   setCookie(c, cookieName(s.kind, secure), id, { path: '/', httpOnly: true, sameSite: 'Lax', secure, maxAge: maxAgeS });

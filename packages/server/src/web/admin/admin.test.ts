@@ -4,6 +4,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { checkMailboxPassword } from '../../accounts/password-login.ts';
+import { adminTokenFingerprint, holdsAdminToken } from '../../accounts/web-sessions.ts';
+import { loadConfig } from '../../config/config.ts';
+import { nodeExtensions } from '../../extensions.ts';
+import { createApp } from '../../http/app.ts';
+import { createLogger } from '../../log.ts';
+import { createFakeResolver } from '../../peers/fake-resolver.ts';
+import { createContext } from '../../server.ts';
 import { mailboxes } from '../../store/schema.ts';
 import { createTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../../http/test-app.ts';
 import { webClient, type WebClient } from '../test-client.ts';
@@ -93,6 +100,39 @@ describe('admin sign-in', () => {
     assert.equal(last?.status, 429);
     // locked out: even the right password waits
     assert.equal((await admin({ address: boss.address, password: PW })).res.status, 429);
+  });
+
+  it('ends an admin-token session when the token is rotated or removed (a restart over the same database)', async () => {
+    const { web } = await admin();
+    const cookie = [...web.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const restarted = async (token: string | undefined) => {
+      const { config } = loadConfig({
+        PULLMAIL_DOMAINS: 'a.test,b.test', PULLMAIL_PUBLIC_URL: 'http://a.test.example', PULLMAIL_DATA_DIR: ':memory:', PULLMAIL_LOG_LEVEL: 'silent',
+        ...(token === undefined ? {} : { PULLMAIL_ADMIN_TOKEN: token }),
+      });
+      const ctx = await createContext(config, t.ctx.database, { resolver: createFakeResolver(), logger: createLogger('silent'), kick: () => {} });
+      const app = createApp(ctx, nodeExtensions().flatMap((e) => (e.routes ? [e.routes] : [])));
+      return app.request('http://a.test.example/admin/users', { headers: { cookie } });
+    };
+    assert.equal((await restarted(TEST_ADMIN_TOKEN)).status, 200);
+    for (const token of ['rotated-token-abcdefghijklmnopqrstuvwxyz', '', undefined]) {
+      const res = await restarted(token);
+      assert.equal(res.status, 303, `token ${JSON.stringify(token)}`);
+      assert.equal(res.headers.get('location'), '/admin/sign-in?next=%2Fadmin%2Fusers');
+    }
+  });
+
+  it('holdsAdminToken: only the fingerprint of the configured token', () => {
+    const cases: [string | null, string | undefined, boolean][] = [
+      [adminTokenFingerprint(TEST_ADMIN_TOKEN), TEST_ADMIN_TOKEN, true],
+      [adminTokenFingerprint(TEST_ADMIN_TOKEN), 'another-token-0123456789', false],
+      [adminTokenFingerprint(TEST_ADMIN_TOKEN), undefined, false],
+      [adminTokenFingerprint(''), '', false],
+      [null, TEST_ADMIN_TOKEN, false],
+      ['0'.repeat(64), TEST_ADMIN_TOKEN, false],
+      ['short', TEST_ADMIN_TOKEN, false],
+    ];
+    for (const [tokenFp, adminToken, want] of cases) assert.equal(holdsAdminToken({ tokenFp }, adminToken), want, String(tokenFp));
   });
 
   it('signs out: the cookie names nothing any more', async () => {

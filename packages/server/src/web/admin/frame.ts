@@ -2,6 +2,8 @@
 // frame. An admin session is its own kind with its own cookie (web/session.ts): a user session never
 // opens these screens.
 import type { Context, MiddlewareHandler } from 'hono';
+import { holdsAdminToken } from '../../accounts/web-sessions.ts';
+import type { AppContext } from '../../context.ts';
 import type { WebEnv } from '../app.ts';
 import { noticeOf, withNotice } from '../flash.ts';
 import { page, type Html, type PageInput } from '../layout.ts';
@@ -15,13 +17,15 @@ export type AdminContext = Context<AdminEnv>;
 
 /**
  * Admin screens only with an admin session; an account's session also needs the account still marked
- * admin and not disabled (both checked on every request, so taking the flag away takes effect at once).
+ * admin and not disabled (both checked on every request, so taking the flag away takes effect at once);
+ * a session signed in with the admin token needs that token still to be the configured one, so rotating
+ * or removing PULLMAIL_ADMIN_TOKEN ends it.
  */
-export function requireAdminSession(): MiddlewareHandler<AdminEnv> {
+export function requireAdminSession(ctx: Pick<AppContext, 'config'>): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
     const session = c.get('session');
     const mailbox = session?.mailbox;
-    const ok = session?.kind === 'admin' && (mailbox === null || (mailbox !== undefined && mailbox.admin && !mailbox.disabledAt));
+    const ok = session?.kind === 'admin' && (mailbox === null ? holdsAdminToken(session, ctx.config.adminToken) : mailbox !== undefined && mailbox.admin && !mailbox.disabledAt);
     if (!ok) {
       const back = c.req.method === 'GET' ? `?next=${encodeURIComponent(c.req.path)}` : '';
       return c.redirect(`${ADMIN_SIGN_IN}${back}`, 303);

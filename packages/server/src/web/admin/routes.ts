@@ -14,7 +14,7 @@ import { userRoutes } from './users.ts';
 export function adminRoutes(ctx: AppContext): Hono<AdminEnv> {
   const app = webArea(ctx, { kind: 'admin', home: `${ADMIN}/`, anonymousForms: [ADMIN_SIGN_IN] }) as unknown as Hono<AdminEnv>;
   adminSignInRoutes(app, ctx);
-  app.use('*', requireAdminSession());
+  app.use('*', requireAdminSession(ctx));
   app.get('/', (c) => c.redirect(`${ADMIN}/users`, 302));
   userRoutes(app, ctx);
   aliasRoutes(app, ctx);

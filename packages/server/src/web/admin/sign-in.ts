@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import { mailboxForPassword } from '../../accounts/password-login.ts';
-import { endWebSession } from '../../accounts/web-sessions.ts';
+import { adminTokenFingerprint, endWebSession } from '../../accounts/web-sessions.ts';
 import { canonicalAddress } from '../../address.ts';
 import type { AppContext } from '../../context.ts';
 import { PullmailError } from '../../errors.ts';
@@ -77,7 +77,9 @@ export function adminSignInRoutes(app: Hono<AdminEnv>, ctx: AppContext): void {
     }
     const old = c.get('session');
     if (old) await endWebSession(ctx, old);
-    await signIn(c, ctx, { kind: 'admin', mailboxId });
+    // a token session remembers which token it was: rotating or removing PULLMAIL_ADMIN_TOKEN ends it (frame.ts)
+    const tokenFp = mailboxId === null && ctx.config.adminToken ? adminTokenFingerprint(ctx.config.adminToken) : undefined;
+    await signIn(c, ctx, { kind: 'admin', mailboxId, tokenFp });
     return c.redirect(next, 303);
   });
 
