@@ -64,20 +64,25 @@ export async function recordAnswer(
 ): Promise<void> {
   await db
     .update(deliveries)
-    .set({
-      // held and challenged deliveries are asked about again later, to learn the user's decision
-      notifyKind: answer.recheckAt ? d.kind : null,
-      nextAttemptAt: answer.recheckAt ?? null,
-      attempts: answer.recheckAt ? 0 : undefined,
-      leaseUntil: null,
-      lastError: null,
-      notifiedAt: answer.now,
-      state: unlessFinal(deliveries.state, answer.state),
-      reason: unlessFinal(deliveries.reason, answer.reason ?? null),
-      challenge: answer.challenge ?? null,
-      challengeUrl: answer.challengeUrl ?? null,
-    })
+    .set(answerChanges(answer, d.kind))
     .where(and(eq(deliveries.id, d.id), eq(deliveries.notifyKind, d.kind), eq(deliveries.version, d.version)));
+}
+
+/** The row changes an answer makes (recordAnswer, recordAnswers); `kind` is kept only for a recheck. */
+function answerChanges(answer: { state: DeliveryState; reason?: string | null; challenge?: unknown; challengeUrl?: string | null; now: Date; recheckAt?: Date }, kind: OwedNotification['kind']) {
+  return {
+    // held and challenged deliveries are asked about again later, to learn the user's decision
+    notifyKind: answer.recheckAt ? kind : null,
+    nextAttemptAt: answer.recheckAt ?? null,
+    attempts: answer.recheckAt ? 0 : undefined,
+    leaseUntil: null,
+    lastError: null,
+    notifiedAt: answer.now,
+    state: unlessFinal(deliveries.state, answer.state),
+    reason: unlessFinal(deliveries.reason, answer.reason ?? null),
+    challenge: answer.challenge ?? null,
+    challengeUrl: answer.challengeUrl ?? null,
+  };
 }
 
 /**
@@ -98,18 +103,7 @@ export async function recordAnswers(
   const owed = ds.map((d) => sql`(${d.id}::uuid, ${d.kind}, ${d.version}::integer)`);
   await db
     .update(deliveries)
-    .set({
-      notifyKind: answer.recheckAt ? ds[0].kind : null,
-      nextAttemptAt: answer.recheckAt ?? null,
-      attempts: answer.recheckAt ? 0 : undefined,
-      leaseUntil: null,
-      lastError: null,
-      notifiedAt: answer.now,
-      state: unlessFinal(deliveries.state, answer.state),
-      reason: unlessFinal(deliveries.reason, answer.reason ?? null),
-      challenge: answer.challenge ?? null,
-      challengeUrl: answer.challengeUrl ?? null,
-    })
+    .set(answerChanges(answer, ds[0].kind))
     .where(sql`(${deliveries.id}, ${deliveries.notifyKind}, ${deliveries.version}) in (${sql.join(owed, sql`, `)})`);
 }
 
