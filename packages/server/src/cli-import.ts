@@ -15,6 +15,7 @@ import { isPullmailError, PullmailError, type ErrorCode } from './errors.ts';
 import { statusFlags, takeExportHeaders } from './mail/export-headers.ts';
 import { countMaildir, looksLikeMaildir, readMaildir } from './mail/maildir.ts';
 import { readMbox } from './mail/mbox.ts';
+import { partitionFlags } from './mailbox/flags.ts';
 
 export interface ImportCommand {
   address: string;
@@ -48,42 +49,49 @@ function isFatal(err: unknown): boolean {
 
 function httpSink(target: { socketPath: string } | { url: string; token: string }): Sink {
   const agent = 'url' in target && target.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const post = (address: string, m: Incoming, flags: string[]) => new Promise<ImportedMessage>((resolve, reject) => {
+    const query = new URLSearchParams();
+    if (m.folder) query.set('folder', m.folder);
+    if (flags.length) query.set('flags', flags.join(','));
+    if (m.internalDate && !Number.isNaN(m.internalDate.getTime())) query.set('date', m.internalDate.toISOString());
+    const path = `/api/v1/admin/users/${encodeURIComponent(address)}/messages?${query}`;
+    const headers: Record<string, string> = { 'content-type': 'message/rfc822', 'content-length': String(m.raw.length) };
+    let req;
+    if ('socketPath' in target) {
+      req = httpRequest({ socketPath: target.socketPath, path, method: 'POST', headers, agent });
+    } else {
+      const url = new URL(`${target.url}${path}`);
+      headers.authorization = `Bearer ${target.token}`;
+      req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'POST', headers, agent });
+    }
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      if ('socketPath' in target && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) reject(new NotListening());
+      else reject(new PullmailError('unavailable', `cannot reach the node (${err.code ?? err.message})`));
+    });
+    req.once('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.once('end', () => {
+        let json: ImportedMessage & { error?: string; detail?: string };
+        try {
+          json = JSON.parse(text);
+        } catch {
+          return reject(new PullmailError('internal', `the node answered ${res.statusCode} without JSON`));
+        }
+        if ((res.statusCode ?? 500) >= 400) reject(new PullmailError((json.error ?? 'internal') as ErrorCode, json.detail ?? `status ${res.statusCode}`));
+        else resolve(json);
+      });
+    });
+    req.end(m.raw);
+  });
   return {
-    add: (address, m) => new Promise((resolve, reject) => {
-      const query = new URLSearchParams();
-      if (m.folder) query.set('folder', m.folder);
-      if (m.flags?.length) query.set('flags', m.flags.join(','));
-      if (m.internalDate && !Number.isNaN(m.internalDate.getTime())) query.set('date', m.internalDate.toISOString());
-      const path = `/api/v1/admin/users/${encodeURIComponent(address)}/messages?${query}`;
-      const headers: Record<string, string> = { 'content-type': 'message/rfc822', 'content-length': String(m.raw.length) };
-      let req;
-      if ('socketPath' in target) {
-        req = httpRequest({ socketPath: target.socketPath, path, method: 'POST', headers, agent });
-      } else {
-        const url = new URL(`${target.url}${path}`);
-        headers.authorization = `Bearer ${target.token}`;
-        req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'POST', headers, agent });
-      }
-      req.once('error', (err: NodeJS.ErrnoException) => {
-        if ('socketPath' in target && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) reject(new NotListening());
-        else reject(new PullmailError('unavailable', `cannot reach the node (${err.code ?? err.message})`));
-      });
-      req.once('response', (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.once('end', () => {
-          let json: ImportedMessage & { error?: string; detail?: string };
-          try {
-            json = JSON.parse(text);
-          } catch {
-            return reject(new PullmailError('internal', `the node answered ${res.statusCode} without JSON`));
-          }
-          if ((res.statusCode ?? 500) >= 400) reject(new PullmailError((json.error ?? 'internal') as ErrorCode, json.detail ?? `status ${res.statusCode}`));
-          else resolve(json);
-        });
-      });
-      req.end(m.raw);
-    }),
+    async add(address, m) {
+      // `?flags=` is a comma list: only flags a message can carry (never a comma) go on the wire, and the
+      // rest are named as left off, as importMessage names them on the database path
+      const { flags, ignored } = partitionFlags(m.flags ?? []);
+      const out = await post(address, m, flags);
+      return { ...out, ignored_flags: [...ignored, ...out.ignored_flags] };
+    },
     close: async () => agent.destroy(),
   };
 }

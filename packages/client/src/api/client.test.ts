@@ -72,6 +72,15 @@ describe('PullmailClient requests', () => {
     });
   }
 
+  it('appendMessage sends flags as one comma list and refuses a flag with a comma before any request', async () => {
+    const r = recorder(() => Response.json({}, { status: 201 }));
+    await client(r.fetch).appendMessage('Archive', 'Subject: x\r\n\r\nx\r\n', ['\\Seen', '$Label1']);
+    assert.equal(r.calls[0].url, `${BASE}/api/v1/folders/Archive/messages?flags=%5CSeen%2C%24Label1`);
+    // the node would read "a,b" as the two keywords a and b
+    await assert.rejects(client(r.fetch).appendMessage('Archive', 'Subject: x\r\n\r\nx\r\n', ['\\Seen', 'a,b']), { name: 'TypeError', message: /"a,b" is not a flag/ });
+    assert.equal(r.calls.length, 1);
+  });
+
   it('createUser uses the admin token', async () => {
     const r = recorder(() => Response.json({ address: 'a@x.test', token: 'pm_x' }, { status: 201 }));
     assert.deepEqual(await client(r.fetch).createUser({ address: 'a@x.test' }), { address: 'a@x.test', token: 'pm_x' });

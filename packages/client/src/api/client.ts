@@ -212,7 +212,10 @@ export class PullmailClient {
   }
 
   /** Files RFC 5322 bytes in a folder (a draft, an archived message); a copy already there is returned as is. */
+  /** @throws TypeError for a flag with a comma: `?flags=` is a comma list, and no keyword has one. */
   async appendMessage(folder: string, raw: Raw, flags: string[] = []): Promise<MailEntry> {
+    const comma = flags.find((f) => f.includes(','));
+    if (comma !== undefined) throw new TypeError(`${JSON.stringify(comma)} is not a flag: keywords have no comma`);
     return this.#userJson('POST', `/folders/${id(folder)}/messages`, { body: raw, contentType: RFC822, query: { flags: flags.join(',') || undefined } });
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyFlags, canonicalFlag, canonicalFlags, sameFlags } from './flags.ts';
+import { applyFlags, canonicalFlag, canonicalFlags, partitionFlags, sameFlags } from './flags.ts';
 
 describe('canonicalFlag', () => {
   const good: [string, string][] = [
@@ -22,6 +22,9 @@ describe('canonicalFlag', () => {
     ['"q"', 'quoted'],
     ['é', 'not ASCII'],
     ['x'.repeat(65), 'too long'],
+    // an atom may hold one (RFC 3501), but `?flags=` lists are comma-separated
+    ['a,b', 'the list separator'],
+    [',', 'the list separator alone'],
   ];
   for (const [input, why] of bad) it(`refuses ${JSON.stringify(input)} (${why})`, () => assert.throws(() => canonicalFlag(input), { code: 'bad_request' }));
 });
@@ -41,5 +44,19 @@ describe('applyFlags', () => {
   it('compares lists as sets', () => {
     assert.ok(sameFlags(['\\Seen', '$a'], ['$a', '\\Seen']));
     assert.ok(!sameFlags(['\\Seen'], ['\\Seen', '$a']));
+  });
+});
+
+describe('partitionFlags', () => {
+  const table: [string, string[], string[], string[]][] = [
+    ['all good, canonical', ['\\seen', '$Label1'], ['\\Seen', '$Label1'], []],
+    ['duplicates once', ['\\Seen', '\\SEEN', '$a', '$a'], ['\\Seen', '$a'], []],
+    ['bad ones left off as given', ['\\Seen', 'a,b', '\\Recent', 'two words'], ['\\Seen'], ['a,b', '\\Recent', 'two words']],
+    ['none', [], [], []],
+  ];
+  for (const [name, input, flags, ignored] of table) it(name, () => assert.deepEqual(partitionFlags(input), { flags, ignored }));
+  it('keeps at most 64 flags', () => {
+    const many = Array.from({ length: 70 }, (_, i) => `$k${i}`);
+    assert.deepEqual(partitionFlags([...many, ...many]).flags, many.slice(0, 64));
   });
 });

@@ -4,7 +4,11 @@ import { SYSTEM_FLAGS } from '@pullmail/client/wire';
 import { PullmailError } from '../errors.ts';
 
 const SYSTEM = new Map(SYSTEM_FLAGS.map((f) => [f.toLowerCase(), f]));
-/** RFC 3501 atom characters, less `]` (resp-specials) and `\` (only system flags carry one). */
+/**
+ * RFC 3501 atom characters, less `]` (resp-specials), `\` (only system flags carry one) and `,`: the
+ * REST and admin APIs take flag lists as `?flags=\Seen,$Label`, so a keyword with a comma could not be
+ * told from two keywords there.
+ */
 const KEYWORD = /^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|~]{1,64}$/;
 const MAX_FLAGS = 64;
 
@@ -16,6 +20,23 @@ export function canonicalFlag(flag: string): string {
   if (flag.startsWith('\\')) throw new PullmailError('bad_request', `${flag} is not a flag a message can be given`);
   if (!KEYWORD.test(flag)) throw new PullmailError('bad_request', `"${flag}" is not a valid keyword (letters, digits and $-._ etc., at most 64)`);
   return flag;
+}
+
+/**
+ * Flags from elsewhere (an import): the ones a message can carry in canonical form, at most 64 and
+ * without duplicates, and the ones no IMAP message can carry, as given, to be left off and named.
+ */
+export function partitionFlags(flags: readonly string[]): { flags: string[]; ignored: string[] } {
+  const kept = new Set<string>();
+  const ignored: string[] = [];
+  for (const flag of flags) {
+    try {
+      kept.add(canonicalFlag(flag));
+    } catch {
+      ignored.push(flag);
+    }
+  }
+  return { flags: [...kept].slice(0, MAX_FLAGS), ignored };
 }
 
 /** A flag list without duplicates, in canonical form and stable order. */
