@@ -21,12 +21,27 @@ export function maildirFlags(fileName: string, keywords: readonly string[] = [])
   return flags;
 }
 
-/** The folder a Maildir++ directory name (`.Archive.2024`) stands for (`Archive/2024`), or undefined. */
+/** Where mail of another server's folder named Requests goes: pullmail's Requests only shows held requests. */
+export const IMPORTED_REQUESTS_FOLDER = 'Requests (imported)';
+
+/**
+ * The folder a Maildir++ directory name (`.Archive.2024`) stands for (`Archive/2024`), or undefined.
+ * `.INBOX` is INBOX. Folders under INBOX (`.INBOX.x`, as Dovecot names INBOX/x) become top-level
+ * folders (`x`): pullmail has none under INBOX (mailbox/folder-name.ts), and `x` is what a user looks
+ * for; a `.x` beside it is the same folder then. A folder Requests is filed in `Requests (imported)`:
+ * pullmail's Requests holds only the first-contact requests it is deciding (docs/mailbox.md).
+ */
 export function maildirFolder(dirName: string): string | undefined {
   if (!dirName.startsWith('.') || dirName === '.' || dirName === '..') return undefined;
-  const levels = dirName.slice(1).split('.');
+  let levels = dirName.slice(1).split('.');
   if (levels.some((l) => l === '')) return undefined;
-  return levels.map(decodeMailboxName).join('/');
+  levels = levels.map(decodeMailboxName);
+  if (levels[0].toUpperCase() === 'INBOX') {
+    if (levels.length === 1) return 'INBOX';
+    levels = levels.slice(1);
+  }
+  if (levels[0] === 'Requests') levels[0] = IMPORTED_REQUESTS_FOLDER;
+  return levels.join('/');
 }
 
 /** Dovecot's `dovecot-keywords`: lines `<index> <keyword>`. */
@@ -71,7 +86,7 @@ function maildirFolders(root: string): { dir: string; folder: string }[] {
   const subs = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   for (const name of subs) {
     const folder = maildirFolder(name);
-    if (folder && isMaildir(join(root, name))) out.push({ dir: join(root, name), folder: folder.toUpperCase() === 'INBOX' ? 'INBOX' : folder });
+    if (folder && isMaildir(join(root, name))) out.push({ dir: join(root, name), folder });
   }
   return out;
 }

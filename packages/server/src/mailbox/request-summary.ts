@@ -10,6 +10,16 @@ export interface RequestFacts {
   via: string | null;
 }
 
+const summaryId = (requestId: string) => `<request-${requestId}@pullmail.invalid>`;
+
+/**
+ * Whether a Message-ID field (as peekHeaders gives it) is a summary's: a copy of the Requests folder
+ * taken over IMAP holds these, and importing one would file a stand-in for mail that is not here.
+ */
+export function isRequestSummaryId(messageId: string | null): boolean {
+  return !!messageId && /^<request-[^<>@\s]+@pullmail\.invalid>$/.test(messageId);
+}
+
 /** RFC 5322 bytes (CRLF) of the summary; the same facts always give the same bytes. */
 export function requestSummary(r: RequestFacts): Buffer {
   const subject = r.subject.replace(/[\r\n]+/g, ' ');
@@ -18,7 +28,7 @@ export function requestSummary(r: RequestFacts): Buffer {
     `From: ${/^[\x20-\x7e]*$/.test(from) ? from : 'unknown-sender'}`,
     `Subject: =?UTF-8?B?${Buffer.from(subject).toString('base64')}?=`,
     `Date: ${r.receivedAt.toUTCString().replace('GMT', '+0000')}`,
-    `Message-ID: <request-${r.id}@pullmail.invalid>`,
+    `Message-ID: ${summaryId(r.id)}`,
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
     'Content-Transfer-Encoding: 8bit',
