@@ -215,6 +215,93 @@ describe('export and import', { timeout: 300_000 }, () => {
     assert.deepEqual(oneJsonLine(again.stdout), { added: 0, duplicates: 5, failed: 0 });
   });
 
+  it("Maildir++ folders under INBOX become top-level folders; another server's Requests goes to Requests (imported)", async () => {
+    const md = join(work, 'Maildir-dovecot');
+    const put = (dir: string, name: string, body: string) => {
+      mkdirSync(join(md, dir), { recursive: true });
+      writeFileSync(join(md, dir, name), body);
+    };
+    const m = (n: number) => `From: z@z.test\nSubject: dc ${n}\nMessage-ID: <dc${n}@z.test>\n\nbody ${n}\n`;
+    put('cur', '1700000001.M1P1.host:2,S', m(1));
+    // Dovecot's INBOX/Receipts and INBOX/Lists/node
+    put('.INBOX.Receipts/cur', '1700000002.M1P1.host:2,S', m(2));
+    put('.INBOX.Lists.node/new', '1700000003.M1P1.host', m(3));
+    // a folder Requests of another server holds mail
+    put('.Requests/cur', '1700000004.M1P1.host:2,S', m(4));
+    // what pullmail's IMAP shows in its own Requests: a stand-in for a held request, not mail
+    put('.Requests/cur', '1700000005.M1P1.host:2,', 'From: ann@a.test\r\nSubject: hi\r\nMessage-ID: <request-0b6f3c1e-8d4a-4a57-9f0e-2c1d5e7a9b11@pullmail.invalid>\r\nX-Pullmail-Request: held\r\n\r\nA first-contact request\r\n');
+    const token = await addUser(b!, 'dov@b.test');
+    const r = await run(['import', 'dov@b.test', md], b!.env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(oneJsonLine(r.stdout), { added: 4, duplicates: 0, failed: 1 });
+    assert.match(r.stderr, /\.Requests\/cur\/1700000005\.M1P1\.host:2,: this is the summary of a held first-contact request .*pullmail requests/);
+    assert.doesNotMatch(r.stderr, /INBOX or under it|Requests holds first-contact requests only/);
+    const lines = (await snapshot(b!, token)).map((l) => l.split(' | ').slice(0, 2).join(' | '));
+    assert.deepEqual(lines, ['INBOX | \\Seen', 'Lists/node | -', 'Receipts | \\Seen', 'Requests (imported) | \\Seen']);
+    // the held requests of the mailbox are untouched
+    assert.deepEqual(await api(b!, token).json('/requests'), { requests: [] });
+    const again = await run(['import', 'dov@b.test', md], b!.env);
+    assert.deepEqual(oneJsonLine(again.stdout), { added: 0, duplicates: 4, failed: 1 });
+  });
+
+  it('a message without a final line break is one message through every import, export and import again', async () => {
+    // no Message-ID: the digest alone tells copies apart; with one: the Message-ID and the digest
+    const bare = ['From: z@z.test\nSubject: no id, no final LF\n\nlast line', 'From: z@z.test\r\nSubject: with id, no final CRLF\r\nMessage-ID: <nofinal@z.test>\r\n\r\nlast line'];
+    const md = join(work, 'Maildir-nofinal');
+    mkdirSync(join(md, 'cur'), { recursive: true });
+    bare.forEach((raw, i) => writeFileSync(join(md, 'cur', `170000000${i}.M1P1.host:2,S`), raw));
+    const token = await addUser(b!, 'nel@b.test');
+    const counts = async (args: string[]) => {
+      const r = await run(['import', 'nel@b.test', ...args], b!.env);
+      assert.equal(r.code, 0, r.stderr);
+      return oneJsonLine(r.stdout);
+    };
+    assert.deepEqual(await counts([md]), { added: 2, duplicates: 0, failed: 0 });
+    // the original twice, through the control socket and the admin API
+    assert.deepEqual(await counts([md]), { added: 0, duplicates: 2, failed: 0 });
+    assert.deepEqual(await counts([md, '--url', b!.base]), { added: 0, duplicates: 2, failed: 0 });
+    // stored as they came
+    const stored = (await snapshot(b!, token)).map((l) => l.split(' | ')[3]).sort();
+    assert.deepEqual(stored, bare.map((raw) => createHash('sha256').update(raw).digest('hex')).sort());
+    // an mbox cannot end a message without a line break: the export gives each one
+    const file = join(work, 'nel.mbox');
+    const exportedNel = Buffer.from(await (await api(b!, token).call('/export')).arrayBuffer());
+    writeFileSync(file, exportedNel);
+    assert.match(exportedNel.toString('utf8'), /\n\nlast line\n\nFrom /);
+    assert.deepEqual(await counts([file]), { added: 0, duplicates: 2, failed: 0 });
+    assert.deepEqual(await counts([file, '--url', b!.base]), { added: 0, duplicates: 2, failed: 0 });
+    // the other way round: the export into a fresh mailbox, then the originals
+    const otherToken = await addUser(b!, 'ned@b.test');
+    const into = async (args: string[]) => oneJsonLine((await run(['import', 'ned@b.test', ...args], b!.env)).stdout);
+    assert.deepEqual(await into([file]), { added: 2, duplicates: 0, failed: 0 });
+    assert.deepEqual(await into([md]), { added: 0, duplicates: 2, failed: 0 });
+    assert.equal((await snapshot(b!, otherToken)).length, 2);
+  });
+
+  it('a keyword with a comma is left off and named, through the control socket and the admin API alike', async () => {
+    const token = await addUser(b!, 'kit@b.test');
+    const file = join(work, 'comma.mbox');
+    writeFileSync(file, 'From z Mon Jan  1 00:00:00 2024\nX-Pullmail-Folder: INBOX\nX-Pullmail-Flags: \\Seen a,b $ok\nSubject: comma\nMessage-ID: <comma@z.test>\n\nbody\n\n');
+    const md = join(work, 'Maildir-comma');
+    mkdirSync(join(md, 'cur'), { recursive: true });
+    writeFileSync(join(md, 'dovecot-keywords'), '0 $ok\n1 c,d\n');
+    writeFileSync(join(md, 'cur', '1700000001.M1P1.host:2,Sab'), 'From: z@z.test\nSubject: comma md\nMessage-ID: <comma-md@z.test>\n\nbody\n');
+    for (const args of [[file], [md], [file, '--url', b!.base], [md, '--url', b!.base]]) {
+      const r = await run(['import', 'kit@b.test', ...args], b!.env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /flags left off \(not IMAP flags\): (a,b|c,d)\n/, args.join(' '));
+    }
+    const lines = (await snapshot(b!, token)).map((l) => l.split(' | ').slice(0, 2).join(' | '));
+    // never the keywords a, b, c or d
+    assert.deepEqual(lines, ['INBOX | $ok \\Seen', 'INBOX | $ok \\Seen']);
+    // the node reads a comma in ?flags= as the list separator; the SDK refuses such a flag (client.test.ts)
+    const res = await fetch(`${b!.base}/api/v1/admin/users/kit@b.test/messages?flags=${encodeURIComponent('\\Seen,a b')}`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'message/rfc822' }, body: 'Subject: q\r\nMessage-ID: <q@z.test>\r\n\r\nq\r\n',
+    });
+    assert.equal(res.status, 201);
+    assert.deepEqual(((await res.json()) as { ignored_flags: string[] }).ignored_flags, ['a b']);
+  });
+
   it('malformed input: every good message goes in, every bad one is named, nothing is lost', async () => {
     const token = await addUser(b!, 'mal@b.test');
     const good = (n: number, extra = '') => `From: z@z.test\nSubject: good ${n}\nMessage-ID: <g${n}@z.test>\n${extra}\nbody\n`;

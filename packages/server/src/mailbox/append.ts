@@ -1,10 +1,11 @@
 // Adding a message a client brings (IMAP APPEND, POST /api/v1/folders/:name/messages): a draft, a
 // copy of a sent message, mail moved in from elsewhere. A copy of something already filed in that
-// folder (same Message-ID field and the same bytes, or a message this node sent itself) adds nothing.
-import { createHash } from 'node:crypto';
+// folder (same Message-ID field and the same bytes up to a final line break, or a message this node
+// sent itself) adds nothing.
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { peekHeaders } from '../mail/header-peek.ts';
+import { sameMessageDigests } from '../mail/message-digest.ts';
 import { linkBody, storeBody } from '../store/bodies.ts';
 import { fileMessage, findByMessageIdHeader, type FolderRow } from '../store/folders.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
@@ -23,11 +24,12 @@ export async function appendMessage(ctx: Pick<AppContext, 'db' | 'config' | 'now
   if (input.raw.length > ctx.config.maxMessageBytes) throw new PullmailError('too_large', `message is ${input.raw.length} bytes; the limit is ${ctx.config.maxMessageBytes}`);
   const flags = canonicalFlags(input.flags ?? []);
   const head = peekHeaders(input.raw);
-  const sha256 = createHash('sha256').update(input.raw).digest('base64url');
   if (head.messageId) {
     const same = await findByMessageIdHeader(ctx.db, folder.id, head.messageId);
-    // the node filed its own copy when the message was sent (Sent), or the client appends twice
-    if (same && (same.messageId || same.sha256 === sha256 || same.inboundId)) return { id: same.id, uid: same.uid, existing: true };
+    // the node filed its own copy when the message was sent (Sent), or the client appends twice (an
+    // export and import of it may have added a final line break: mail/message-digest.ts)
+    const sameBytes = () => !!same?.sha256 && sameMessageDigests(input.raw).includes(same.sha256);
+    if (same && (same.messageId || same.inboundId || sameBytes())) return { id: same.id, uid: same.uid, existing: true };
   }
   const body = await storeBody(ctx.db, input.raw, { maxBytes: ctx.config.maxMessageBytes });
   const filed = await linkBody(ctx.db, body, () => ctx.db.transaction((tx) => fileMessage(tx, folder.id, {

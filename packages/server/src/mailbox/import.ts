@@ -1,16 +1,17 @@
 // Adding one message from an export, an mbox or a Maildir to a mailbox (`pullmail-server import`,
 // docs/operator.md "Export and import"): into the folder it came from (made when missing), with its
 // flags and date, unless a copy is there already: the same Message-ID field (appendMessage), or the
-// same bytes for a message without one.
-import { createHash } from 'node:crypto';
+// same bytes up to a final line break for a message without one (mail/message-digest.ts).
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { peekHeaders } from '../mail/header-peek.ts';
+import { sameMessageDigests } from '../mail/message-digest.ts';
 import { findByDigestWithoutMessageId, findFolder, insertFolder, type FolderRow } from '../store/folders.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { appendMessage } from './append.ts';
 import { checkFolderName } from './folder-name.ts';
-import { canonicalFlag } from './flags.ts';
+import { partitionFlags } from './flags.ts';
+import { isRequestSummaryId } from './request-summary.ts';
 
 export interface ImportInput {
   raw: Buffer;
@@ -39,23 +40,18 @@ async function importFolder(ctx: Ctx, mailbox: Mailbox, rawName: string): Promis
   return made;
 }
 
-/** @throws bad_request (folder name, empty message), too_large, conflict (Requests) */
+/** @throws bad_request (folder name, empty message, a held request's summary), too_large, conflict (Requests) */
 export async function importMessage(ctx: Ctx, mailbox: Mailbox, input: ImportInput): Promise<ImportOutcome> {
-  const folder = await importFolder(ctx, mailbox, input.folder ?? 'INBOX');
-  const flags: string[] = [];
-  const ignored: string[] = [];
-  for (const flag of input.flags ?? []) {
-    try {
-      flags.push(canonicalFlag(flag));
-    } catch {
-      ignored.push(flag);
-    }
+  const { messageId } = peekHeaders(input.raw);
+  if (isRequestSummaryId(messageId)) {
+    throw new PullmailError('bad_request', 'this is the summary of a held first-contact request (from a copy of Requests), not mail: requests are accepted or rejected where they are held (pullmail requests), never imported');
   }
-  if (!peekHeaders(input.raw).messageId) {
-    const sha256 = createHash('sha256').update(input.raw).digest('base64url');
-    const same = await findByDigestWithoutMessageId(ctx.db, mailbox.id, folder.id, sha256);
+  const folder = await importFolder(ctx, mailbox, input.folder ?? 'INBOX');
+  const { flags, ignored } = partitionFlags(input.flags ?? []);
+  if (!messageId) {
+    const same = await findByDigestWithoutMessageId(ctx.db, mailbox.id, folder.id, sameMessageDigests(input.raw));
     if (same) return { id: same.id, result: 'duplicate', ignored_flags: ignored };
   }
-  const filed = await appendMessage(ctx, mailbox, folder, { raw: input.raw, flags: flags.slice(0, 64), internalDate: input.internalDate });
+  const filed = await appendMessage(ctx, mailbox, folder, { raw: input.raw, flags, internalDate: input.internalDate });
   return { id: filed.id, result: filed.existing ? 'duplicate' : 'added', ignored_flags: ignored };
 }

@@ -265,13 +265,14 @@ export async function findByMessageIdHeader(db: Executor, folderId: string, mess
   return row;
 }
 
-/** An entry of this folder with its own bytes of this digest and no Message-ID field (so an import of a copy adds nothing). */
-export async function findByDigestWithoutMessageId(db: Executor, mailboxId: string, folderId: string, sha256: string): Promise<EntryRow | undefined> {
+/** An entry of this folder with bytes of one of these digests and no Message-ID field (so an import of a copy adds nothing). */
+export async function findByDigestWithoutMessageId(db: Executor, mailboxId: string, folderId: string, sha256: readonly string[]): Promise<EntryRow | undefined> {
+  if (!sha256.length) return undefined;
   // folder_messages_mailbox_msgid_idx serves `message_id_header is null`: only the few such entries are read
   const [row] = await db
     .select()
     .from(folderMessages)
-    .where(and(eq(folderMessages.mailboxId, mailboxId), isNull(folderMessages.messageIdHeader), eq(folderMessages.folderId, folderId), eq(folderMessages.sha256, sha256)))
+    .where(and(eq(folderMessages.mailboxId, mailboxId), isNull(folderMessages.messageIdHeader), eq(folderMessages.folderId, folderId), inArray(folderMessages.sha256, [...sha256])))
     .limit(1);
   return row;
 }
