@@ -2,7 +2,7 @@
 // method as soon as it is measured, then a summary table. Figures are printed, never asserted.
 // PostgreSQL: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test when unset. Every bench
 // database (pm_t_*) and node process a bench creates is removed when it ends.
-// Usage: node bench/run.ts [--only name,name]   (names: pm1, verify, fetch, rss, large, scaling, smtp, imap, import, web)
+// Usage: node bench/run.ts [--only name,name]   (names: pm1, verify, fetch, rss, large, scaling, smtp, imap, import, web, processes)
 import { loadavg, cpus } from 'node:os';
 import { ensureDatabaseUrl, printFigure, sqlClient, type Figure } from './lib/common.ts';
 import { benchFetchLatency, fetchLatencyFigures } from './fetch-latency.ts';
@@ -11,6 +11,7 @@ import { benchImport, importFigures } from './import.ts';
 import { benchLargeMessage, largeMessageFigures } from './large-message.ts';
 import { benchNotifyVerify } from './notify-verify.ts';
 import { benchPm1Delivery, pm1DeliveryFigures } from './pm1-delivery.ts';
+import { benchProcesses, processesFigures } from './processes.ts';
 import { benchRssStored, rssStoredFigures } from './rss-stored.ts';
 import { benchSmtpIngest, smtpGatewayMissing, smtpIngestFigures } from './smtp-ingest.ts';
 import { benchStoredScaling, storedScalingFigures } from './stored-scaling.ts';
@@ -45,6 +46,7 @@ const STEPS: Step[] = [
   { key: 'imap', title: '8. IMAP: FETCH of 10k headers, full-body sync of 1k × 5 KB, IDLE store→EXISTS, RSS per idle connection', run: async () => imapFigures(await benchImap(10_000, 1000, 200, 1000)), timeoutMs: 900_000 },
   { key: 'import', title: '9. peak RSS of pullmail-server import for a 200 MB mbox (and a 20 MB one), and of the node exporting it', run: async () => importFigures(await benchImport(200_000_000, 20_000_000)), timeoutMs: 600_000 },
   { key: 'web', title: '10. web UI server time: Inbox, a deep page, search and a message page with 10k in the inbox', run: async () => webFigures(await benchWeb(10_000, 200)) },
+  { key: 'processes', title: '11. pm1 delivery with each node as one process and as two on one PostgreSQL (does it scale past one process?)', run: async () => processesFigures(await benchProcesses(2000, 2)), timeoutMs: 900_000 },
 ];
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
