@@ -37,6 +37,7 @@ async function memoryKeySet(): Promise<{ keys: KeySet; publicJwk: Record<string,
     publicKey: (kid) => (kid === 'k1' ? KeyObject.from(publicKey as CryptoKey) : undefined),
     jwks: () => ({ keys: [publicJwk as never] }),
     reload: async () => {},
+    refresh: async () => {},
   };
   return { keys, publicJwk };
 }

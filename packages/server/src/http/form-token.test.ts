@@ -6,7 +6,7 @@ import { checkFormToken, issueFormToken } from './form-token.ts';
 
 async function keySet(kid: string): Promise<KeySet> {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  return { signer: () => ({ kid, key: privateKey }), publicKey: (k) => (k === kid ? publicKey : undefined), jwks: () => ({ keys: [] }), reload: async () => {} };
+  return { signer: () => ({ kid, key: privateKey }), publicKey: (k) => (k === kid ? publicKey : undefined), jwks: () => ({ keys: [] }), reload: async () => {}, refresh: async () => {} };
 }
 
 describe('form tokens', () => {

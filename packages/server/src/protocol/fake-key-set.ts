@@ -31,6 +31,7 @@ export async function createFakeKeySet(): Promise<FakeKeySet> {
     publicKey: (kid) => published.get(kid)?.key,
     jwks: () => ({ keys: [...published.values()].map((p) => p.jwk) }),
     reload: async () => {},
+    refresh: async () => {},
     rotate,
   };
 }

@@ -3,7 +3,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
 import type { Db } from '../store/db.ts';
-import { addKey, listKeys, type StoredKey } from '../store/node-keys.ts';
+import { addFirstKey, addKey, listKeys, type StoredKey } from '../store/node-keys.ts';
 
 export interface SigningKey {
   kid: string;
@@ -19,6 +19,8 @@ export interface KeySet {
   jwks(): JSONWebKeySet;
   /** Re-reads keys from the database (after a rotation by another process). */
   reload(): Promise<void>;
+  /** Re-reads keys unless that was done less than `maxAgeMs` ago (what is published must include keys other processes made). */
+  refresh(maxAgeMs: number): Promise<void>;
 }
 
 async function newKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: JWK }> {
@@ -46,7 +48,8 @@ export async function loadKeySet(db: Db, opts: { now: () => Date; publishSeconds
   async function reload(): Promise<void> {
     let stored = await listKeys(db);
     if (stored.length === 0) {
-      await rotateKeys(db, opts.now());
+      const key = await newKey();
+      await db.transaction((tx) => addFirstKey(tx, key, opts.now()));
       stored = await listKeys(db);
     }
     const current = stored.find((k) => !k.retiredAt) ?? stored[0];
@@ -57,7 +60,10 @@ export async function loadKeySet(db: Db, opts: { now: () => Date; publishSeconds
     }
     signer = { kid: current.kid, key: createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: current.privateJwk.x!, d: current.privateJwk.d! }, format: 'jwk' }) };
     published = next;
+    loadedAt = Date.now();
   }
+  let loadedAt = 0;
+  let refreshing: Promise<void> | undefined;
   await reload();
 
   return {
@@ -67,6 +73,11 @@ export async function loadKeySet(db: Db, opts: { now: () => Date; publishSeconds
       keys: [...published.values()].map(({ jwk }) => ({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid: jwk.kid, alg: 'EdDSA', use: 'sig' })),
     }),
     reload,
+    async refresh(maxAgeMs) {
+      if (Date.now() - loadedAt < maxAgeMs) return;
+      refreshing ??= reload().finally(() => (refreshing = undefined));
+      await refreshing;
+    },
   };
 }
 

@@ -17,7 +17,10 @@ export function wellKnownRoutes(ctx: AppContext): Hono {
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(meta);
   });
-  app.get('/.well-known/pullmail/jwks.json', (c) => {
+  app.get('/.well-known/pullmail/jwks.json', async (c) => {
+    // other processes of this node (one database) may have made or rotated keys: publish theirs too,
+    // read again at most once a second however often the JWKS is asked for
+    await ctx.keys.refresh(1000);
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(ctx.keys.jwks());
   });
