@@ -12,16 +12,15 @@ import { PullmailError } from '../../errors.ts';
 import { clientAddress } from '../../http/middleware/auth.ts';
 import { anonymousCsrf, csrfField, field } from '../csrf.ts';
 import { page } from '../layout.ts';
-import { clearSessionCookie, signIn } from '../session.ts';
+import { signIn } from '../session.ts';
+import { nextPathWithin, signOutRoutes } from '../sign-out.ts';
 import { ADMIN, ADMIN_SIGN_IN, type AdminEnv } from './frame.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 /** Constant time whatever the lengths: both sides hashed first. */
 const sameToken = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
 
-function nextPath(raw: string | undefined): string {
-  return raw && raw.startsWith(`${ADMIN}/`) && !raw.startsWith('//') && !raw.includes('\\') && /^[\x21-\x7e]*$/.test(raw) ? raw : `${ADMIN}/users`;
-}
+const nextPath = (raw: string | undefined) => nextPathWithin(ADMIN, raw, `${ADMIN}/users`);
 
 export function adminSignInRoutes(app: Hono<AdminEnv>, ctx: AppContext): void {
   const form = async (c: { get(k: 'nonce'): string }, opts: { next: string; address?: string; error?: string }) => {
@@ -83,25 +82,5 @@ export function adminSignInRoutes(app: Hono<AdminEnv>, ctx: AppContext): void {
     return c.redirect(next, 303);
   });
 
-  // as in the webmail: a link from our own pages signs out at once, from elsewhere it asks first
-  app.get('/sign-out', async (c) => {
-    const session = c.get('session');
-    if (!session) return c.redirect(ADMIN_SIGN_IN, 303);
-    if (c.req.header('sec-fetch-site') === 'same-origin') {
-      await endWebSession(ctx, session);
-      clearSessionCookie(c, ctx, 'admin');
-      return c.redirect(ADMIN_SIGN_IN, 303);
-    }
-    return c.html(page({
-      title: 'Sign out', nonce: c.get('nonce'), area: 'Admin',
-      body: html`<section class="card narrow"><h1>Sign out?</h1><form method="post" action="${ADMIN}/sign-out">${csrfField(c.get('csrf'))}<button type="submit" class="primary">Sign out</button></form></section>`,
-    }));
-  });
-
-  app.post('/sign-out', async (c) => {
-    const session = c.get('session');
-    if (session) await endWebSession(ctx, session);
-    clearSessionCookie(c, ctx, 'admin');
-    return c.redirect(ADMIN_SIGN_IN, 303);
-  });
+  signOutRoutes(app, ctx, { kind: 'admin', base: ADMIN, signInPath: ADMIN_SIGN_IN, area: 'Admin' });
 }

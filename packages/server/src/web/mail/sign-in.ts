@@ -11,13 +11,11 @@ import { clientAddress } from '../../http/middleware/auth.ts';
 import type { Mailbox } from '../../store/mailboxes.ts';
 import { anonymousCsrf, csrfField, field } from '../csrf.ts';
 import { page } from '../layout.ts';
-import { clearSessionCookie, signIn } from '../session.ts';
+import { signIn } from '../session.ts';
+import { nextPathWithin, signOutRoutes } from '../sign-out.ts';
 import { MAIL, SIGN_IN, type MailEnv } from './frame.ts';
 
-/** Only our own paths are followed after sign-in (no open redirect). */
-function nextPath(raw: string | undefined): string {
-  return raw && raw.startsWith(`${MAIL}/`) && !raw.startsWith('//') && !raw.includes('\\') && /^[\x21-\x7e]*$/.test(raw) ? raw : `${MAIL}/`;
-}
+const nextPath = (raw: string | undefined) => nextPathWithin(MAIL, raw, `${MAIL}/`);
 
 export function signInRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
   const form = async (c: { get(k: 'nonce'): string }, opts: { next: string; address?: string; error?: string }) => page({
@@ -59,26 +57,5 @@ export function signInRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
     return c.redirect(next, 303);
   });
 
-  // "Sign out" is a link (OPERATOR.md): followed from one of our pages (Sec-Fetch-Site: same-origin)
-  // it signs out at once; from anywhere else it only asks, with a CSRF-protected button
-  app.get('/sign-out', async (c) => {
-    const session = c.get('session');
-    if (!session) return c.redirect(SIGN_IN, 303);
-    if (c.req.header('sec-fetch-site') === 'same-origin') {
-      await endWebSession(ctx, session);
-      clearSessionCookie(c, ctx, 'user');
-      return c.redirect(SIGN_IN, 303);
-    }
-    return c.html(page({
-      title: 'Sign out', nonce: c.get('nonce'), area: 'Mail',
-      body: html`<section class="card narrow"><h1>Sign out?</h1><form method="post" action="${MAIL}/sign-out">${csrfField(c.get('csrf'))}<button type="submit" class="primary">Sign out</button></form></section>`,
-    }));
-  });
-
-  app.post('/sign-out', async (c) => {
-    const session = c.get('session');
-    if (session) await endWebSession(ctx, session);
-    clearSessionCookie(c, ctx, 'user');
-    return c.redirect(SIGN_IN, 303);
-  });
+  signOutRoutes(app, ctx, { kind: 'user', base: MAIL, signInPath: SIGN_IN, area: 'Mail' });
 }
