@@ -64,9 +64,11 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   }
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    // refused before the message is read: smtp-server drains it, then sends the 421
+    // smtp-server calls this at the DATA command: a login already gone is refused unread (drained,
+    // then the 421), and one that ends while the message comes in is asked again before it is sent
     await requireLogin(session);
     const msg = await readMessage(stream, max);
+    await requireLogin(session);
     if (msg.oversize) throw replies.tooLarge(max);
     if (msg.smuggling) throw replies.smuggling();
     const mailbox = await findMailbox(ctx.db, userOf(session));
