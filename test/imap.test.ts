@@ -64,7 +64,7 @@ describe('IMAP over TCP with real clients', () => {
       host: '127.0.0.1',
       port: 0,
       backend,
-      login: async (user, password) => (USERS[user] === password ? user : undefined),
+      login: async (user, password) => (USERS[user] === password ? { user } : undefined),
       maxConnectionsPerAddress: 8,
       maxLiteralBytes: 1024 * 1024,
     });
@@ -277,7 +277,7 @@ describe('IMAP listener streaming', () => {
         });
       },
     };
-    const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend, login: async (u) => u, maxConnectionsPerAddress: 1 });
+    const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend, login: async (u) => ({ user: u }), maxConnectionsPerAddress: 1 });
     try {
       await memory.account('u').append('INBOX', Buffer.from(simple('x')), [], new Date());
       const sock = connect(listener.port, '127.0.0.1');
@@ -351,7 +351,7 @@ describe('IMAP listener idle timeout', () => {
 describe('IMAP over TLS', () => {
   const pki = testPki();
   const tls = { cert: readFileSync(pki.certPath, 'utf8'), key: readFileSync(pki.keyPath, 'utf8') };
-  const login = async (user: string, password: string) => (USERS[user] === password ? user : undefined);
+  const login = async (user: string, password: string) => (USERS[user] === password ? { user } : undefined);
 
   it('STARTTLS: no login in clear text, then imapflow and imaplib upgrade and log in', async () => {
     const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend: createMemoryBackend(), login, tls, loginNeedsTls: true });

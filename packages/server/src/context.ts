@@ -1,6 +1,7 @@
 // Everything a request handler or worker needs, built once by createServer and passed down.
 import type { Accounts } from './accounts/accounts.ts';
 import type { Aliases } from './accounts/aliases.ts';
+import type { CredentialChanges } from './accounts/credential-changes.ts';
 import type { Config } from './config/config.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,6 +20,8 @@ export interface AppContext {
   db: Db;
   keys: KeySet;
   accounts: Accounts;
+  /** Announced by `accounts` when a password, disable or delete changes a mailbox's credentials; doors holding logins listen. */
+  credentialChanges: CredentialChanges;
   aliases: Aliases;
   log: Logger;
   fetcher: Fetcher;

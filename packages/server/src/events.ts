@@ -71,3 +71,8 @@ export function loginFailed(ctx: Ctx, e: { door: LoginDoor; client: string | und
   ctx.metrics.loginFailures.inc({ door: e.door, reason: e.reason });
   ctx.log.info({ sub: 'auth', door: e.door, ip: e.client, account: e.account, reason: e.reason }, 'login failed');
 }
+
+/** A door ended a connection it had let in: the mailbox was disabled or deleted, or its password changed (accounts/login-grants.ts). */
+export function loginRevoked(ctx: Pick<AppContext, 'log'>, e: { door: 'imap' | 'submission'; account: string; client: string | undefined }): void {
+  ctx.log.info({ sub: 'auth', door: e.door, account: e.account, ip: e.client }, 'login revoked: connection ended');
+}

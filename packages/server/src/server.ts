@@ -2,6 +2,7 @@
 // Dependencies that tests replace (DNS resolver, clock, log destination) arrive as options.
 import { createAccounts } from './accounts/accounts.ts';
 import { createAliases } from './accounts/aliases.ts';
+import { createCredentialChanges } from './accounts/credential-changes.ts';
 import type { Config } from './config/config.ts';
 import type { AppContext } from './context.ts';
 import { createApp, type RouteMount } from './http/app.ts';
@@ -90,12 +91,14 @@ export async function createContext(config: Config, database: Database, opts: Se
   const metrics = createMetrics(() => ctx.db);
   // counters in memory on PGlite, in rate_counters when processes share PostgreSQL
   const limiter = createLimiterFactory(database);
+  const credentialChanges = createCredentialChanges();
   const ctx: AppContext = {
     config,
     database,
     db: database.db,
     keys,
-    accounts: createAccounts(database.db, config.domains, now),
+    accounts: createAccounts(database.db, config.domains, now, credentialChanges),
+    credentialChanges,
     aliases: createAliases(database.db, config.domains),
     log,
     fetcher,

@@ -4,6 +4,7 @@ import { canonicalAddress, domainOf } from '../address.ts';
 import { PullmailError } from '../errors.ts';
 import { aliasExists } from '../store/aliases.ts';
 import type { Db } from '../store/db.ts';
+import type { CredentialChanges } from './credential-changes.ts';
 import { revokeMailboxWebSessions } from './web-sessions.ts';
 import { addApiToken, deleteMailbox, findMailbox, findMailboxByToken, insertMailbox, listMailboxes, setDisabledAt, setPasswordHash, type Mailbox } from '../store/mailboxes.ts';
 import { hashPassword, hashToken, newApiToken } from './secrets.ts';
@@ -24,11 +25,14 @@ export interface Accounts {
   /** The mailbox of an address (an import adds mail to it). @throws not_found, bad_request */
   mailbox(address: string): Promise<Mailbox>;
   list(): Promise<AccountSummary[]>;
-  /** Deletes the mailbox and all its mail. @throws not_found */
+  /** Deletes the mailbox and all its mail; its IMAP and submission connections end. @throws not_found */
   remove(address: string): Promise<{ address: string }>;
-  /** Sets the password and ends every web session of the mailbox. @throws not_found, bad_request for an empty or huge password */
+  /**
+   * Sets the password and ends every web session of the mailbox; its IMAP and submission connections
+   * end at their next command (accounts/login-grants.ts). @throws not_found, bad_request for an empty or huge password
+   */
   setPassword(address: string, password: string): Promise<{ address: string; sessionsEnded: number }>;
-  /** Disabling ends the web sessions too; the mailbox keeps receiving mail. @throws not_found */
+  /** Disabling ends the web sessions, IMAP and submission connections too; the mailbox keeps receiving mail. @throws not_found */
   setDisabled(address: string, disabled: boolean): Promise<{ address: string; disabled: boolean }>;
   /** A new API token; the others are revoked unless `keepOthers`. @throws not_found */
   newToken(address: string, keepOthers?: boolean): Promise<{ address: string; token: string; revoked: number }>;
@@ -50,7 +54,11 @@ function checkPassword(password: string): void {
   if (password.length < 1 || password.length > 1024) throw new PullmailError('bad_request', 'password must be 1 to 1024 characters');
 }
 
-export function createAccounts(db: Db, domains: readonly string[], now: () => number = Date.now): Accounts {
+/**
+ * @param changes where a password set, a disable or a delete is announced, so this process's doors end
+ *   the logins they hold open (a node passes ctx.credentialChanges; the offline CLI has no doors)
+ */
+export function createAccounts(db: Db, domains: readonly string[], now: () => number = Date.now, changes?: CredentialChanges): Accounts {
   async function existing(raw: string): Promise<Mailbox> {
     const address = parseAddress(raw);
     const mailbox = await findMailbox(db, address);
@@ -80,20 +88,26 @@ export function createAccounts(db: Db, domains: readonly string[], now: () => nu
     list: () => listMailboxes(db),
     async remove(raw) {
       const address = parseAddress(raw);
-      if (!(await deleteMailbox(db, address))) throw new PullmailError('not_found', `no mailbox ${address}`);
+      const id = await deleteMailbox(db, address);
+      if (!id) throw new PullmailError('not_found', `no mailbox ${address}`);
+      changes?.announce(id);
       return { address };
     },
     async setPassword(raw, password) {
       checkPassword(password);
       const mailbox = await existing(raw);
       await setPasswordHash(db, mailbox.id, await hashPassword(password));
+      changes?.announce(mailbox.id);
       // a reset is often the answer to a stolen password: whoever holds a browser session loses it
       return { address: mailbox.address, sessionsEnded: await revokeMailboxWebSessions({ db }, mailbox.id) };
     },
     async setDisabled(raw, disabled) {
       const mailbox = await existing(raw);
       await setDisabledAt(db, mailbox.id, disabled ? (mailbox.disabledAt ?? new Date(now())) : null);
-      if (disabled) await revokeMailboxWebSessions({ db }, mailbox.id);
+      if (disabled) {
+        await revokeMailboxWebSessions({ db }, mailbox.id);
+        changes?.announce(mailbox.id);
+      }
       return { address: mailbox.address, disabled };
     },
     async newToken(raw, keepOthers = false) {

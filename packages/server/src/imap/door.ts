@@ -1,16 +1,20 @@
 // The IMAP door as a node Worker (docs/imap.md): a listener on PULLMAIL_IMAP_PORT (STARTTLS when
 // PULLMAIL_TLS_* is set; logins before TLS only on a loopback address) and one on PULLMAIL_IMAPS_PORT
 // (implicit TLS), over the mailbox model. Logins check the mailbox password through the same throttle
-// as SMTP submission and the API.
+// as SMTP submission and the API; a login ends at the next command once the mailbox is disabled or its
+// password changed (accounts/login-grants.ts).
 import { canonicalAddress } from '../address.ts';
-import { checkMailboxPassword } from '../accounts/password-login.ts';
+import { grantLogin } from '../accounts/login-grants.ts';
+import { mailboxForPassword } from '../accounts/password-login.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
+import { loginRevoked } from '../events.ts';
 import { createMailWatch } from '../mailbox/watch.ts';
 import type { Worker } from '../server.ts';
 import { isLoopback } from '../smtp/listener.ts';
 import { startImapListener, type ImapListener } from './listener.ts';
 import { mailboxBackend } from './mailbox-backend.ts';
+import type { SessionLogin } from './session.ts';
 
 export function imapDoor(ctx: AppContext): Worker & { ports(): { imap?: number; imaps?: number } } {
   const log = ctx.log.child({ sub: 'imap' });
@@ -18,15 +22,28 @@ export function imapDoor(ctx: AppContext): Worker & { ports(): { imap?: number; 
   const backend = mailboxBackend(ctx, watch);
   const listeners: { imap?: ImapListener; imaps?: ImapListener } = {};
 
-  async function login(user: string, password: string, client: { address: string }): Promise<string | undefined> {
+  async function login(user: string, password: string, client: { address: string }): Promise<SessionLogin | undefined> {
     const address = canonicalAddress(user);
+    let mailbox;
     try {
-      return await ctx.loginThrottle.guard({ door: 'imap', client: client.address, account: address ?? user.slice(0, 320) }, () => checkMailboxPassword(ctx.db, user, password));
+      mailbox = await ctx.loginThrottle.guard({ door: 'imap', client: client.address, account: address ?? user.slice(0, 320) }, () => mailboxForPassword(ctx.db, user, password));
     } catch (err) {
       // locked out: refused like a wrong password, without the password having been looked at
       if (err instanceof PullmailError && err.code === 'rate_limited') return undefined;
       throw err;
     }
+    if (!mailbox) return undefined;
+    const grant = grantLogin(ctx, mailbox);
+    return {
+      user: grant.address,
+      async holds() {
+        const holds = await grant.holds();
+        if (!holds) loginRevoked(ctx, { door: 'imap', account: grant.address, client: client.address });
+        return holds;
+      },
+      onChange: grant.onChange,
+      release: grant.release,
+    };
   }
 
   const common = {

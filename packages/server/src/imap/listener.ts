@@ -9,15 +9,15 @@ import { once } from 'node:events';
 import type { MailBackend } from './backend.ts';
 import type { OutPart } from './encode.ts';
 import { createCommandReader, type ReaderEvent } from './reader.ts';
-import { createSession } from './session.ts';
+import { createSession, type SessionLogin } from './session.ts';
 
 export interface ImapListenerOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
   backend: MailBackend;
-  /** Checks a login; resolves to the backend user, or undefined to refuse. Throttling is its job. */
-  login(user: string, password: string, client: { address: string }): Promise<string | undefined>;
+  /** Checks a login; resolves to what it granted (the backend user, whether it still holds), or undefined to refuse. Throttling is its job. */
+  login(user: string, password: string, client: { address: string }): Promise<SessionLogin | undefined>;
   log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
   maxConnections?: number;
   maxConnectionsPerAddress?: number;

@@ -3,17 +3,17 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { OutPart } from './encode.ts';
 import { createMemoryBackend } from './memory-backend.ts';
-import { createSession } from './session.ts';
+import { createSession, type SessionLogin } from './session.ts';
 
 const MSG = (subject: string, body = 'hello') => `From: alice@x.test\r\nTo: bob@y.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@x.test>\r\n\r\n${body}\r\n`;
 
 /** A session with its output collected as text; `send` returns what one command produced. */
-function connect(backend = createMemoryBackend(), users: Record<string, string> = { 'bob@y.test': 'pw', 'eve@y.test': 'pw2' }) {
+function connect(backend = createMemoryBackend(), users: Record<string, string> = { 'bob@y.test': 'pw', 'eve@y.test': 'pw2' }, grant?: Omit<SessionLogin, 'user'>) {
   let out = '';
   let closed = false;
   const session = createSession({
     backend,
-    login: async (user, password) => (users[user] === password ? user : undefined),
+    login: async (user, password) => (users[user] === password ? { user, ...grant } : undefined),
     write: async (parts: OutPart[]) => {
       for (const p of parts) {
         if (typeof p === 'string') out += p;
@@ -310,6 +310,75 @@ describe('IMAP session: changes from other connections', () => {
     await bob.send(`x APPEND INBOX {${MSG('secret').length}+}\r\n${MSG('secret')}`);
     assert.match(await eve.send('s SELECT INBOX'), /\* 0 EXISTS/);
     assert.match(await bob.send('s SELECT INBOX'), /\* 1 EXISTS/);
+  });
+});
+
+describe('IMAP session: a login that stops holding (account disabled, password changed)', () => {
+  /** A login whose holds() answers `valid`, counting the calls; `change()` is what an announcement does. */
+  function revocable() {
+    const g = { valid: true, asked: 0, released: 0, fail: false, listener: undefined as (() => void) | undefined };
+    const grant: Omit<SessionLogin, 'user'> = {
+      holds: async () => {
+        g.asked++;
+        if (g.fail) throw new Error('database away');
+        return g.valid;
+      },
+      onChange: (l) => (g.listener = l),
+      release: () => g.released++,
+    };
+    return { g, grant };
+  }
+
+  it('asks before every command; once it fails the next command gets BYE [EXPIRED], no answer, and the connection closes', async () => {
+    const { g, grant } = revocable();
+    const c = connect(undefined, undefined, grant);
+    await c.login();
+    assert.equal(g.asked, 0, 'not asked for the LOGIN itself');
+    assert.match(await c.send('a SELECT INBOX'), /^a OK/m);
+    assert.equal(g.asked, 1);
+    g.valid = false;
+    assert.equal(await c.send('b NOOP'), '* BYE [EXPIRED] Login no longer valid: the account was disabled or its password changed\r\n');
+    assert.ok(c.closed);
+    assert.equal(await c.send('c NOOP'), '', 'nothing more is answered');
+    assert.equal(g.asked, 2);
+    c.session.end();
+    assert.equal(g.released, 1, 'the connection end releases the login');
+  });
+
+  it('ends an IDLE at once when told of a change, without waiting for DONE', async () => {
+    const { g, grant } = revocable();
+    const c = connect(undefined, undefined, grant);
+    await c.login();
+    await c.send('s SELECT INBOX');
+    assert.equal(await c.send('i IDLE'), '+ idling\r\n');
+    g.listener!(); // still valid: nothing is said
+    g.valid = false;
+    g.listener!();
+    for (let i = 0; i < 100 && !c.closed; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(c.closed, 'closed after the change');
+    assert.match(c.take(), /^\* BYE \[EXPIRED\] /);
+    assert.equal(g.asked, 3, 'SELECT, then once per change');
+  });
+
+  it('lets the command go on when the check itself fails, and asks again at the next', async () => {
+    const { g, grant } = revocable();
+    const c = connect(undefined, undefined, grant);
+    await c.login();
+    g.fail = true;
+    assert.match(await c.send('a NOOP'), /^a OK/m);
+    g.fail = false;
+    g.valid = false;
+    assert.match(await c.send('b NOOP'), /^\* BYE \[EXPIRED\]/);
+    assert.equal(g.asked, 2);
+  });
+
+  it('is not asked before the login: a revoked grant cannot refuse LOGIN or CAPABILITY', async () => {
+    const { g, grant } = revocable();
+    g.valid = false;
+    const c = connect(undefined, undefined, grant);
+    await c.session.start();
+    assert.match(await c.send('a CAPABILITY'), /^a OK/m);
+    assert.equal(g.asked, 0);
   });
 });
 

@@ -22,13 +22,28 @@ interface SessionLog {
   error(obj: object, msg: string): void;
 }
 
+/** A login the `login` callback accepted. */
+export interface SessionLogin {
+  /** The user to open in the backend. */
+  user: string;
+  /**
+   * Asked before each command once logged in: false ends the connection with BYE (the account was
+   * disabled or deleted, its password changed). Absent: the login lasts as long as the connection.
+   */
+  holds?(): Promise<boolean>;
+  /** Takes the function to call when holds() may have turned false, so it is asked at once (also during IDLE). */
+  onChange?(listener: () => void): void;
+  /** The connection ended. */
+  release?(): void;
+}
+
 export interface SessionOptions {
   backend: MailBackend;
   /**
-   * Checks a login; returns the user to open in the backend, or undefined to refuse. The real one
-   * verifies the password and is throttled per address and account (shared with submission).
+   * Checks a login; returns what it granted, or undefined to refuse. The real one verifies the
+   * password and is throttled per address and account (shared with submission).
    */
-  login(user: string, password: string): Promise<string | undefined>;
+  login(user: string, password: string): Promise<SessionLogin | undefined>;
   /** Writes response parts in order; resolves when the socket took them (backpressure). */
   write(parts: OutPart[]): Promise<void>;
   /** Ends the connection after what was written. */
@@ -159,6 +174,7 @@ export function createSession(opts: SessionOptions): ImapSession {
   let state: 'not_authenticated' | 'authenticated' | 'selected' | 'logout' = 'not_authenticated';
   let account: MailAccount | undefined;
   let user: string | undefined;
+  let granted: SessionLogin | undefined;
   let selected: Selected | undefined;
   let condstore = false;
   let failedLogins = 0;
@@ -470,17 +486,52 @@ export function createSession(opts: SessionOptions): ImapSession {
   }
 
   async function login(username: string, password: string): Promise<Result> {
-    const who = await opts.login(username, password);
-    if (!who) {
+    const grant = await opts.login(username, password);
+    if (!grant) {
       failedLogins++;
       opts.log?.info({ user: username, failedLogins }, 'imap login refused');
       return no('Invalid credentials', 'AUTHENTICATIONFAILED');
     }
-    account = await opts.backend.openAccount(who);
-    user = who;
+    try {
+      account = await opts.backend.openAccount(grant.user);
+    } catch (err) {
+      grant.release?.();
+      throw err;
+    }
+    if (state === 'logout') {
+      // the connection went away while the password was checked
+      grant.release?.();
+      return no('Connection closed');
+    }
+    user = grant.user;
+    granted = grant;
     state = 'authenticated';
-    opts.log?.info({ user: who }, 'imap login');
+    grant.onChange?.(() => {
+      exclusive(async () => void (await loginStands())).catch((err: unknown) => opts.log?.error({ err, user }, 'imap login check failed'));
+    });
+    opts.log?.info({ user: grant.user }, 'imap login');
     return ok('Logged in', `CAPABILITY ${capabilities()}`);
+  }
+
+  /**
+   * Whether the login still stands; when not, says BYE and closes. A failed check (the database
+   * away) is logged and lets the command go on: it would fail on its own, and the next one asks again.
+   */
+  async function loginStands(): Promise<boolean> {
+    if (!granted?.holds || state === 'not_authenticated' || state === 'logout') return true;
+    try {
+      if (await granted.holds()) return true;
+    } catch (err) {
+      opts.log?.error({ err, user }, 'imap login check failed');
+      return true;
+    }
+    idle?.unwatch();
+    idle = undefined;
+    // RFC 5530 EXPIRED: access with that passphrase is no longer permitted
+    await sendText('* BYE [EXPIRED] Login no longer valid: the account was disabled or its password changed');
+    state = 'logout';
+    opts.close();
+    return false;
   }
 
   async function authPlain(tag: string, data: Buffer): Promise<Result> {
@@ -635,6 +686,8 @@ export function createSession(opts: SessionOptions): ImapSession {
 
   async function handle(bytes: Buffer): Promise<void> {
     if (state === 'logout') return;
+    // every command of a login asks whether it still stands, IDLE's DONE included
+    if (!(await loginStands())) return;
     if (idle) return stopIdle(bytes);
     if (pendingAuth !== undefined) {
       const tag = pendingAuth;
@@ -697,6 +750,7 @@ export function createSession(opts: SessionOptions): ImapSession {
       idle?.unwatch();
       idle = undefined;
       state = 'logout';
+      granted?.release?.();
     },
   };
 }

@@ -31,6 +31,8 @@ export const replies = {
   authFailed: () => smtpReply(535, '5.7.8 Authentication credentials invalid'),
   // RFC 4954 §6: 454 4.7.0 is a temporary authentication failure
   authLockedOut: (seconds: number) => smtpReply(454, `4.7.0 Too many failed logins, try again in ${seconds} seconds`),
+  // RFC 5321 §3.8: 421 when the server must close; the client's next AUTH is refused or works again
+  loginRevoked: () => smtpReply(421, '4.7.0 Login no longer valid: the account was disabled or its password changed, closing connection'),
   sendLimited: (seconds: number) => smtpReply(451, `4.7.1 Too many messages sent by this user, try again in ${seconds} seconds`),
   localError: () => smtpReply(451, '4.3.0 Local error in processing, please try again later'),
   // CRI (docs/cri.md; draft-irtf-asrg-cri-00 §3.3): 452 at RCPT means "a challenge is being issued"

@@ -1,13 +1,17 @@
 // The submission role (RFC 6409; docs/operator.md "SMTP gateway"): users' mail clients send here with
 // AUTH PLAIN/LOGIN and the mailbox password. STARTTLS when PULLMAIL_TLS_* is set; AUTH over clear text
 // only on a loopback listener. The message then takes the same path as an API send: pm1 for pull
-// nodes, SMTP for legacy domains, with the envelope recipients (so Bcc works).
+// nodes, SMTP for legacy domains, with the envelope recipients (so Bcc works). A login ends once the
+// mailbox is disabled or deleted or its password changed: MAIL, RCPT and DATA then get 421 and the
+// connection closes (accounts/login-grants.ts).
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { canonicalAddress } from '../address.ts';
-import { checkMailboxPassword } from '../accounts/password-login.ts';
+import { grantLogin, type LoginGrant } from '../accounts/login-grants.ts';
+import { mailboxForPassword } from '../accounts/password-login.ts';
 import type { AppContext } from '../context.ts';
 import { sendingAddresses, sendMessage } from '../delivery/send.ts';
 import { isPullmailError } from '../errors.ts';
+import { loginRevoked } from '../events.ts';
 import { findMailbox } from '../store/mailboxes.ts';
 import { baseOptions, greetPause, isLoopback, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
@@ -20,6 +24,16 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   const max = ctx.config.maxMessageBytes;
   /** The authenticated mailbox address of a session (smtp-server keeps it as `session.user`). */
   const userOf = (session: SMTPServerSession) => session.user as string;
+  /** The login each authenticated session holds, released when its connection closes. */
+  const grants = new WeakMap<SMTPServerSession, LoginGrant>();
+
+  /** Refuses the command with 421 (smtp-server then closes the connection) when the login no longer stands. */
+  async function requireLogin(session: SMTPServerSession): Promise<void> {
+    const grant = grants.get(session);
+    if (!grant || (await grant.holds())) return;
+    loginRevoked(ctx, { door: 'submission', account: grant.address, client: session.remoteAddress });
+    throw replies.loginRevoked();
+  }
 
   // client mistakes are 5xx; anything the mapping does not know becomes 451 and is ours to look at
   const answer = sessionAnswerer(ctx, 'submission', log, (err) => replyFor(err, { maxBytes: max }));
@@ -27,10 +41,15 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   async function onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string | undefined> {
     const address = auth.username ? canonicalAddress(auth.username) : undefined;
     const attempt = { door: 'submission' as const, client: session.remoteAddress, account: address ?? auth.username?.slice(0, 320) };
-    return ctx.loginThrottle.guard(attempt, () => checkMailboxPassword(ctx.db, auth.username ?? '', auth.password ?? ''));
+    const mailbox = await ctx.loginThrottle.guard(attempt, () => mailboxForPassword(ctx.db, auth.username ?? '', auth.password ?? ''));
+    if (!mailbox) return undefined;
+    grants.get(session)?.release();
+    grants.set(session, grantLogin(ctx, mailbox));
+    return mailbox.address;
   }
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    await requireLogin(session);
     // RFC 6409 §6.1: the server may insist the sender is the authenticated user (or one of its aliases)
     const sender = canonicalAddress(address.address);
     if (sender === userOf(session)) return;
@@ -39,12 +58,17 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
   }
 
   async function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    await requireLogin(session);
     if (!canonicalAddress(address.address)) throw replies.badRecipient();
     if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
   }
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    // smtp-server calls this at the DATA command: a login already gone is refused unread (drained,
+    // then the 421), and one that ends while the message comes in is asked again before it is sent
+    await requireLogin(session);
     const msg = await readMessage(stream, max);
+    await requireLogin(session);
     if (msg.oversize) throw replies.tooLarge(max);
     if (msg.smuggling) throw replies.smuggling();
     const mailbox = await findMailbox(ctx.db, userOf(session));
@@ -77,6 +101,10 @@ export async function startSubmissionListener(ctx: AppContext): Promise<SmtpList
       onMailFrom: (address, session, cb) => answer(session, 'MAIL', cb, () => onMailFrom(address, session)),
       onRcptTo: (address, session, cb) => answer(session, 'RCPT', cb, () => onRcptTo(address, session)),
       onData: (stream, session, cb) => answer(session, 'DATA', cb, () => onData(stream, session)),
+      onClose: (session) => {
+        grants.get(session)?.release();
+        grants.delete(session);
+      },
     },
     { host: ctx.config.smtpHost, port: ctx.config.submissionPort, maxPerAddress: ctx.config.smtpMaxClientsPerIp, greet: greetPause(ctx) },
     log,

@@ -69,10 +69,10 @@ export async function listMailboxes(db: Executor): Promise<{ address: string; ha
     .orderBy(asc(mailboxes.address));
 }
 
-/** Removes a mailbox with its tokens and mail (foreign keys cascade); false when there was none. */
-export async function deleteMailbox(db: Executor, address: string): Promise<boolean> {
-  const rows = await db.delete(mailboxes).where(eq(mailboxes.address, address)).returning({ id: mailboxes.id });
-  return rows.length > 0;
+/** Removes a mailbox with its tokens and mail (foreign keys cascade); its id, undefined when there was none. */
+export async function deleteMailbox(db: Executor, address: string): Promise<string | undefined> {
+  const [row] = await db.delete(mailboxes).where(eq(mailboxes.address, address)).returning({ id: mailboxes.id });
+  return row?.id;
 }
 
 /** Disables (a time) or enables (null) a mailbox's logins. */
