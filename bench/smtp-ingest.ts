@@ -207,7 +207,7 @@ async function stageCosts(ctx: AppContext, n = 300): Promise<StageCost[]> {
   // what RCPT read, as the MX passes it on: the INSERT checks the rules still hold
   const { facts } = (await findRcpt(ctx, 'bob@b.test', 'alice@legacy.test'))!;
   const seen = { sender: 'alice@legacy.test', byRcpt: new Map([['bob@b.test', facts]]) };
-  await add('DATA: policy + guarded INSERT (storeAccepted)', () => storeAccepted(ctx, { raw, tooLarge: false, sender: 'alice@legacy.test', senderVerified: true, quarantine: false, subject: mark }, new Map([['bob@b.test', mailbox]]), new Map(), seen));
+  await add('DATA: policy + guarded INSERT (storeAccepted)', () => storeAccepted(ctx, { raw, tooLarge: false, sender: 'alice@legacy.test', senderVerified: true, quarantine: false, subject: mark }, new Map([['bob@b.test', mailbox]]), new Map(), { seen }));
   await ctx.db.delete(inbound).where(eq(inbound.subject, mark));
   return out;
 }

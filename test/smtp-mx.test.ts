@@ -197,7 +197,7 @@ describe('SMTP gateway: MX listener', () => {
       return { rcpts: new Map([['carol@b.test', found.mailbox]]), seen: { sender, byRcpt: new Map([['carol@b.test', found.facts]]) } };
     };
     const accept = async (at: Awaited<ReturnType<typeof rcpt>>, subject: string) =>
-      (await storeAccepted(ctx, { raw: Buffer.from(`Subject: ${subject}\r\n\r\nhi\r\n`), tooLarge: false, sender, senderVerified: true, quarantine: false, subject }, at.rcpts, new Map(), at.seen))[0];
+      (await storeAccepted(ctx, { raw: Buffer.from(`Subject: ${subject}\r\n\r\nhi\r\n`), tooLarge: false, sender, senderVerified: true, quarantine: false, subject }, at.rcpts, new Map(), { seen: at.seen }))[0];
     const rule = async (action: string) =>
       assert.equal((await b.api('/api/v1/rules', { method: 'POST', token: carol, json: { action, pattern: sender } })).status, 201);
 
@@ -221,7 +221,7 @@ describe('SMTP gateway: MX listener', () => {
     await addCorrespondents(ctx.db, found.mailbox.id, [other], 'sent');
     const subject = 'a correspondent meanwhile';
     const [known] = await storeAccepted(ctx, { raw: Buffer.from('x'), tooLarge: false, sender: other, senderVerified: true, quarantine: false, subject },
-      new Map([['carol@b.test', found.mailbox]]), new Map(), { sender: other, byRcpt: new Map([['carol@b.test', found.facts]]) });
+      new Map([['carol@b.test', found.mailbox]]), new Map(), { seen: { sender: other, byRcpt: new Map([['carol@b.test', found.facts]]) } });
     assert.deepEqual([known.decision, known.reason], ['fetch', 'known_correspondent']);
   });
 

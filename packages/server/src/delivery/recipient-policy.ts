@@ -35,7 +35,7 @@ export function factsOf(mailbox: Mailbox, actions: readonly string[], correspond
  * the proof (smtp/accept-inbound.ts). Undefined when nothing takes it. A mailbox of
  * that very address (the common case, and first in delivery/recipient.ts's precedence) costs one query;
  * an alias or a catch-all is resolved there and its target's policy read after. `facts` are what DATA
- * stores under, as long as they still hold then (store/inbound.ts insertSmtpCopyIf).
+ * stores under, as long as they still hold then (store/smtp-copies.ts).
  */
 export async function findRcpt(ctx: AppContext, rcpt: string, sender: string): Promise<{ mailbox: Mailbox; facts: SenderFacts; policy: PolicyDecision } | undefined> {
   const now = new Date(ctx.now());

@@ -2,14 +2,16 @@
 // between the inbox and a held request (protocol §6). One transaction for all recipients, so the
 // 250 reply means every copy is stored; a single recipient without a CRI token is one INSERT, atomic
 // and durable on its own, so it needs no BEGIN and COMMIT round trips. That INSERT also checks that
-// the rules RCPT read still hold (store/inbound.ts insertSmtpCopyIf): DATA is one round trip.
+// the rules RCPT read still hold (store/smtp-copies.ts), so DATA is one round trip, and it may share
+// its statement and commit with other sessions' copies (createCopyBatcher).
 import type { AppContext } from '../context.ts';
 import { senderFacts, type SenderFacts } from '../delivery/recipient-policy.ts';
 import { decideRedeeming, type PolicyDecision, type PolicyFacts } from '../policy/decide.ts';
 import { randomId } from '../protocol/jws.ts';
 import { discardBlob, linkBody, storeBody } from '../store/bodies.ts';
 import type { Executor } from '../store/db.ts';
-import { insertSmtpCopy, insertSmtpCopyIf, type SmtpCopy } from '../store/inbound.ts';
+import { insertSmtpCopy, type SmtpCopy } from '../store/inbound.ts';
+import { insertSmtpCopyIf, type GuardedCopy } from '../store/smtp-copies.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import type { RcptGrant } from './cri-gate.ts';
 
@@ -53,8 +55,14 @@ export async function storeAccepted(
   mail: AcceptedMail,
   rcpts: Map<string, Mailbox>,
   grants: ReadonlyMap<string, RcptGrant> = new Map(),
-  seen?: RcptFacts,
+  opts: {
+    /** RCPT's reading of the rules for the envelope sender. */
+    seen?: RcptFacts;
+    /** Stores a guarded copy on ctx.db outside a transaction, with other sessions' (createCopyBatcher). */
+    batch?: (copy: GuardedCopy) => Promise<string | undefined>;
+  } = {},
 ): Promise<StoredCopy[]> {
+  const { seen, batch } = opts;
   const now = new Date(ctx.now());
   // one copy of the bytes for every recipient (a blob when large)
   const body = await storeBody(ctx.db, mail.raw, { maxBytes: Number.MAX_SAFE_INTEGER });
@@ -90,6 +98,7 @@ export async function storeAccepted(
   const atomically = <T>(fn: (tx: Executor) => Promise<T>): Promise<T> => (rcpts.size === 1 && grants.size === 0 ? fn(ctx.db) : ctx.db.transaction(fn));
   const copies = await linkBody(ctx.db, body, () => atomically(async (tx) => {
     const out: StoredCopy[] = [];
+    const guarded = batch && tx === ctx.db ? batch : (copy: GuardedCopy) => insertSmtpCopyIf(tx, copy);
     for (const [rcpt, mailbox] of rcpts) {
       const grant = grants.get(rcpt);
       const remoteId = randomId(16);
@@ -98,7 +107,7 @@ export async function storeAccepted(
       if (atRcpt) {
         // no credential to redeem: the table needs nothing but the facts
         const d = await decideRedeeming(facts(atRcpt), () => Promise.resolve(false));
-        const id = d.decision === 'reject' ? undefined : await insertSmtpCopyIf(tx, copy(mailbox, rcpt, remoteId, d), { sender: mail.sender, ...atRcpt }, now);
+        const id = d.decision === 'reject' ? undefined : await guarded({ row: copy(mailbox, rcpt, remoteId, d), seen: atRcpt });
         if (id) {
           out.push({ rcpt, ...d, id });
           continue;

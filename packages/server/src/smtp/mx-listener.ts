@@ -11,6 +11,7 @@ import { findRcpt, type SenderFacts } from '../delivery/recipient-policy.ts';
 import { criEvent, senderCalloutChecked } from '../events.ts';
 import type { PolicyReason } from '../policy/decide.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
+import { createCopyBatcher } from '../store/smtp-copies.ts';
 import { storeAccepted } from './accept-inbound.ts';
 import { createSenderCallout } from './callout.ts';
 import { handleCriChallenge } from './cri-answer.ts';
@@ -55,6 +56,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
   const answer = sessionAnswerer(ctx, 'mx', log);
   // the reverse lookup and SPF/DKIM/DMARC ask the same names message after message
   const dns = cachingResolver(ctx.resolver, ctx.now);
+  // concurrent sessions' copies share a statement and its commit; each 250 still follows its own
+  const batch = createCopyBatcher(ctx.db);
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const sender = address.address === '' ? '' : canonicalAddress(address.address);
@@ -169,7 +172,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       quarantine: auth.dmarcFailPolicy === 'quarantine',
       subject: decodedHeader(fields, 'subject') ?? '',
       sentAt: Number.isNaN(sentAt.getTime()) ? undefined : sentAt,
-    }, rcptsLeft, tx.grants, { sender: tx.sender, byRcpt: tx.facts });
+    }, rcptsLeft, tx.grants, { seen: { sender: tx.sender, byRcpt: tx.facts }, batch });
     log.info({ sid: session.id, ip: session.remoteAddress, from: tx.sender, size: raw.length, spf: auth.spf, dmarc: auth.dmarc, copies }, 'smtp message accepted');
     // blocked meanwhile for every recipient (a rule added since RCPT): nothing was stored
     if (rcptsLeft.size === tx.rcpts.size && copies.every((c) => c.decision === 'reject')) throw replies.refused();

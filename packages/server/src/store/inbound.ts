@@ -1,12 +1,12 @@
 // Mail for our users (recipient side): notifications turned into pending fetches or held requests,
 // and stored messages. Deduplicated on (iss, msg.id, rcpt) (protocol §7).
-import type { FirstContact, InboundState, RuleAction } from '@pullmail/client/wire';
+import type { InboundState } from '@pullmail/client/wire';
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
-import { rowsOf, type Executor } from './db.ts';
+import type { Executor } from './db.ts';
 import { preparedFor } from './prepared.ts';
 import { ownerGone } from './queue-workers.ts';
-import { correspondents, inbound, mailboxes, rules } from './schema.ts';
+import { inbound } from './schema.ts';
 
 export type InboundRow = typeof inbound.$inferSelect;
 export type NewInbound = typeof inbound.$inferInsert;
@@ -90,45 +90,6 @@ export async function insertSmtpCopy(db: Executor, row: SmtpCopy): Promise<strin
   });
   const [created] = await insert.execute({ ...row, sentAt: row.sentAt?.toISOString() ?? null, raw: row.raw ?? null, blobId: row.blobId ?? null, storedAt: row.storedAt?.toISOString() ?? null });
   return created?.id;
-}
-
-/**
- * What the rules and history said about `sender` at one mailbox when RCPT read them (the facts of
- * delivery/recipient-policy.ts SenderFacts, with the mailbox's first-contact setting).
- */
-export interface FactsSeen {
-  sender: string;
-  blocked: boolean;
-  allowed: boolean;
-  knownCorrespondent: boolean;
-  firstContact: FirstContact;
-}
-
-/**
- * insertSmtpCopy, but only while `seen` still holds: the sender's matching rules, correspondent flag
- * and the mailbox's first-contact setting are read by the INSERT itself, so the policy decided from
- * what RCPT read needs no second look before the copy is stored (issue 15: DATA in one round trip).
- * Undefined when anything changed since (or that origin exists): the caller decides again.
- */
-export async function insertSmtpCopyIf(db: Executor, row: SmtpCopy, seen: FactsSeen, now: Date): Promise<string | undefined> {
-  // the patterns matchingRules (store/policy-data.ts) looks up: the address and its @domain
-  const domain = seen.sender.slice(seen.sender.lastIndexOf('@'));
-  const rule = (action: RuleAction) =>
-    sql`exists (select 1 from ${rules} r where r.mailbox_id = m.id and r.pattern in (${seen.sender}, ${domain}) and r.action = ${action})`;
-  const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
-  const res = await db.execute(sql`
-    insert into ${inbound} (mailbox_id, iss, remote_id, rcpt, sender, subject, size, sha256, via, state, ${sql.identifier(inbound.receivedAt.name)}, sent_at, raw, blob_id, stored_at)
-    select f.id, ${row.iss}::text, ${row.remoteId}::text, ${row.rcpt}::text, ${row.sender}::text, ${row.subject}::text, ${row.size}::int, ${row.sha256}::text,
-      ${row.via}::text, ${row.state}::text, ${iso(row.receivedAt)}::timestamptz, ${iso(row.sentAt)}::timestamptz, ${row.raw ?? null}::bytea, ${row.blobId ?? null}::uuid, ${iso(row.storedAt)}::timestamptz
-    from (
-      select m.id, ${rule('block')} as blocked, ${rule('allow')} as allowed,
-        exists (select 1 from ${correspondents} c where c.mailbox_id = m.id and c.address = ${seen.sender} and (c.expires_at is null or c.expires_at > ${now.toISOString()}::timestamptz)) as correspondent
-      from ${mailboxes} m where m.id = ${row.mailboxId}::uuid and m.first_contact = ${seen.firstContact}
-    ) f
-    where f.blocked = ${seen.blocked} and f.allowed = ${seen.allowed} and (not f.blocked and not f.allowed and f.correspondent) = ${seen.knownCorrespondent}
-    on conflict do nothing
-    returning id`);
-  return rowsOf<{ id: string }>(res)[0]?.id;
 }
 
 export async function updateInbound(db: Executor, id: string, set: Partial<NewInbound>): Promise<void> {
