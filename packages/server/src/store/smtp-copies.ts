@@ -37,8 +37,7 @@ export async function insertSmtpCopiesIf(db: Executor, copies: readonly GuardedC
   // the patterns matchingRules (store/policy-data.ts) looks up: the address and its @domain
   const rule = (action: 'block' | 'allow') =>
     sql`exists (select 1 from ${rules} r where r.mailbox_id = m.id and r.pattern in (v.sender, v.domain) and r.action = ${sql.raw(`'${action}'`)})`;
-  const res = await db.execute(sql`
-    insert into ${inbound} (mailbox_id, iss, remote_id, rcpt, sender, subject, size, sha256, via, state, ${sql.identifier(inbound.receivedAt.name)}, sent_at, raw, blob_id, stored_at)
+  const res = await db.execute(sql`insert into ${inbound} (mailbox_id, iss, remote_id, rcpt, sender, subject, size, sha256, via, state, ${sql.identifier(inbound.receivedAt.name)}, sent_at, raw, blob_id, stored_at)
     select m.id, v.iss, v.remote_id, v.rcpt, v.sender, v.subject, v.size, v.sha256, v.via, v.state, v.received_at, v.sent_at, v.raw, v.blob_id, v.stored_at
     from (values ${sql.join(values, sql`, `)}) as v(mailbox_id, iss, remote_id, rcpt, sender, domain, subject, size, sha256, via, state,
       received_at, sent_at, raw, blob_id, stored_at, first_contact, blocked, allowed, known)
