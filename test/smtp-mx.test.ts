@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { count } from 'drizzle-orm';
+import { findRcpt } from '../packages/server/src/delivery/recipient-policy.ts';
 import { createFakeResolver } from '../packages/server/src/peers/fake-resolver.ts';
+import { storeAccepted } from '../packages/server/src/smtp/accept-inbound.ts';
+import { addCorrespondents } from '../packages/server/src/store/policy-data.ts';
 import { inbound } from '../packages/server/src/store/schema.ts';
 import { freePort, startNode, type TestNode } from './harness/node.ts';
 import { rawSmtp, requireSmtpTools, swaks } from './harness/smtp-tools.ts';
@@ -184,6 +187,49 @@ describe('SMTP gateway: MX listener', () => {
     const fifty = await session(50, 'loop 50');
     assert.match(fifty[5], /^250 /, fifty.join(' | '));
     assert.equal(await stored(), before + 1);
+  });
+
+  it('stores under the rules RCPT read only while they hold: a rule or correspondent added before DATA decides', async () => {
+    const ctx = b.server.ctx;
+    const sender = 'zed@legacy.test';
+    const rcpt = async () => {
+      const found = (await findRcpt(ctx, 'carol@b.test', sender))!;
+      return { rcpts: new Map([['carol@b.test', found.mailbox]]), seen: { sender, byRcpt: new Map([['carol@b.test', found.facts]]) } };
+    };
+    const accept = async (at: Awaited<ReturnType<typeof rcpt>>, subject: string) =>
+      (await storeAccepted(ctx, { raw: Buffer.from(`Subject: ${subject}\r\n\r\nhi\r\n`), tooLarge: false, sender, senderVerified: true, quarantine: false, subject }, at.rcpts, new Map(), { seen: at.seen }))[0];
+    const rule = async (action: string) =>
+      assert.equal((await b.api('/api/v1/rules', { method: 'POST', token: carol, json: { action, pattern: sender } })).status, 201);
+
+    const first = await accept(await rcpt(), 'unchanged');
+    assert.deepEqual([first.decision, first.reason, !!first.id], ['hold', 'first_contact', true], 'nothing changed: held as RCPT said');
+
+    let at = await rcpt();
+    await rule('allow');
+    const allowed = await accept(at, 'allowed meanwhile');
+    assert.deepEqual([allowed.decision, allowed.reason, !!allowed.id], ['fetch', 'allowed', true]);
+
+    at = await rcpt();
+    await rule('block');
+    const before = await stored();
+    const blocked = await accept(at, 'blocked meanwhile');
+    assert.deepEqual([blocked.decision, blocked.reason, blocked.id], ['reject', 'blocked', undefined]);
+    assert.equal(await stored(), before, 'nothing stored for a sender blocked after RCPT');
+
+    const other = 'yan@legacy.test';
+    const found = (await findRcpt(ctx, 'carol@b.test', other))!;
+    await addCorrespondents(ctx.db, found.mailbox.id, [other], 'sent');
+    const subject = 'a correspondent meanwhile';
+    const [known] = await storeAccepted(ctx, { raw: Buffer.from('x'), tooLarge: false, sender: other, senderVerified: true, quarantine: false, subject },
+      new Map([['carol@b.test', found.mailbox]]), new Map(), { seen: { sender: other, byRcpt: new Map([['carol@b.test', found.facts]]) } });
+    assert.deepEqual([known.decision, known.reason], ['fetch', 'known_correspondent']);
+  });
+
+  it('stores the Subject with its encoded words decoded (RFC 2047)', async () => {
+    const msg = `From: alice@legacy.test\r\nTo: bob@b.test\r\nSubject: =?utf-8?Q?caf=C3=A9?=\r\n =?utf-8?B?IGF1IGxhaXQ=?=\r\nMessage-ID: <cafe@legacy.test>\r\n\r\nhi\r\n`;
+    const r = await send('alice@legacy.test', 'bob@b.test', dataFile('cafe.eml', msg));
+    assert.match(last(r), /^250 /, r.out);
+    assert.ok((await inbox(bob)).messages.some((m: Json) => m.subject === 'café au lait'), 'decoded subject in the inbox');
   });
 
   it('refuses address literals in MAIL FROM and RCPT TO (they would name a host to connect to)', async () => {

@@ -34,15 +34,17 @@ export function factsOf(mailbox: Mailbox, actions: readonly string[], correspond
  * SPF/DKIM result) is known: the sender's claim is taken at face value here; DATA decides again with
  * the proof (smtp/accept-inbound.ts). Undefined when nothing takes it. A mailbox of
  * that very address (the common case, and first in delivery/recipient.ts's precedence) costs one query;
- * an alias or a catch-all is resolved there and its target's policy read after.
+ * an alias or a catch-all is resolved there and its target's policy read after. `facts` are what DATA
+ * stores under, as long as they still hold then (store/smtp-copies.ts).
  */
-export async function findRcpt(ctx: AppContext, rcpt: string, sender: string): Promise<{ mailbox: Mailbox; policy: PolicyDecision } | undefined> {
+export async function findRcpt(ctx: AppContext, rcpt: string, sender: string): Promise<{ mailbox: Mailbox; facts: SenderFacts; policy: PolicyDecision } | undefined> {
   const now = new Date(ctx.now());
   const found = await findMailboxFacts(ctx.db, rcpt, sender, now);
-  if (found) return { mailbox: found.mailbox, policy: await decideAtRcpt(factsOf(found.mailbox, found.actions, found.correspondent)) };
-  const routed = await findRecipient(ctx.db, rcpt);
-  if (!routed) return undefined;
-  return { mailbox: routed.mailbox, policy: await decideAtRcpt(await senderFacts(ctx.db, routed.mailbox, sender, now)) };
+  const routed = found ? undefined : await findRecipient(ctx.db, rcpt);
+  const mailbox = found?.mailbox ?? routed?.mailbox;
+  if (!mailbox) return undefined;
+  const facts = found ? factsOf(found.mailbox, found.actions, found.correspondent) : await senderFacts(ctx.db, mailbox, sender, now);
+  return { mailbox, facts, policy: await decideAtRcpt(facts) };
 }
 
 function decideAtRcpt(facts: SenderFacts): Promise<PolicyDecision> {

@@ -1,5 +1,6 @@
-// The little header handling the gateway needs on received mail (RFC 5322 §2.2): read a few fields,
-// and drop Authentication-Results that claim to come from us (RFC 8601 §5) before adding our own.
+// The little header handling the gateway needs on received mail (RFC 5322 §2.2): read a few fields
+// (unstructured ones decoded as RFC 2047 says, so the MX needs no MIME parser), and drop Authentication-Results that claim to come from us (RFC 8601 §5) before adding our own.
+import libmime from 'libmime';
 import addressparser from 'nodemailer/lib/addressparser';
 import { canonicalAddress } from '../address.ts';
 
@@ -29,6 +30,22 @@ export function splitHeaders(raw: Buffer): { fields: HeaderField[]; body: string
 export function headerValue(fields: HeaderField[], name: string): string | undefined {
   const f = fields.find((x) => x.name === name);
   return f ? f.text.slice(f.text.indexOf(':') + 1).replace(/\r?\n(?=[ \t])/g, '').trim() : undefined;
+}
+
+/**
+ * An unstructured field (Subject) as a reader shows it: the first one's value unfolded, 8-bit bytes read
+ * as UTF-8 (RFC 6532), encoded words decoded (RFC 2047); one that cannot be decoded stays as written.
+ * What mailparser gives for it; splitHeaders reads the bytes as latin1, so they are whole here.
+ */
+export function decodedHeader(fields: HeaderField[], name: string): string | undefined {
+  const value = headerValue(fields, name);
+  if (value === undefined) return undefined;
+  const text = Buffer.from(value, 'latin1').toString('utf8');
+  try {
+    return libmime.decodeWords(text);
+  } catch {
+    return text;
+  }
 }
 
 /** The first address of the From field, canonical, or undefined. */

@@ -4,14 +4,14 @@
 // a 250 the mail is stored, so the gateway never has to send a bounce to a possibly forged sender.
 // Challenge/response (docs/cri.md): the ESMTP CRI extension (452 challenges and tokens at RCPT), the
 // optional sender callout, and automatic answers to CRI challenges about our users' own mail.
-import { simpleParser } from 'mailparser';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { canonicalAddress, domainOf } from '../address.ts';
 import type { AppContext } from '../context.ts';
-import { findRcpt } from '../delivery/recipient-policy.ts';
+import { findRcpt, type SenderFacts } from '../delivery/recipient-policy.ts';
 import { criEvent, senderCalloutChecked } from '../events.ts';
 import type { PolicyReason } from '../policy/decide.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
+import { createCopyBatcher } from '../store/smtp-copies.ts';
 import { storeAccepted } from './accept-inbound.ts';
 import { createSenderCallout } from './callout.ts';
 import { handleCriChallenge } from './cri-answer.ts';
@@ -20,7 +20,7 @@ import { readCriMail } from './cri-message.ts';
 import { CRI_EHLO_KEYWORD, loopExemption, parseRcptParams } from './cri.ts';
 import { cachingResolver, clientNetwork, smtpServerResolver } from './dns.ts';
 import { checkGreylist } from './greylist.ts';
-import { fromAddress, splitHeaders, withTraceHeaders } from './headers.ts';
+import { decodedHeader, fromAddress, headerValue, splitHeaders, withTraceHeaders } from './headers.ts';
 import { baseOptions, greetPause, serverName, sessionAnswerer, startListener, type SmtpListener } from './listener.ts';
 import { readMessage } from './read-message.ts';
 import { isSmtpReply, replies } from './replies.ts';
@@ -29,6 +29,8 @@ import { checkSenderAuth, isVerifiedSender } from './sender-auth.ts';
 const MAX_RECIPIENTS = 100;
 /** Most Received fields a message may arrive with (Postfix's hop_count_limit): more means a loop. */
 export const MAX_HOPS = 50;
+/** Most bytes of header a message may have: mailparser's (mailsplit's maxHeadSize). */
+const MAX_HEADER_BYTES = 1024 * 1024;
 /** Policy reasons that make a sender known: greylisting leaves them alone. */
 const KNOWN: ReadonlySet<string> = new Set<PolicyReason>(['allowed', 'known_correspondent']);
 
@@ -39,6 +41,8 @@ interface Transaction {
   rcpts: Map<string, Mailbox>;
   /** Recipients whose RCPT carried an accepted CRI token. */
   grants: Map<string, RcptGrant>;
+  /** What RCPT read about the sender at each recipient's mailbox: DATA stores under them while they hold. */
+  facts: Map<string, SenderFacts>;
 }
 
 export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
@@ -52,6 +56,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
   const answer = sessionAnswerer(ctx, 'mx', log);
   // the reverse lookup and SPF/DKIM/DMARC ask the same names message after message
   const dns = cachingResolver(ctx.resolver, ctx.now);
+  // concurrent sessions' copies share a statement and its commit; each 250 still follows its own
+  const batch = createCopyBatcher(ctx.db);
 
   async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const sender = address.address === '' ? '' : canonicalAddress(address.address);
@@ -60,7 +66,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       const wait = await ctx.rateLimits.take(sender);
       if (wait > 0) throw replies.rateLimited(wait);
     }
-    transactions.set(session, { sender, rcpts: new Map(), grants: new Map() });
+    transactions.set(session, { sender, rcpts: new Map(), grants: new Map(), facts: new Map() });
   }
 
   async function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -72,12 +78,13 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const presented = parseRcptParams(address.args);
     const found = await findRcpt(ctx, rcpt, tx.sender);
     if (!found) throw replies.unknownUser();
-    const { mailbox, policy } = found;
+    const { mailbox, facts, policy } = found;
     // an alias and its target (or two aliases of one mailbox) in one transaction: one copy is stored
     if (!tx.rcpts.has(rcpt) && [...tx.rcpts.values()].some((m) => m.id === mailbox.id)) return;
     if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
     if (policy.decision === 'reject') throw replies.refused();
     tx.grants.delete(rcpt);
+    tx.facts.set(rcpt, facts);
     if (presented) {
       try {
         tx.grants.set(rcpt, await checkPresentedToken(ctx, mailbox, tx.sender, presented, policy));
@@ -123,11 +130,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     // RFC 5321 §6.3: a message that went round too often is refused in the session, never bounced
     const hops = fields.filter((f) => f.name === 'received').length;
     if (hops > MAX_HOPS) throw replies.mailLoop(hops, MAX_HOPS);
-    const headerBlock = Buffer.from(fields.map((f) => f.text).join('') + '\r\n', 'latin1');
-    const parsed = await simpleParser(headerBlock, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }).catch((err: unknown) => {
-      // mailparser's limit (1 MiB of header): the same message would fail again, so a permanent reply
-      throw (err as { code?: string }).code === 'EMAXLEN' ? replies.headerTooLarge() : err;
-    });
+    // the limit mailparser has when the message is read back (mailbox/read.ts): a permanent reply
+    if (fields.reduce((n, f) => n + f.text.length, 0) > MAX_HEADER_BYTES) throw replies.headerTooLarge();
     // the null sender (bounces, receipts) is judged by its From field
     const sender = tx.sender || fromAddress(fields) || '';
 
@@ -157,7 +161,8 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       if (rcptsLeft.size === 0) return `2.0.0 Ok: CRI challenge handled (${session.id})`;
     }
 
-    const sentAt = parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : undefined;
+    // an unreadable Date is no date (mailparser put the time of parsing there)
+    const sentAt = new Date(headerValue(fields, 'date') ?? NaN);
     const copies = await storeAccepted(ctx, {
       raw,
       // readMessage refused an oversized message in the session already; the table still says so itself
@@ -165,9 +170,9 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       sender,
       senderVerified: !!sender && isVerifiedSender(sender, auth.verifiedDomains),
       quarantine: auth.dmarcFailPolicy === 'quarantine',
-      subject: parsed.subject ?? '',
-      sentAt,
-    }, rcptsLeft, tx.grants);
+      subject: decodedHeader(fields, 'subject') ?? '',
+      sentAt: Number.isNaN(sentAt.getTime()) ? undefined : sentAt,
+    }, rcptsLeft, tx.grants, { seen: { sender: tx.sender, byRcpt: tx.facts }, batch });
     log.info({ sid: session.id, ip: session.remoteAddress, from: tx.sender, size: raw.length, spf: auth.spf, dmarc: auth.dmarc, copies }, 'smtp message accepted');
     // blocked meanwhile for every recipient (a rule added since RCPT): nothing was stored
     if (rcptsLeft.size === tx.rcpts.size && copies.every((c) => c.decision === 'reject')) throw replies.refused();

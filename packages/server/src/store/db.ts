@@ -34,6 +34,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** The rows of a `db.execute` answer: postgres.js answers with the rows, PGlite with `{ rows }`. */
+export function rowsOf<T>(res: unknown): T[] {
+  return (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
+}
+
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../migrations', import.meta.url));
 
 /** Advisory lock id held while migrating ("pullmail" in ASCII, truncated). */

@@ -2,7 +2,7 @@
 // the atomic state changes of fetch, retract and edit (protocol §5).
 import type { DeliveryState, NotificationKind, Transport } from '@pullmail/client/wire';
 import { and, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
-import type { Executor } from './db.ts';
+import { rowsOf, type Executor } from './db.ts';
 import type { DeliveryRow } from './messages.ts';
 import { ownerGone } from './queue-workers.ts';
 import { deliveries, inbound, messageVersions, seenJti } from './schema.ts';
@@ -167,10 +167,9 @@ export async function fetchOnce(db: Executor, f: { jti: string; iss: string; exp
     from (select 1) one
     left join marked m on true
     left join ${messageVersions} v on v.message_id = ${f.messageId} and v.version = m.version`);
-  // postgres.js answers with the rows, PGlite with { rows }
-  const rows = (Array.isArray(res) ? res : (res as unknown as { rows: unknown[] }).rows) as {
+  const rows = rowsOf<{
     spent: number; version: number | null; raw: Uint8Array | null; blob_id: string | null; size: number | null; sha256: string | null; state: string | null;
-  }[];
+  }>(res);
   const r = rows[0];
   if (!r.spent) return { outcome: 'replayed' };
   if (r.version === null) return { outcome: r.state ? 'retracted' : 'not_found' };
