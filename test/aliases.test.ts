@@ -134,6 +134,15 @@ describe('aliases and catch-all between two nodes', { timeout: 120_000 }, () => 
       assert.deepEqual(rows.map((r) => [r.rcpt, r.state]), [['help@b.test', 'held']]);
     });
 
+    it('at the same instant, one by one and in batches: one request held, every answer alike', async () => {
+      const id = randomId();
+      const [x, y, z] = [await signedFor(id, 'help@b.test'), await signedFor(id, 'carol@b.test'), await signedFor(id, 'help@b.test')];
+      // on PostgreSQL these run in parallel transactions: the lock on (message, mailbox) lets one make the row
+      const answers = await Promise.all([notify(x), notify(y), notifyBatch([y, z]), notifyBatch([z])]);
+      assert.deepEqual(answers.flat(), [HOLD, HOLD, HOLD, HOLD, HOLD]);
+      assert.equal((await rowsAtB(id)).length, 1);
+    });
+
     it('in one batch: both answered alike, one request held, and a retry of the batch changes nothing', async () => {
       const id = randomId();
       const batch = [await signedFor(id, 'carol@b.test'), await signedFor(id, 'help@b.test')];
