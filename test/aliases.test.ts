@@ -134,6 +134,17 @@ describe('aliases and catch-all between two nodes', { timeout: 120_000 }, () => 
       assert.deepEqual(rows.map((r) => [r.rcpt, r.state]), [['help@b.test', 'held']]);
     });
 
+    it('when the user rejects the kept request, a recheck of either address learns it', async () => {
+      const id = randomId();
+      assert.deepEqual(await notify(await signedFor(id, 'help@b.test')), HOLD);
+      assert.deepEqual(await notify(await signedFor(id, 'carol@b.test')), HOLD);
+      const [row] = await rowsAtB(id);
+      assert.equal((await b.api(`/api/v1/requests/${row.id}/reject`, { method: 'POST', token: carol })).status, 200);
+      const REJECTED = { decision: 'reject', reason: 'policy' };
+      assert.deepEqual(await notify(await signedFor(id, 'carol@b.test')), REJECTED);
+      assert.deepEqual(await notify(await signedFor(id, 'help@b.test')), REJECTED);
+    });
+
     it('at the same instant, one by one and in batches: one request held, every answer alike', async () => {
       const id = randomId();
       const [x, y, z] = [await signedFor(id, 'help@b.test'), await signedFor(id, 'carol@b.test'), await signedFor(id, 'help@b.test')];

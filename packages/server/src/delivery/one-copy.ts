@@ -2,6 +2,9 @@
 // mailbox (an alias and its target, two aliases, the catch-all) is kept once, as SMTP keeps one copy of
 // a transaction. The notification that finds the copy there already is answered like the one that made it.
 import type { InboundState, NotifyResult } from '@pullmail/client/wire';
+import type { Executor } from '../store/db.ts';
+import { answeredWithoutRow, overrideAnswers } from '../store/replay.ts';
+import { findRecipient } from './recipient.ts';
 
 /** What a copy in `state` answers when no answer of its own agrees with that state. */
 const BY_STATE: Record<InboundState, NotifyResult> = {
@@ -29,4 +32,16 @@ const DECISION: Record<InboundState, NotifyResult['decision'] | undefined> = {
 export function copyAnswer(state: InboundState, latest: NotifyResult | undefined): NotifyResult {
   if (latest && DECISION[state] === latest.decision) return latest;
   return BY_STATE[state];
+}
+
+/**
+ * overrideAnswers for a kept row and for the other addresses of its mailbox that were answered as its
+ * copy: when the user rejects or blocks the request, or it expires, a recheck of either address learns it.
+ * An address that no longer reaches the mailbox (its alias deleted since) keeps its answer.
+ */
+export async function overrideKeptAnswers(tx: Executor, kept: { iss: string; remoteId: string; rcpt: string; mailboxId: string }, result: NotifyResult): Promise<void> {
+  await overrideAnswers(tx, kept, result);
+  for (const rcpt of await answeredWithoutRow(tx, kept.iss, kept.remoteId)) {
+    if (rcpt !== kept.rcpt && (await findRecipient(tx, rcpt))?.mailbox.id === kept.mailboxId) await overrideAnswers(tx, { ...kept, rcpt }, result);
+  }
 }
