@@ -1,6 +1,7 @@
 // One copy per mailbox (README "Aliases and catch-all"): a message notified to two addresses of one
 // mailbox (an alias and its target, two aliases, the catch-all) is kept once, as SMTP keeps one copy of
-// a transaction. The notification that finds the copy there already is answered like the one that made it.
+// a transaction. The notification that finds the copy there already is answered like the one that made it,
+// and its stored answer follows the kept row when the user rejects or blocks it or it expires.
 import type { InboundState, NotifyResult } from '@pullmail/client/wire';
 import type { Executor } from '../store/db.ts';
 import { answeredWithoutRow, overrideAnswers } from '../store/replay.ts';

@@ -3,7 +3,8 @@
 // sender limits taken once per sender, one mailbox query, and for plain new notifications one
 // transaction with one lock statement, one row lock query, the policy facts once per (mailbox, sender),
 // and multi-row inserts of the pending rows and answers. Anything else (update, retract, a pow answer or
-// consent token, a notification already known, a challenge to issue) goes through receive.ts one by one.
+// consent token, a notification already known, a challenge to issue, a second address of one mailbox
+// for the same message) goes through receive.ts one by one.
 import type { NotificationClaims, NotifyResult } from '@pullmail/client/wire';
 import { canonicalAddress } from '../address.ts';
 import type { AppContext } from '../context.ts';
