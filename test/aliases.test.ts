@@ -3,6 +3,12 @@
 // policy, a catch-all takes only what nothing more specific takes, and the target sends as its alias.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { issueCapability } from '../packages/server/src/protocol/capability.ts';
+import { randomId, sha256b64url } from '../packages/server/src/protocol/jws.ts';
+import { signNotification } from '../packages/server/src/protocol/notification.ts';
+import { MAX_RECIPIENTS } from '../packages/server/src/smtp/mx-listener.ts';
+import { inbound } from '../packages/server/src/store/schema.ts';
 import { freePort, startNodes, ADMIN_TOKEN, type TestNode } from './harness/node.ts';
 import { requireSmtpTools, swaks } from './harness/smtp-tools.ts';
 import { waitFor } from './harness/wait.ts';
@@ -17,6 +23,7 @@ describe('aliases and catch-all between two nodes', { timeout: 120_000 }, () => 
   let alice: string;
   let dave: string;
   let bob: string;
+  let carol: string;
   let mxPort: number;
   let submissionPort: number;
 
@@ -29,8 +36,13 @@ describe('aliases and catch-all between two nodes', { timeout: 120_000 }, () => 
     alice = await a.addUser('alice@a.test', PASSWORD);
     dave = await a.addUser('dave@a.test');
     bob = await b.addUser('bob@b.test');
-    for (const [address, target] of [['sales@a.test', 'alice@a.test'], ['@a.test', 'alice@a.test'], ['support@a.test', 'dave@a.test']]) {
-      const res = await a.api('/api/v1/admin/aliases', { method: 'POST', token: ADMIN_TOKEN, json: { address, target } });
+    carol = await b.addUser('carol@b.test');
+    const aliases: [TestNode, string, string][] = [
+      [a, 'sales@a.test', 'alice@a.test'], [a, '@a.test', 'alice@a.test'], [a, 'support@a.test', 'dave@a.test'],
+      [b, 'info@b.test', 'bob@b.test'], [b, 'help@b.test', 'carol@b.test'],
+    ];
+    for (const [node, address, target] of aliases) {
+      const res = await node.api('/api/v1/admin/aliases', { method: 'POST', token: ADMIN_TOKEN, json: { address, target } });
       assert.equal(res.status, 201, await res.text());
     }
     // bob takes mail from a.test; alice and dave hold strangers (the default)
@@ -81,6 +93,78 @@ describe('aliases and catch-all between two nodes', { timeout: 120_000 }, () => 
       assert.ok(!(await requests(alice)).some((r) => /to (dave|support)/.test(r.subject)));
     });
 
+    const rowsAtB = async (id: string) => b.server.ctx.db.select().from(inbound).where(eq(inbound.remoteId, id));
+
+    it('a message to an alias and to its target is stored once, and both notifications are answered', async () => {
+      const res = await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['info@b.test', 'bob@b.test'], subject: 'to bob twice', text: 'hi' } });
+      const { id } = await json(res);
+      assert.equal(res.status, 201);
+      const states = await waitFor('both answered, one fetched', async () => {
+        const ds = (await json(await a.api(`/api/v1/messages/${id}`, { token: alice }))).deliveries as Json[];
+        return ds.every((d) => d.state !== 'queued') && ds.some((d) => d.state === 'fetched') ? ds.map((d) => d.state as string) : undefined;
+      });
+      // the second one is answered like the first (fetch) and never fetched: bob has the message already
+      assert.deepEqual(states.sort(), ['fetched', 'notified']);
+      assert.equal((await rowsAtB(id)).length, 1);
+      assert.equal((await inbox(b, bob)).filter((m) => m.subject === 'to bob twice').length, 1);
+    });
+
+    /** A notification as a.test makes it, for a message a.test does not have (nothing is fetched: carol holds strangers). */
+    async function signedFor(id: string, rcpt: string): Promise<string> {
+      const now = Math.floor(Date.now() / 1000);
+      const raw = 'From: alice@a.test\r\nSubject: for carol\r\n\r\nhello\r\n';
+      const cap = await issueCapability(a.server.ctx.keys, { iss: 'a.test', aud: 'b.test', sub: id, rcpt, exp: now + 86_400 }, now);
+      return signNotification(a.server.ctx.keys, {
+        iss: 'a.test', aud: 'b.test', kind: 'new',
+        msg: { id, from: 'alice@a.test', rcpt, version: 1, size: raw.length, sha256: sha256b64url(raw), subject: 'for carol', sent_at: now },
+        fetch: { url: `${a.url}/pm/v1/messages/${id}`, cap },
+      }, now);
+    }
+    const notify = async (jws: string) => json(await b.api('/pm/v1/notify', { method: 'POST', body: jws, headers: { 'content-type': 'application/jose' } }));
+    const notifyBatch = async (list: string[]) => (await json(await b.api('/pm/v1/notify/batch', { method: 'POST', json: { notifications: list } }))).results as Json[];
+    const HOLD = { decision: 'hold', reason: 'first_contact' };
+
+    it('one by one: the second address is answered like the first, also on a retry, and one request is held', async () => {
+      const id = randomId();
+      assert.deepEqual(await notify(await signedFor(id, 'help@b.test')), HOLD);
+      assert.deepEqual(await notify(await signedFor(id, 'carol@b.test')), HOLD);
+      // protocol §2: a retry (freshly signed) gets the same answer and causes nothing
+      assert.deepEqual(await notify(await signedFor(id, 'carol@b.test')), HOLD);
+      const rows = await rowsAtB(id);
+      assert.deepEqual(rows.map((r) => [r.rcpt, r.state]), [['help@b.test', 'held']]);
+    });
+
+    it('when the user rejects the kept request, a recheck of either address learns it', async () => {
+      const id = randomId();
+      assert.deepEqual(await notify(await signedFor(id, 'help@b.test')), HOLD);
+      assert.deepEqual(await notify(await signedFor(id, 'carol@b.test')), HOLD);
+      const [row] = await rowsAtB(id);
+      assert.equal((await b.api(`/api/v1/requests/${row.id}/reject`, { method: 'POST', token: carol })).status, 200);
+      const REJECTED = { decision: 'reject', reason: 'policy' };
+      assert.deepEqual(await notify(await signedFor(id, 'carol@b.test')), REJECTED);
+      assert.deepEqual(await notify(await signedFor(id, 'help@b.test')), REJECTED);
+    });
+
+    it('at the same instant, one by one and in batches: one request held, every answer alike', async () => {
+      const id = randomId();
+      const [x, y, z] = [await signedFor(id, 'help@b.test'), await signedFor(id, 'carol@b.test'), await signedFor(id, 'help@b.test')];
+      // on PostgreSQL these run in parallel transactions: the lock on (message, mailbox) lets one make the row
+      const answers = await Promise.all([notify(x), notify(y), notifyBatch([y, z]), notifyBatch([z])]);
+      assert.deepEqual(answers.flat(), [HOLD, HOLD, HOLD, HOLD, HOLD]);
+      assert.equal((await rowsAtB(id)).length, 1);
+    });
+
+    it('in one batch: both answered alike, one request held, and a retry of the batch changes nothing', async () => {
+      const id = randomId();
+      const batch = [await signedFor(id, 'carol@b.test'), await signedFor(id, 'help@b.test')];
+      assert.deepEqual(await notifyBatch(batch), [HOLD, HOLD]);
+      assert.deepEqual(await notifyBatch([await signedFor(id, 'help@b.test'), await signedFor(id, 'carol@b.test')]), [HOLD, HOLD]);
+      const [row, ...more] = await rowsAtB(id);
+      assert.deepEqual(more, []);
+      // carol sees it once, as the request she decides on
+      assert.equal((await json(await b.api('/api/v1/requests', { token: carol }))).requests.filter((r: Json) => r.id === row.id).length, 1);
+    });
+
     it('without a catch-all, an unknown address is rejected', async () => {
       const res = await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { to: ['nobody@b.test'], subject: 'lost', text: 'x' } });
       const { id } = await json(res);
@@ -105,6 +189,20 @@ describe('aliases and catch-all between two nodes', { timeout: 120_000 }, () => 
       const r = await mx('sales@a.test,alice@a.test', 'both addresses');
       assert.equal(r.code, 0, r.out);
       assert.equal((await requests(alice)).filter((x) => x.subject === 'both addresses').length, 1);
+    });
+
+    it(`the catch-all counts against the cap of ${MAX_RECIPIENTS} recipients: RCPT ${MAX_RECIPIENTS + 1} gets 452 4.5.3`, async () => {
+      // all of them fall to the catch-all (alice): one copy, but every RCPT is one more recipient
+      const to = Array.from({ length: MAX_RECIPIENTS + 1 }, (_, i) => `many${i}@a.test`);
+      const r = await mx(to.join(','), 'many addresses');
+      // the server line that follows each RCPT TO in the transcript
+      const lines = r.out.split('\n');
+      const rcptReplies = lines.flatMap((l, i) => (l.startsWith(' -> RCPT TO') ? [lines[i + 1].replace(/^<(-|\*\*) +/, '')] : []));
+      assert.equal(rcptReplies.filter((x) => x.startsWith('250 ')).length, MAX_RECIPIENTS, r.out.slice(-2000));
+      assert.match(rcptReplies.at(-1) ?? '', /^452 4\.5\.3 /, r.out.slice(-2000));
+      // a repeated RCPT of an address already accepted is no new recipient
+      const again = await mx([...to.slice(0, MAX_RECIPIENTS), to[0]].join(','), 'many addresses, one twice');
+      assert.ok(!again.replies.some((x) => x.startsWith('452 ')), again.out.slice(-2000));
     });
 
     it('a domain not served here is still refused as relaying', async () => {
@@ -149,9 +247,52 @@ describe('aliases and catch-all between two nodes', { timeout: 120_000 }, () => 
       });
     }
 
+    it('an edit of a message sent as an alias deleted since is 403 forbidden, and sends nothing', async () => {
+      const made = await a.api('/api/v1/admin/aliases', { method: 'POST', token: ADMIN_TOKEN, json: { address: 'promo@a.test', target: 'alice@a.test' } });
+      assert.equal(made.status, 201);
+      const alias = await json(made);
+      // dave holds strangers: his delivery stays unfetched, so the message can be edited
+      const sent = await a.api('/api/v1/messages', { method: 'POST', token: alice, json: { from: 'promo@a.test', to: ['dave@a.test'], subject: 'promo v1', text: 'one' } });
+      assert.equal(sent.status, 201, await sent.clone().text());
+      const { id } = await json(sent);
+      const edit = (subject: string) => a.api(`/api/v1/messages/${id}`, { method: 'PUT', token: alice, json: { to: ['dave@a.test'], subject, text: 'two' } });
+      const ok = await edit('promo v2');
+      assert.equal(ok.status, 200, await ok.clone().text());
+      assert.equal((await json(ok)).version, 2);
+
+      assert.equal((await a.api(`/api/v1/admin/aliases/${alias.id}`, { method: 'DELETE', token: ADMIN_TOKEN })).status, 200);
+      const refused = await edit('promo v3');
+      const body = await json(refused);
+      assert.equal(refused.status, 403, JSON.stringify(body));
+      assert.equal(body.error, 'forbidden');
+      assert.match(body.detail, /promo@a\.test.*no longer your address or one of your aliases/);
+      assert.equal((await json(await a.api(`/api/v1/messages/${id}`, { token: alice }))).version, 2);
+    });
+
     it('submission refuses MAIL FROM someone else\'s alias with 553 5.7.1', async () => {
       const r = await swaks(submissionPort, ['--auth', 'PLAIN', '--auth-user', 'alice@a.test', '--auth-password', PASSWORD, '--from', 'support@a.test', '--to', 'bob@b.test', '--body', 'x']);
       assert.ok(r.replies.some((x) => x.startsWith('553 5.7.1')), r.out);
+    });
+  });
+
+  describe('an address is a mailbox or an alias, never both', () => {
+    it('creating both at once leaves one, and the other create is 409 conflict', async () => {
+      for (let i = 0; i < 5; i++) {
+        const address = `race${i}@a.test`;
+        // the mailbox gets a password: hashing it is the slow step a check-then-insert raced across;
+        // either create may be asked first
+        const createUser = () => a.api('/api/v1/admin/users', { method: 'POST', token: ADMIN_TOKEN, json: { address, password: 'race password' } });
+        const createAlias = () => a.api('/api/v1/admin/aliases', { method: 'POST', token: ADMIN_TOKEN, json: { address, target: 'alice@a.test' } });
+        const [user, alias] = i % 2 === 0 ? await Promise.all([createUser(), createAlias()]) : (await Promise.all([createAlias(), createUser()])).reverse();
+        const statuses = [alias.status, user.status];
+        const loser = await json(alias.status === 409 ? alias : user);
+        assert.deepEqual([...statuses].sort(), [201, 409], `${address}: ${JSON.stringify(loser)}`);
+        assert.equal(loser.error, 'conflict');
+        assert.match(loser.detail, new RegExp(`${address.replace('.', '\\.')} is an? (alias|mailbox) already`));
+        const asAlias = ((await json(await a.api('/api/v1/admin/aliases', { token: ADMIN_TOKEN }))).aliases as Json[]).some((x) => x.address === address);
+        const asUser = ((await json(await a.api('/api/v1/admin/users', { token: ADMIN_TOKEN }))).users as Json[]).some((x) => x.address === address);
+        assert.deepEqual([asAlias, asUser], [alias.status === 201, user.status === 201], address);
+      }
     });
   });
 });

@@ -2,7 +2,7 @@
 import type { AdminUser } from '@pullmail/client/wire';
 import { canonicalAddress, domainOf } from '../address.ts';
 import { PullmailError } from '../errors.ts';
-import { aliasExists } from '../store/aliases.ts';
+import { aliasExists, lockAddress } from '../store/aliases.ts';
 import type { Db } from '../store/db.ts';
 import type { CredentialChanges } from './credential-changes.ts';
 import { revokeMailboxWebSessions } from './web-sessions.ts';
@@ -71,11 +71,15 @@ export function createAccounts(db: Db, domains: readonly string[], now: () => nu
       const domain = domainOf(address);
       if (!domains.includes(domain)) throw new PullmailError('bad_request', `${domain} is not a domain of this node (PULLMAIL_DOMAINS)`);
       if (password !== undefined) checkPassword(password);
-      // an alias of that address would stop delivering (a mailbox comes first, delivery/recipient.ts)
-      if (await aliasExists(db, address)) throw new PullmailError('conflict', `${address} is an alias already; delete it first`);
       const { token, hash } = newApiToken();
       const passwordHash = password === undefined ? null : await hashPassword(password);
-      const row = await db.transaction((tx) => insertMailbox(tx, { address, domain, passwordHash, tokenHash: hash, admin: opts.admin }));
+      const row = await db.transaction(async (tx) => {
+        // an alias of that address would stop delivering (a mailbox comes first, delivery/recipient.ts);
+        // one created meanwhile waits on this lock or is seen here (accounts/aliases.ts takes it too)
+        await lockAddress(tx, address);
+        if (await aliasExists(tx, address)) throw new PullmailError('conflict', `${address} is an alias already; delete it first`);
+        return insertMailbox(tx, { address, domain, passwordHash, tokenHash: hash, admin: opts.admin });
+      });
       if (!row) throw new PullmailError('conflict', `${address} already exists`);
       return { address, token };
     },

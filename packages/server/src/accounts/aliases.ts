@@ -4,7 +4,7 @@ import type { AdminAlias } from '@pullmail/client/wire';
 import { aliasAddress, canonicalAddress, domainOf } from '../address.ts';
 import { PullmailError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { deleteAlias, insertAlias, listAliases, type AliasRow } from '../store/aliases.ts';
+import { deleteAlias, insertAlias, listAliases, lockAddress, type AliasRow } from '../store/aliases.ts';
 import { findMailbox } from '../store/mailboxes.ts';
 
 export interface Aliases {
@@ -29,6 +29,8 @@ export function createAliases(db: Db, domains: readonly string[]): Aliases {
       const mailbox = await findMailbox(db, target);
       if (!mailbox) throw new PullmailError('not_found', `target: no mailbox ${target} on this node (an alias delivers to an existing mailbox)`);
       return db.transaction(async (tx) => {
+        // a mailbox of the same address created meanwhile waits here or is seen below (accounts.ts takes the same lock)
+        await lockAddress(tx, address);
         if (!address.startsWith('@') && (await findMailbox(tx, address))) throw new PullmailError('conflict', `${address} is a mailbox already`);
         const row = await insertAlias(tx, { address, domain, targetMailboxId: mailbox.id });
         if (!row) throw new PullmailError('conflict', `${address} is an alias already`);

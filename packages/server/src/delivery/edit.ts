@@ -7,7 +7,7 @@ import type { Mailbox } from '../store/mailboxes.ts';
 import { offerVersion, retractDeliveries } from '../store/deliveries.ts';
 import { addVersion, findOwnMessage, listDeliveries, lockOwnMessage } from '../store/messages.ts';
 import { fileSent } from '../mailbox/file-sent.ts';
-import { build, takeSendAllowance, type Outgoing } from './send.ts';
+import { build, sendingAddresses, takeSendAllowance, type Outgoing } from './send.ts';
 
 export async function retractMessage(ctx: AppContext, mailbox: Mailbox, id: string): Promise<RetractResponse> {
   const m = await findOwnMessage(ctx.db, mailbox.id, id);
@@ -22,6 +22,10 @@ export async function editMessage(ctx: AppContext, mailbox: Mailbox, id: string,
   const now = new Date(ctx.now());
   const m = await findOwnMessage(ctx.db, mailbox.id, id);
   if (!m) throw new PullmailError('not_found', 'no such sent message');
+  // an edit sends again as the author of version 1: only while the user may still send as that address
+  // (the alias may have been deleted since), checked as a send checks its From
+  const allowed = await sendingAddresses(ctx, mailbox);
+  if (!allowed.includes(m.sender)) throw new PullmailError('forbidden', `this message was sent as ${m.sender}, which is no longer your address or one of your aliases (${allowed.join(', ')}): it cannot be edited`);
   // an edit notifies every recipient again: it counts as a message sent
   await takeSendAllowance(ctx, mailbox);
   // the new bytes are stored before the message is locked: an upload never holds the lock

@@ -3,14 +3,15 @@
 // sender limits taken once per sender, one mailbox query, and for plain new notifications one
 // transaction with one lock statement, one row lock query, the policy facts once per (mailbox, sender),
 // and multi-row inserts of the pending rows and answers. Anything else (update, retract, a pow answer or
-// consent token, a notification already known, a challenge to issue) goes through receive.ts one by one.
+// consent token, a notification already known, a challenge to issue, a second address of one mailbox
+// for the same message) goes through receive.ts one by one.
 import type { NotificationClaims, NotifyResult } from '@pullmail/client/wire';
 import { canonicalAddress } from '../address.ts';
 import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { decideRedeeming } from '../policy/decide.ts';
 import type { Tx } from '../store/db.ts';
-import { insertInboundRows, lockInbounds, lockOrigins, type NewInbound } from '../store/inbound.ts';
+import { copyKey, findCopies, insertInboundRows, lockCopies, lockInbounds, lockOrigins, type CopyKey, type NewInbound } from '../store/inbound.ts';
 import { findMailboxes, type Mailbox } from '../store/mailboxes.ts';
 import { findAnswers, saveAnswers, type NotifyKey } from '../store/replay.ts';
 import { answerLocked, mayReevaluate, notifyKey } from './receive.ts';
@@ -79,7 +80,12 @@ async function answerPlain(ctx: AppContext, tx: Tx, plain: Item[]): Promise<void
   plain.sort((x, y) => (origin(x.key) < origin(y.key) ? -1 : 1));
   const origins = plain.map((i) => ({ iss: i.key.iss, remoteId: i.key.remoteId, rcpt: i.key.rcpt }));
   await lockOrigins(tx, origins);
+  // one copy per mailbox (delivery/one-copy.ts): the message's notifications to its other addresses wait
+  const copyOf = (it: Item): CopyKey => ({ iss: it.key.iss, remoteId: it.key.remoteId, mailboxId: it.mailbox!.id });
+  await lockCopies(tx, plain.map(copyOf));
   const existing = await lockInbounds(tx, origins);
+  const kept = await findCopies(tx, plain.map(copyOf));
+  const claimed = new Set<string>();
   const again = await findAnswers(tx, plain.map((i) => i.key));
   const facts = new Map<string, Promise<SenderFacts>>();
   const rows: NewInbound[] = [];
@@ -88,8 +94,12 @@ async function answerPlain(ctx: AppContext, tx: Tx, plain: Item[]): Promise<void
   for (const it of plain) {
     const { n, key } = it;
     const mailbox = it.mailbox!;
-    if (existing.has(origin(key)) || again(key)) {
-      // another copy got here first: the one-by-one path answers it as receive.ts would
+    const copy = copyKey(copyOf(it));
+    const first = !claimed.has(copy);
+    claimed.add(copy);
+    if (existing.has(origin(key)) || again(key) || kept.has(copy) || !first) {
+      // another copy got here first (or the mailbox keeps this message under another of its addresses,
+      // or will once an earlier item of this batch is in): the one-by-one path answers it as receive.ts would
       slow.push(it);
       continue;
     }

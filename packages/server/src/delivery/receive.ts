@@ -14,10 +14,11 @@ import { NO_BODY } from '../store/bodies.ts';
 import { openChallenge } from '../store/challenges.ts';
 import { spendConsent } from '../store/consent-tokens.ts';
 import type { Executor, Tx } from '../store/db.ts';
-import { insertInbound, lockInbound, lockOrigin, OPEN_STATES, updateInbound, type InboundRow } from '../store/inbound.ts';
+import { copyKey, findCopies, insertInbound, lockCopies, lockInbound, lockOrigin, OPEN_STATES, updateInbound, type InboundRow } from '../store/inbound.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { addCorrespondents } from '../store/policy-data.ts';
 import { findAnswer, latestAnswer, saveAnswer, useJti, type NotifyKey } from '../store/replay.ts';
+import { copyAnswer } from './one-copy.ts';
 import { NOTHING_KNOWN, senderFacts } from './recipient-policy.ts';
 import { findRecipient } from './recipient.ts';
 
@@ -65,12 +66,23 @@ export function mayReevaluate(n: NotificationClaims, a: NotifyResult | undefined
 export async function answerLocked(ctx: AppContext, tx: Tx, mailbox: Mailbox, n: NotificationClaims, key: NotifyKey): Promise<NotifyResult> {
   // serialize concurrent copies of the same notification, also before its inbound row exists
   await lockOrigin(tx, n.iss, n.msg.id, key.rcpt);
+  // and the notifications of this message to other addresses of the same mailbox (delivery/one-copy.ts)
+  const copy = { iss: n.iss, remoteId: n.msg.id, mailboxId: mailbox.id };
+  await lockCopies(tx, [copy]);
   const existing = await lockInbound(tx, n.iss, n.msg.id, key.rcpt);
   const again = (await findAnswer(tx, key));
   if (again && !mayReevaluate(n, again)) return again;
-  const r = await decideNotification(ctx, tx, mailbox, key.rcpt, n, existing, again);
+  // a retract of this address has nothing of its own to remove: the copy goes with the retract of its own address
+  const kept = existing || n.kind === 'retract' ? undefined : (await findCopies(tx, [copy])).get(copyKey(copy));
+  const r = kept ? await answerAsCopy(tx, kept) : await decideNotification(ctx, tx, mailbox, key.rcpt, n, existing, again);
+  // protocol §2: saved under this notification's own key, so a retry gets this same answer
   await saveAnswer(tx, key, r);
   return r;
+}
+
+/** The answer about a message the mailbox keeps already, under another of its addresses: nothing new is stored. */
+async function answerAsCopy(tx: Tx, kept: InboundRow): Promise<NotifyResult> {
+  return copyAnswer(kept.state, await latestAnswer(tx, { iss: kept.iss, remoteId: kept.remoteId, rcpt: kept.rcpt, version: kept.version }));
 }
 
 /**

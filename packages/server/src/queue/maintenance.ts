@@ -6,6 +6,7 @@
 // windows and the heartbeats of long-dead processes (PostgreSQL).
 import { and, inArray, lt } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
+import { overrideKeptAnswers } from '../delivery/one-copy.ts';
 import type { Worker } from '../server.ts';
 import { deleteOrphanBlobs, NO_BODY } from '../store/bodies.ts';
 import { pruneChallenges } from '../store/challenges.ts';
@@ -13,7 +14,7 @@ import { pruneChanges } from '../store/folders.ts';
 import { pruneWorkers } from '../store/queue-workers.ts';
 import { pruneRateCounters } from '../store/rate-counters.ts';
 import { inbound } from '../store/schema.ts';
-import { overrideAnswers, pruneJtis } from '../store/replay.ts';
+import { pruneJtis } from '../store/replay.ts';
 import { createPoller } from './poller.ts';
 
 /** Longer than any upload or fetch of one message could take. */
@@ -55,9 +56,9 @@ export async function expireRequests(ctx: Pick<AppContext, 'db' | 'now' | 'confi
       .update(inbound)
       .set({ state: 'expired', cap: null, ...NO_BODY })
       .where(and(inArray(inbound.state, ['held', 'challenged']), lt(inbound.receivedAt, cutoff)))
-      .returning({ iss: inbound.iss, remoteId: inbound.remoteId, rcpt: inbound.rcpt });
-    // the sender learns it on its next recheck
-    for (const r of rows) await overrideAnswers(tx, r, { decision: 'reject', reason: 'expired' });
+      .returning({ iss: inbound.iss, remoteId: inbound.remoteId, rcpt: inbound.rcpt, mailboxId: inbound.mailboxId });
+    // the sender learns it on its next recheck, for each address of the mailbox it used
+    for (const r of rows) await overrideKeptAnswers(tx, r, { decision: 'reject', reason: 'expired' });
     return rows.length;
   });
 }

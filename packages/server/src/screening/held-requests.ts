@@ -3,11 +3,11 @@
 // again about its held delivery.
 import type { RequestOutcome } from '@pullmail/client/wire';
 import type { AppContext } from '../context.ts';
+import { overrideKeptAnswers } from '../delivery/one-copy.ts';
 import { PullmailError } from '../errors.ts';
 import { NO_BODY } from '../store/bodies.ts';
 import { findOwnInbound, listByState, queueFetch, updateInbound, type InboundRow } from '../store/inbound.ts';
 import { addCorrespondents, putRule } from '../store/policy-data.ts';
-import { overrideAnswers } from '../store/replay.ts';
 
 type Ctx = Pick<AppContext, 'db' | 'now' | 'kick'>;
 
@@ -44,7 +44,7 @@ export async function rejectRequest(ctx: Ctx, mailboxId: string, id: string): Pr
   const row = await heldRequest(ctx, mailboxId, id);
   await ctx.db.transaction(async (tx) => {
     await updateInbound(tx, row.id, { state: 'rejected', cap: null, ...NO_BODY });
-    await overrideAnswers(tx, row, { decision: 'reject', reason: 'policy' });
+    await overrideKeptAnswers(tx, row, { decision: 'reject', reason: 'policy' });
   });
   return { id: row.id, outcome: 'rejected' };
 }
@@ -54,7 +54,7 @@ export async function blockRequestSender(ctx: Ctx, mailboxId: string, id: string
   const row = await heldRequest(ctx, mailboxId, id);
   await ctx.db.transaction(async (tx) => {
     await updateInbound(tx, row.id, { state: 'rejected', cap: null, ...NO_BODY });
-    await overrideAnswers(tx, row, { decision: 'reject', reason: 'blocked' });
+    await overrideKeptAnswers(tx, row, { decision: 'reject', reason: 'blocked' });
     await putRule(tx, mailboxId, 'block', row.sender);
   });
   return { id: row.id, outcome: 'blocked' };

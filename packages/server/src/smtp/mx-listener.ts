@@ -26,7 +26,8 @@ import { readMessage } from './read-message.ts';
 import { isSmtpReply, replies } from './replies.ts';
 import { checkSenderAuth, isVerifiedSender } from './sender-auth.ts';
 
-const MAX_RECIPIENTS = 100;
+/** Most recipients one MX transaction accepts (RFC 5321 §4.5.3.1.8 asks for at least 100): every accepted RCPT counts. */
+export const MAX_RECIPIENTS = 100;
 /** Most Received fields a message may arrive with (Postfix's hop_count_limit): more means a loop. */
 export const MAX_HOPS = 50;
 /** Most bytes of header a message may have: mailparser's (mailsplit's maxHeadSize). */
@@ -39,6 +40,8 @@ interface Transaction {
   sender: string;
   /** Recipient as addressed (an alias's own address, for one) → the mailbox it delivers to. */
   rcpts: Map<string, Mailbox>;
+  /** Every address accepted, also one whose mailbox `rcpts` has already (an alias, the catch-all): MAX_RECIPIENTS counts these. */
+  accepted: Set<string>;
   /** Recipients whose RCPT carried an accepted CRI token. */
   grants: Map<string, RcptGrant>;
   /** What RCPT read about the sender at each recipient's mailbox: DATA stores under them while they hold. */
@@ -66,7 +69,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       const wait = await ctx.rateLimits.take(sender);
       if (wait > 0) throw replies.rateLimited(wait);
     }
-    transactions.set(session, { sender, rcpts: new Map(), grants: new Map(), facts: new Map() });
+    transactions.set(session, { sender, rcpts: new Map(), accepted: new Set(), grants: new Map(), facts: new Map() });
   }
 
   async function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -74,14 +77,18 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
     const rcpt = canonicalAddress(address.address);
     if (!rcpt) throw replies.badRecipient();
     if (!ctx.config.domains.includes(domainOf(rcpt))) throw replies.relayDenied();
+    // before the look-up: a catch-all takes any number of addresses, each of them one more RCPT
+    if (!tx.accepted.has(rcpt) && tx.accepted.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
     // smtp-server passes every RCPT parameter on unchecked: we take the CRI ones and refuse the rest
     const presented = parseRcptParams(address.args);
     const found = await findRcpt(ctx, rcpt, tx.sender);
     if (!found) throw replies.unknownUser();
     const { mailbox, facts, policy } = found;
     // an alias and its target (or two aliases of one mailbox) in one transaction: one copy is stored
-    if (!tx.rcpts.has(rcpt) && [...tx.rcpts.values()].some((m) => m.id === mailbox.id)) return;
-    if (tx.rcpts.size >= MAX_RECIPIENTS) throw replies.tooManyRecipients();
+    if (!tx.rcpts.has(rcpt) && [...tx.rcpts.values()].some((m) => m.id === mailbox.id)) {
+      tx.accepted.add(rcpt);
+      return;
+    }
     if (policy.decision === 'reject') throw replies.refused();
     tx.grants.delete(rcpt);
     tx.facts.set(rcpt, facts);
@@ -95,6 +102,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       criEvent(ctx, { event: 'token_accepted', rcpt, sender: tx.sender, session: session.id, detail: tx.grants.get(rcpt)!.reason });
       // a token is the proof the checks below look for
       tx.rcpts.set(rcpt, mailbox);
+      tx.accepted.add(rcpt);
       return;
     }
     if (!KNOWN.has(policy.reason) && tx.sender) {
@@ -117,6 +125,7 @@ export async function startMxListener(ctx: AppContext): Promise<SmtpListener> {
       if (!verdict.pass) throw replies.greylisted(verdict.waitSeconds);
     }
     tx.rcpts.set(rcpt, mailbox);
+    tx.accepted.add(rcpt);
   }
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {

@@ -1,5 +1,5 @@
 // Aliases and catch-alls (schema `aliases`): the rows, and what one recipient address may match.
-import { asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { aliases, mailboxes } from './schema.ts';
 import type { Mailbox } from './mailboxes.ts';
@@ -33,6 +33,15 @@ export async function deleteAlias(db: Executor, id: string): Promise<AliasRow | 
   const [row] = await db.select(listed).from(aliases).innerJoin(mailboxes, eq(aliases.targetMailboxId, mailboxes.id)).where(eq(aliases.id, id));
   if (row) await db.delete(aliases).where(eq(aliases.id, id));
   return row;
+}
+
+/**
+ * Serializes every creation of a mailbox or an alias of `address` (canonical) until the transaction
+ * ends: a transaction-scoped advisory lock on its hash, so the check that the address is neither and
+ * the insert are one step, across processes sharing a PostgreSQL database too.
+ */
+export async function lockAddress(tx: Executor, address: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`address\n${address}`}, 0))`);
 }
 
 export async function aliasExists(db: Executor, address: string): Promise<boolean> {

@@ -42,6 +42,38 @@ export async function lockOrigins(tx: Executor, origins: readonly { iss: string;
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(keys, sql`, `)}]::text[]) as k`);
 }
 
+/** One message (iss, msg.id) in one mailbox, whichever of its addresses (an alias, the mailbox's own) it came to. */
+export interface CopyKey {
+  iss: string;
+  remoteId: string;
+  mailboxId: string;
+}
+
+/** The key findCopies answers under. */
+export const copyKey = (c: CopyKey): string => `${c.iss}\n${c.remoteId}\n${c.mailboxId}`;
+
+/**
+ * Serializes the notifications of one message to one mailbox until the transaction ends, also when
+ * they name different addresses of it: one of them stores the copy (delivery/receive.ts). Taken after
+ * lockOrigin(s), never before, in one statement in one order, so two callers cannot wait on each other.
+ */
+export async function lockCopies(tx: Executor, copies: readonly CopyKey[]): Promise<void> {
+  const keys = [...new Set(copies.map((c) => `copy\n${copyKey(c)}`))].sort();
+  if (!keys.length) return;
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(keys.map((k) => sql`${k}`), sql`, `)}]::text[]) as k`);
+}
+
+/** The rows (at most one each, under lockCopies) already kept for any of `copies`, by `iss\nmsg.id\nmailboxId`. */
+export async function findCopies(db: Executor, copies: readonly CopyKey[]): Promise<Map<string, InboundRow>> {
+  if (!copies.length) return new Map();
+  const tuples = copies.map((c) => sql`(${c.iss}, ${c.remoteId}, ${c.mailboxId}::uuid)`);
+  const rows = await db
+    .select()
+    .from(inbound)
+    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.mailboxId}) in (${sql.join(tuples, sql`, `)})`);
+  return new Map(rows.map((r) => [copyKey(r), r]));
+}
+
 /** lockInbound for many (iss, msg.id, rcpt) at once: the rows that exist, locked, by `iss\nmsg.id\nrcpt`. */
 export async function lockInbounds(tx: Executor, origins: readonly { iss: string; remoteId: string; rcpt: string }[]): Promise<Map<string, InboundRow>> {
   if (!origins.length) return new Map();

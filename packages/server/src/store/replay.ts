@@ -1,8 +1,8 @@
 // Notification answers for idempotent retries (protocol §2) and single-use token ids (protocol §4).
 import type { NotificationKind, NotifyResult } from '@pullmail/client/wire';
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
-import { notifyLog, seenJti } from './schema.ts';
+import { inbound, notifyLog, seenJti } from './schema.ts';
 
 export interface NotifyKey {
   iss: string;
@@ -78,4 +78,14 @@ export async function pruneJtis(db: Executor, now: Date): Promise<void> {
  */
 export async function overrideAnswers(db: Executor, k: { iss: string; remoteId: string; rcpt: string }, result: NotifyResult): Promise<void> {
   await db.update(notifyLog).set({ result }).where(and(eq(notifyLog.iss, k.iss), eq(notifyLog.remoteId, k.remoteId), eq(notifyLog.rcpt, k.rcpt)));
+}
+
+/**
+ * The recipients of one message that were answered but have no inbound row of their own: refused ones,
+ * and addresses answered as the copy kept under another address of their mailbox (delivery/one-copy.ts).
+ */
+export async function answeredWithoutRow(db: Executor, iss: string, remoteId: string): Promise<string[]> {
+  const own = db.select({ id: inbound.id }).from(inbound).where(and(eq(inbound.iss, notifyLog.iss), eq(inbound.remoteId, notifyLog.remoteId), eq(inbound.rcpt, notifyLog.rcpt)));
+  const rows = await db.selectDistinct({ rcpt: notifyLog.rcpt }).from(notifyLog).where(and(eq(notifyLog.iss, iss), eq(notifyLog.remoteId, remoteId), notExists(own)));
+  return rows.map((r) => r.rcpt);
 }
