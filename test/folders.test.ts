@@ -69,8 +69,9 @@ describe('folders and flags through the REST API', () => {
     const [request] = (await call(b, bob, '/api/v1/requests')).body.requests;
     assert.equal((await call(b, bob, `/api/v1/requests/${request.id}/accept`, { method: 'POST' })).status, 200);
     const inbox = await waitFor('the accepted message in INBOX', async () => {
+      // the count and the page are two reads: wait until both see the filed message
       const l = await listing(b, bob, 'INBOX');
-      return l.total === 1 && l;
+      return l.total === 1 && l.messages.length === 1 && l;
     });
     assert.equal((await listing(b, bob, 'Requests')).total, 0);
     assert.equal(inbox.messages[0].uid, 1);

@@ -44,10 +44,9 @@ export async function receiveNotifications(ctx: AppContext, list: readonly Notif
   // protocol §2: every verified notification counts against the sender's limits (only a retry is free)
   const bySender = new Map<string, number>();
   for (const it of open) bySender.set(it.sender, (bySender.get(it.sender) ?? 0) + 1);
-  for (const [sender, count] of bySender) {
-    const wait = await ctx.rateLimits.take(sender, count);
-    if (wait) throw new PullmailError('rate_limited', `too many notifications from ${sender.slice(sender.lastIndexOf('@') + 1)}; retry in ${wait} s`, { retryAfter: wait });
-  }
+  // all or nothing: a refused batch comes again whole, so none of it may stay counted
+  const { wait, sender } = await ctx.rateLimits.takeEach(bySender);
+  if (wait) throw new PullmailError('rate_limited', `too many notifications from ${sender!.slice(sender!.lastIndexOf('@') + 1)}; retry in ${wait} s`, { retryAfter: wait });
   const mailboxes = await findMailboxes(ctx.db, open.map((i) => i.key.rcpt));
   // addresses with no mailbox of their own may be aliases or fall to a catch-all (delivery/recipient.ts)
   for (const rcpt of new Set(open.map((i) => i.key.rcpt).filter((r) => !mailboxes.has(r)))) {

@@ -25,6 +25,26 @@ describe('rate limits per sender address and per sender domain', () => {
   });
 });
 
+describe('a batch of several senders', () => {
+  it('counts all or none: a refused sender hands back what the others took', async () => {
+    const limits = createRateLimits({ domain: { count: 10, seconds: 60 }, sender: { count: 3, seconds: 60 }, send: roomy }, memory);
+    const refused = await limits.takeEach(new Map([['bea@b.test', 2], ['bob@b.test', 4]]));
+    assert.ok(refused.wait > 0, 'four from bob are over his three');
+    assert.equal(refused.sender, 'bob@b.test');
+    // nothing of the refused batch stays counted: bea still has 3, bob 3, and b.test its 10
+    assert.deepEqual(await limits.takeEach(new Map([['bea@b.test', 3], ['bob@b.test', 3]])), { wait: 0 });
+    for (const s of ['b1', 'b2', 'b3', 'b4']) assert.equal(await limits.take(`${s}@b.test`), 0);
+    assert.ok((await limits.take('b5@b.test')) > 0, 'the eleventh from b.test is over the domain limit');
+  });
+
+  it('a single take refused by the address limit does not count against the domain', async () => {
+    const limits = createRateLimits({ domain: { count: 2, seconds: 60 }, sender: { count: 1, seconds: 60 }, send: roomy }, memory);
+    assert.equal(await limits.take('cy@c.test'), 0);
+    assert.ok((await limits.take('cy@c.test')) > 0);
+    assert.equal(await limits.take('cat@c.test'), 0, 'the refused one left the domain its second point');
+  });
+});
+
 describe('per-user send limit (PULLMAIL_SEND_LIMIT)', () => {
   it('holds each user to their own budget, apart from the limits on arriving mail', async () => {
     const limits = createRateLimits({ domain: roomy, sender: roomy, send: { count: 2, seconds: 3600 } }, memory);

@@ -8,11 +8,16 @@ import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { domainOf } from '../address.ts';
 import type { RateLimit } from '../config/config.ts';
 import type { LimiterFactory } from '../store/rate-counters.ts';
-import { reservingTaker } from '../store/reserved-points.ts';
+import { reservingTaker, type Taken } from '../store/reserved-points.ts';
 
 export interface RateLimits {
   /** Counts `count` (default 1) messages from `sender` (canonical address); seconds to wait when over a limit, else 0. */
   take(sender: string, count?: number): Promise<number>;
+  /**
+   * Counts the messages of several senders together (a batch): the seconds to wait when any of them is
+   * over a limit, and then nothing is counted for any of them (the batch is refused and comes again).
+   */
+  takeEach(counts: ReadonlyMap<string, number>): Promise<{ wait: number; sender?: string }>;
   /** Counts one message sent or edited by the user `address`, whatever the door; seconds to wait when over, else 0. */
   takeSend(address: string): Promise<number>;
 }
@@ -21,10 +26,25 @@ export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; s
   const byDomain = reservingTaker(limiter('d', opts.domain), opts.domain);
   const bySender = reservingTaker(limiter('s', opts.sender), opts.sender);
   const byUser = limiter('u', opts.send);
+  async function takeEach(counts: ReadonlyMap<string, number>) {
+    const taken: Taken[] = [];
+    const refused = (wait: number, sender: string) => {
+      for (const t of taken) t.undo();
+      return { wait, sender };
+    };
+    for (const [sender, count] of counts) {
+      const domain = await byDomain.hold(domainOf(sender), count);
+      if (domain.wait) return refused(domain.wait, sender);
+      taken.push(domain);
+      const own = await bySender.hold(sender, count);
+      if (own.wait) return refused(own.wait, sender);
+      taken.push(own);
+    }
+    return { wait: 0 };
+  }
   return {
-    async take(sender, count = 1) {
-      return (await byDomain.take(domainOf(sender), count)) || bySender.take(sender, count);
-    },
+    take: async (sender, count = 1) => (await takeEach(new Map([[sender, count]]))).wait,
+    takeEach,
     takeSend: (address) => consume(byUser, address),
   };
 }

@@ -48,6 +48,20 @@ describe('reserved points', () => {
     assert.equal(await taker.take('cy@b.test'), 0, 'another key has its own budget');
   });
 
+  it('a refused take of several points takes none, and undo hands points back', async () => {
+    const { limiter } = shared(5);
+    const taker = reservingTaker(limiter, { count: 5, seconds: 60 });
+    assert.equal(await taker.take('dee@d.test', 3), 0);
+    assert.ok((await taker.take('dee@d.test', 3)) > 0, 'three more are over five');
+    const two = await taker.hold('dee@d.test', 2);
+    assert.equal(two.wait, 0, 'the refused three took nothing: two are still there');
+    assert.ok((await taker.take('dee@d.test')) > 0);
+    two.undo();
+    two.undo();
+    assert.equal(await taker.take('dee@d.test', 2), 0, 'undone points can be taken again');
+    assert.ok((await taker.take('dee@d.test')) > 0, 'a second undo gave nothing more');
+  });
+
   it('passes on an error of the shared store and takes again next time', async () => {
     const { limiter } = shared(100);
     const consume = limiter.consume.bind(limiter);

@@ -17,9 +17,17 @@ const MAX_KEYS = 100_000;
 export interface PointTaker {
   /**
    * Takes `count` points (default one) for `key`: 0 when there were that many, else the seconds until
-   * the window ends (at least 1). Points taken before a refusal stay taken: the key was over its limit.
+   * the window ends (at least 1). A refusal takes nothing: points taken for it are handed back.
    */
   take(key: string, count?: number): Promise<number>;
+  /** Like take, and `undo` hands the points back when a later check refuses what they were taken for. */
+  hold(key: string, count?: number): Promise<Taken>;
+}
+
+export interface Taken {
+  wait: number;
+  /** Hands back what was taken (only to the window it came from; nothing after a refusal). */
+  undo(): void;
 }
 
 interface Held {
@@ -54,14 +62,15 @@ export function reservingTaker(limiter: RateLimiterAbstract, limit: RateLimit, n
     }
   }
 
-  async function takeOne(key: string): Promise<number> {
+  /** A point from the key's reservation (the Held it came from), or the seconds to wait. */
+  async function takeOne(key: string): Promise<Held | number> {
     for (;;) {
       const h = held.get(key);
       const t = now();
       if (h && h.until > t) {
         if (h.left > 0) {
           h.left--;
-          return 0;
+          return h;
         }
         if (h.refused) return Math.max(1, Math.ceil((h.until - t) / 1000));
       }
@@ -75,13 +84,27 @@ export function reservingTaker(limiter: RateLimiterAbstract, limit: RateLimit, n
     }
   }
 
-  return {
-    async take(key, count = 1) {
-      for (let i = 0; i < count; i++) {
-        const wait = await takeOne(key);
-        if (wait) return wait;
-      }
-      return 0;
-    },
+  // a point handed back joins the key's reservation while the window it was counted in lasts (a
+  // reservation made since is of the same window); a point of an ended window is dropped
+  const giveBack = (key: string, from: Held[]) => () => {
+    const t = now();
+    const live = from.splice(0).filter((h) => h.until > t).length;
+    const h = held.get(key);
+    if (live && h && h.until > t) h.left += live;
   };
+
+  async function hold(key: string, count = 1): Promise<Taken> {
+    const from: Held[] = [];
+    for (let i = 0; i < count; i++) {
+      const got = await takeOne(key);
+      if (typeof got === 'number') {
+        giveBack(key, from)();
+        return { wait: got, undo: () => {} };
+      }
+      from.push(got);
+    }
+    return { wait: 0, undo: giveBack(key, from) };
+  }
+
+  return { hold, take: async (key, count) => (await hold(key, count)).wait };
 }

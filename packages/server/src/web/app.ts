@@ -4,15 +4,13 @@
 // errors as HTML pages instead of the API's JSON.
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { WebSessionKind } from '../accounts/web-sessions.ts';
 import type { AppContext } from '../context.ts';
-import { PullmailError } from '../errors.ts';
-import { errorResponse } from '../http/errors.ts';
 import { assetRoutes } from './assets.ts';
 import { cspHeaders } from './csp.ts';
 import { csrfGuard, type CsrfEnv } from './csrf.ts';
 import { messagePage } from './layout.ts';
+import { pageError } from './page-error.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { mailRoutes } from './mail/routes.ts';
 import { loadSession } from './session.ts';
@@ -42,14 +40,9 @@ export function webArea(ctx: AppContext, opts: { kind: WebSessionKind; home: str
   area.use('*', loadSession(ctx, opts.kind));
   area.use('*', csrfGuard(ctx, (c) => csrfRefused(c as Context<WebEnv>, opts.home), opts.anonymousForms));
   area.onError(async (err, c) => {
-    // the API's mapping decides the status and logs; the page says it in words
-    const mapped = errorResponse(c, err, log);
-    const status = mapped.status as ContentfulStatusCode;
-    const text = err instanceof PullmailError && status < 500 ? err.message : 'Something went wrong on the server. Please try again.';
-    const title = status === 404 ? 'Not found' : status === 429 ? 'Too many requests' : status === 413 ? 'Too large' : status < 500 ? 'That did not work' : 'Server error';
-    const res = await c.html(messagePage({ nonce: c.get('nonce') ?? '', title, text, back: { href: opts.home, label: 'Back' } }), status);
-    const retry = mapped.headers.get('retry-after');
-    if (retry) res.headers.set('retry-after', retry);
+    const e = pageError(c, err, log);
+    const res = await c.html(messagePage({ nonce: c.get('nonce') ?? '', title: e.title, text: e.text, back: { href: opts.home, label: 'Back' } }), e.status);
+    if (e.retryAfter) res.headers.set('retry-after', e.retryAfter);
     return res;
   });
   return area;

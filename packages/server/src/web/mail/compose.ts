@@ -1,16 +1,21 @@
 // Compose, reply, forward and edit. The form posts to /mail/compose as multipart (attachments); the
 // handler builds the API's JSON send from it and calls delivery/send.ts, or delivery/edit.ts when it
-// edits a sent message (recipients fixed, as protocol §5 wants).
+// edits a sent message (recipients fixed, as protocol §5 wants: To, Cc and Bcc go back as they were).
+// A send the form's check or the use case refuses shows the form again with what was typed.
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { AppContext } from '../../context.ts';
 import { editMessage } from '../../delivery/edit.ts';
 import { sendMessage } from '../../delivery/send.ts';
 import { sentMessageContent } from '../../delivery/sent-status.ts';
+import { PullmailError } from '../../errors.ts';
 import { sendSchema, type SendInput } from '../../mail/compose.ts';
 import { readAttachment, readParsed } from '../../mailbox/read.ts';
+import type { Mailbox } from '../../store/mailboxes.ts';
 import { csrfField, field, files } from '../csrf.ts';
+import { pageError } from '../page-error.ts';
 import { MAIL, mailPage, seeOther, type MailContext, type MailEnv } from './frame.ts';
 
 interface Draft {
@@ -62,7 +67,7 @@ ${editing ? html`<input type="hidden" name="edit" value="${d.edit}">` : ''}
 ${d.forwardOf ? html`<input type="hidden" name="forward_of" value="${d.forwardOf}">` : ''}
 <label for="to">To</label><input id="to" name="to" type="text" autocomplete="email" value="${d.to}"${fixed} ${editing ? '' : html`required`}>
 <div class="grid2"><div class="stack"><label for="cc">Cc</label><input id="cc" name="cc" type="text" value="${d.cc}"${fixed}></div>
-${editing ? '' : html`<div class="stack"><label for="bcc">Bcc</label><input id="bcc" name="bcc" type="text" value="${d.bcc}"></div>`}</div>
+<div class="stack"><label for="bcc">Bcc</label><input id="bcc" name="bcc" type="text" value="${d.bcc}"${fixed}></div></div>
 <label for="subject">Subject</label><input id="subject" name="subject" type="text" maxlength="998" value="${d.subject}">
 <label for="message">Message</label><textarea id="message" name="message">${d.text}</textarea>
 ${d.forwardAttachments?.length ? html`<p class="muted">${editing ? 'Attachments kept' : 'Forwarded with'}: ${d.forwardAttachments.join(', ')}</p>` : ''}
@@ -73,12 +78,13 @@ ${editing ? '' : html`<label for="attachments">Attachments</label><input id="att
 }
 
 export function composeRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
+  const log = ctx.log.child({ sub: 'web' });
   app.get('/compose', async (c) => {
     const mailbox = c.get('mailbox');
     const { reply, forward, edit, to } = c.req.query();
     if (edit) {
       const m = await sentMessageContent(ctx, mailbox, edit);
-      return c.html(composeScreen(c, { to: m.to.join(', '), cc: m.cc.join(', '), bcc: '', subject: m.subject, text: m.text, edit, forwardAttachments: m.attachments.map((a) => a.filename) }));
+      return c.html(composeScreen(c, { to: m.to.join(', '), cc: m.cc.join(', '), bcc: m.bcc.join(', '), subject: m.subject, text: m.text, edit, forwardAttachments: m.attachments.map((a) => a.filename) }));
     }
     const source = reply ?? forward;
     if (source) {
@@ -97,26 +103,21 @@ export function composeRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
   app.post('/compose', async (c) => {
     const mailbox = c.get('mailbox');
     const form = c.get('form');
-    const d: Draft = { to: field(form, 'to'), cc: field(form, 'cc'), bcc: field(form, 'bcc'), subject: field(form, 'subject'), text: field(form, 'message') };
     const edit = field(form, 'edit') || undefined;
     const forwardOf = field(form, 'forward_of') || undefined;
+    const d: Draft = { to: field(form, 'to'), cc: field(form, 'cc'), bcc: field(form, 'bcc'), subject: field(form, 'subject'), text: field(form, 'message'), edit, forwardOf };
+    const uploads = files(form, 'attachments');
     const attachments: Attachment[] = [];
-    for (const f of files(form, 'attachments')) {
+    for (const f of uploads) {
       attachments.push(asAttachment(f.name, f.type, Buffer.from(await f.arrayBuffer())));
     }
     // an edit keeps the attachments of the version it replaces (the form edits the text only)
-    if (edit) {
-      for (const a of (await sentMessageContent(ctx, mailbox, edit)).attachments) {
-        attachments.push(asAttachment(a.filename, a.contentType, a.content));
-      }
-    }
-    if (forwardOf) {
-      const { parsed } = await readParsed(ctx, mailbox, forwardOf, { peek: true });
-      for (let i = 0; i < parsed.attachments.length; i++) {
-        const a = await readAttachment(ctx, mailbox, forwardOf, i);
-        attachments.push(asAttachment(a.filename, a.contentType, a.content));
-      }
-    }
+    const carried = edit ? (await sentMessageContent(ctx, mailbox, edit)).attachments : forwardOf ? await forwarded(ctx, mailbox, forwardOf) : [];
+    attachments.push(...carried.map((a) => asAttachment(a.filename, a.contentType, a.content)));
+    d.forwardAttachments = carried.map((a) => a.filename);
+    // refused: the form again with what the user typed; a browser cannot be handed back the files it uploaded
+    const refused = (status: ContentfulStatusCode, text: string) =>
+      c.html(composeScreen(c, d, uploads.length ? `${text} Your attachments were not kept: choose them again before sending.` : text), status);
     const input = sendSchema.safeParse({
       to: parseAddresses(d.to), cc: parseAddresses(d.cc), bcc: parseAddresses(d.bcc), subject: d.subject.replace(/\r?\n/g, ' '), text: d.text,
       ...(attachments.length ? { attachments } : {}),
@@ -124,13 +125,29 @@ export function composeRoutes(app: Hono<MailEnv>, ctx: AppContext): void {
     if (!input.success) {
       const issue = input.error.issues[0];
       const where = issue.path.length ? `${String(issue.path[0])}: ` : '';
-      return c.html(composeScreen(c, { ...d, edit, forwardOf }, `${where}${issue.message}`), 400);
+      return refused(400, `${where}${issue.message}`);
     }
-    if (edit) {
-      await editMessage(ctx, mailbox, edit, { json: input.data });
-      return seeOther(c, `${MAIL}/sent/${edit}`, 'Your changes are on their way.');
+    try {
+      if (edit) {
+        await editMessage(ctx, mailbox, edit, { json: input.data });
+        return seeOther(c, `${MAIL}/sent/${edit}`, 'Your changes are on their way.');
+      }
+      const sent = await sendMessage(ctx, mailbox, { json: input.data });
+      return seeOther(c, `${MAIL}/sent/${sent.id}`, 'Sent.');
+    } catch (err) {
+      if (!(err instanceof PullmailError)) throw err;
+      const e = pageError(c, err, log);
+      const res = await refused(e.status, e.text);
+      if (e.retryAfter) res.headers.set('retry-after', e.retryAfter);
+      return res;
     }
-    const sent = await sendMessage(ctx, mailbox, { json: input.data });
-    return seeOther(c, `${MAIL}/sent/${sent.id}`, 'Sent.');
   });
+}
+
+/** The attachments of a received message, for a forward. */
+async function forwarded(ctx: AppContext, mailbox: Mailbox, id: string) {
+  const { parsed } = await readParsed(ctx, mailbox, id, { peek: true });
+  const out: Awaited<ReturnType<typeof readAttachment>>[] = [];
+  for (let i = 0; i < parsed.attachments.length; i++) out.push(await readAttachment(ctx, mailbox, id, i));
+  return out;
 }

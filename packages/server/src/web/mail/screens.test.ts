@@ -6,6 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { seconds } from '../../context.ts';
 import { sha256b64url } from '../../protocol/jws.ts';
 import { signNotification } from '../../protocol/notification.ts';
+import { loadBody } from '../../store/bodies.ts';
+import { findDelivery } from '../../store/deliveries.ts';
+import { findVersion } from '../../store/messages.ts';
 import { createTestApp, type TestApp } from '../../http/test-app.ts';
 import { webClient, type WebClient } from '../test-client.ts';
 
@@ -155,6 +158,67 @@ describe('webmail screens', () => {
     const res = await u.web.post('/mail/compose', { to: 'not an address', subject: 'x', message: 'y' });
     assert.equal(res.status, 400);
     assert.match(await res.text(), /not a mail address/);
+  });
+
+  it('edits a message sent with Bcc: the form shows the Bcc recipients fixed, and they are offered the edited version, still unnamed', async () => {
+    const u = await user();
+    const sent = await u.web.post('/mail/compose', { to: 'amy@a.example', bcc: 'carl@b.test, Dora <dora@c.example>', subject: 'Party', message: 'Friday at 8.' });
+    assert.equal(sent.status, 303, await sent.clone().text());
+    const id = /\/mail\/sent\/([^?]+)/.exec(sent.headers.get('location') ?? '')![1];
+    const form = await page(u, `/mail/compose?edit=${id}`);
+    assert.match(form, /id="bcc" name="bcc" type="text" value="carl@b\.test, dora@c\.example" readonly/);
+    // what a browser posts: every field of the form, the read-only ones as shown
+    const shown = (name: string) => new RegExp(`name="${name}" type="text"[^>]*?value="([^"]*)"`).exec(form)![1];
+    const edited = await u.web.post('/mail/compose', { edit: id, to: shown('to'), cc: shown('cc'), bcc: shown('bcc'), subject: 'Party (moved)', message: 'Saturday at 8.' });
+    assert.equal(edited.status, 303, await edited.clone().text());
+    assert.match(await page(u, `/mail/sent/${id}`), /Party \(moved\)[\s\S]*version 2[\s\S]*carl@b\.test[\s\S]*dora@c\.example/);
+    for (const rcpt of ['amy@a.example', 'carl@b.test', 'dora@c.example']) assert.equal((await findDelivery(t.ctx.db, id, rcpt))?.version, 2, rcpt);
+    const v2 = await findVersion(t.ctx.db, id, 2);
+    const bytes = (await loadBody(t.ctx.db, v2!)).toString();
+    assert.match(bytes, /Saturday at 8\./);
+    assert.doesNotMatch(bytes, /carl|dora|^bcc:/im, 'Bcc recipients are in no header of the new version');
+    assert.match(await page(u, `/mail/compose?edit=${id}`), /name="bcc" type="text" value="carl@b\.test, dora@c\.example" readonly/);
+  });
+
+  it('shows the form again with what was typed when the send is refused, and says attachments must be chosen again', async () => {
+    const u = await user();
+    // 1001 recipients: each list passes the form's check, the send refuses the total
+    const to = Array.from({ length: 600 }, (_, i) => `t${i}@a.example`).join(', ');
+    const bcc = Array.from({ length: 401 }, (_, i) => `b${i}@a.example`).join(', ');
+    const form = new FormData();
+    form.set('to', to);
+    form.set('cc', 'cc@a.example');
+    form.set('bcc', bcc);
+    form.set('subject', 'Newsletter <March>');
+    form.set('message', 'Long text I do not want to type again.');
+    form.set('attachments', new File(['x'], 'flyer.pdf', { type: 'application/pdf' }));
+    const res = await u.web.post('/mail/compose', {}, { multipart: form });
+    assert.equal(res.status, 400);
+    const text = await res.text();
+    assert.match(text, /role="alert">at most 1000 recipients Your attachments were not kept: choose them again before sending\.</);
+    assert.ok(text.includes(`id="to" name="to" type="text" autocomplete="email" value="${to}"`));
+    assert.match(text, /id="cc" name="cc" type="text" value="cc@a\.example"/);
+    assert.ok(text.includes(`id="bcc" name="bcc" type="text" value="${bcc}"`));
+    assert.match(text, /value="Newsletter &lt;March&gt;"/);
+    assert.match(text, /<textarea id="message" name="message">Long text I do not want to type again\.<\/textarea>/);
+    assert.match(await page(u, '/mail/sent'), /Nothing sent yet/);
+  });
+
+  it('shows the edit form again with the new text when the edit is refused (retracted meanwhile), without a word about attachments', async () => {
+    const u = await user();
+    const sent = await u.web.post('/mail/compose', { to: 'amy@a.example', subject: 'Offer', message: 'Old price.' });
+    const id = /\/mail\/sent\/([^?]+)/.exec(sent.headers.get('location') ?? '')![1];
+    await page(u, `/mail/compose?edit=${id}`);
+    // retracted in another tab before the edit is sent
+    assert.equal((await u.web.post(`/mail/sent/${id}/retract`, {})).status, 303);
+    const res = await u.web.post('/mail/compose', { edit: id, to: 'amy@a.example', cc: '', bcc: '', subject: 'Offer (new)', message: 'New price.' });
+    assert.equal(res.status, 409);
+    const text = await res.text();
+    assert.match(text, /role="alert">every recipient has fetched \(or refused\) this message</);
+    assert.doesNotMatch(text, /attachments were not kept/);
+    assert.match(text, /<h1 id="compose-h">Edit sent message<\/h1>/);
+    assert.match(text, new RegExp(`name="edit" value="${id}"`));
+    assert.match(text, /value="Offer \(new\)"[\s\S]*>New price\.<\/textarea>/);
   });
 
   it('prefills reply and forward', async () => {
