@@ -2,6 +2,7 @@
 // PostgreSQL database of its own on that server, dropped when the test is done.
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { IN_MEMORY, openDatabase, type Database } from '../../packages/server/src/store/db.ts';
 
 export interface TestDatabase {
   env: Record<string, string>;
@@ -23,6 +24,28 @@ export async function testDatabase(): Promise<TestDatabase> {
       const a = postgres(url, { max: 1, onnotice: () => {} });
       await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await a.end();
+    },
+  };
+}
+
+/**
+ * One migrated test database opened twice, as two processes of one node would: on PostgreSQL two
+ * connection pools; on PGlite (one connection by design) the same handle twice, so concurrent work
+ * interleaves at every await instead.
+ */
+export async function sharedDatabase(): Promise<{ first: Database; second: Database; close(): Promise<void> }> {
+  const test = await testDatabase();
+  const url = test.env.DATABASE_URL;
+  const first = await openDatabase({ databaseUrl: url, dataDir: IN_MEMORY });
+  await first.migrate();
+  const second = url ? await openDatabase({ databaseUrl: url, dataDir: IN_MEMORY }) : first;
+  return {
+    first,
+    second,
+    async close() {
+      if (second !== first) await second.close();
+      await first.close();
+      await test.drop();
     },
   };
 }

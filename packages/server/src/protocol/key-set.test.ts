@@ -4,26 +4,20 @@
 // two connection pools.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { testDatabase, type TestDatabase } from '../../../../test/harness/database.ts';
-import { IN_MEMORY, openDatabase, type Database } from '../store/db.ts';
+import { sharedDatabase } from '../../../../test/harness/database.ts';
+import type { Database } from '../store/db.ts';
 import { listKeys } from '../store/node-keys.ts';
 import { loadKeySet, rotateKeys } from './key-set.ts';
 
 describe(`key set on one database shared by two processes (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
-  let test: TestDatabase;
   let first: Database;
   let second: Database;
+  let close: (() => Promise<void>) | undefined;
   before(async () => {
-    test = await testDatabase();
-    const url = test.env.DATABASE_URL;
-    first = await openDatabase({ databaseUrl: url, dataDir: IN_MEMORY });
-    await first.migrate();
-    second = url ? await openDatabase({ databaseUrl: url, dataDir: IN_MEMORY }) : first;
+    ({ first, second, close } = await sharedDatabase());
   });
   after(async () => {
-    if (second !== first) await second?.close();
-    await first?.close();
-    await test?.drop();
+    await close?.();
   });
 
   const opts = { now: () => new Date(), publishSeconds: 3600 };

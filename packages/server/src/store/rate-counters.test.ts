@@ -7,27 +7,20 @@ import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { createLoginThrottle } from '../policy/login-throttle.ts';
 import { createRateLimits } from '../policy/rate-limits.ts';
-import { testDatabase, type TestDatabase } from '../../../../test/harness/database.ts';
-import { IN_MEMORY, openDatabase, type Database } from './db.ts';
+import { sharedDatabase } from '../../../../test/harness/database.ts';
+import type { Database } from './db.ts';
 import { createLimiterFactory, pruneRateCounters } from './rate-counters.ts';
 import { rateCounters } from './schema.ts';
 
 describe(`rate counters shared by two contexts (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, () => {
-  let test: TestDatabase;
   let first: Database;
   let second: Database;
+  let close: (() => Promise<void>) | undefined;
   before(async () => {
-    test = await testDatabase();
-    const url = test.env.DATABASE_URL;
-    first = await openDatabase({ databaseUrl: url, dataDir: IN_MEMORY });
-    await first.migrate();
-    // PGlite is one process and one connection: the second context shares it; PostgreSQL gets a second pool
-    second = url ? await openDatabase({ databaseUrl: url, dataDir: IN_MEMORY }) : first;
+    ({ first, second, close } = await sharedDatabase());
   });
   after(async () => {
-    if (second !== first) await second?.close();
-    await first?.close();
-    await test?.drop();
+    await close?.();
   });
 
   const sql = (d: Database) => createLimiterFactory({ db: d.db, shared: true });
