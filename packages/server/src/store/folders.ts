@@ -114,14 +114,18 @@ export async function findEntryByUid(db: Executor, mailboxId: string, folderName
   return row && toEntry(row);
 }
 
-/** Newest first; the cursor is the last row of the previous page. */
-/** Sender or subject contains `text` (case-insensitive; `%` and `_` taken literally). */
+/**
+ * Sender or subject contains `text` (case-insensitive; `%` and `_` taken literally). A text of three
+ * characters or more is looked up in folder_messages_search_idx (trigrams); a shorter one has no
+ * trigram to look up and reads the folder.
+ */
 function matching(text: string | undefined) {
   if (!text) return undefined;
   const like = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
   return or(ilike(folderMessages.sender, like), ilike(folderMessages.subject, like));
 }
 
+/** Newest first; the cursor is the last row of the previous page. */
 export async function listEntries(db: Executor, folderId: string, limit: number, cursor?: { at: Date; id: string }, search?: string): Promise<Entry[]> {
   const rows = await entrySelect(db, false)
     .where(and(
@@ -151,8 +155,12 @@ export async function entriesAfterUid(db: Executor, folderId: string, afterUid: 
   return rows.map(toEntry);
 }
 
-export async function countEntries(db: Executor, folderId: string, search?: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(folderMessages).where(and(eq(folderMessages.folderId, folderId), matching(search)));
+/** Entries of a folder (those matching `search`, as listEntries keeps them); with `atMost`, counting stops there. */
+export async function countEntries(db: Executor, folderId: string, search?: string, atMost?: number): Promise<number> {
+  const where = and(eq(folderMessages.folderId, folderId), matching(search));
+  const [row] = atMost === undefined
+    ? await db.select({ n: count() }).from(folderMessages).where(where)
+    : await db.select({ n: count() }).from(db.select({ one: sql`1` }).from(folderMessages).where(where).limit(atMost).as('counted'));
   return Number(row.n);
 }
 
