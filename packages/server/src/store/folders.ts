@@ -158,10 +158,19 @@ export async function entriesAfterUid(db: Executor, folderId: string, afterUid: 
 /** Entries of a folder (those matching `search`, as listEntries keeps them); with `atMost`, counting stops there. */
 export async function countEntries(db: Executor, folderId: string, search?: string, atMost?: number): Promise<number> {
   const where = and(eq(folderMessages.folderId, folderId), matching(search));
-  const [row] = atMost === undefined
-    ? await db.select({ n: count() }).from(folderMessages).where(where)
-    : await db.select({ n: count() }).from(db.select({ one: sql`1` }).from(folderMessages).where(where).limit(atMost).as('counted'));
-  return Number(row.n);
+  if (atMost === undefined) {
+    const [row] = await db.select({ n: count() }).from(folderMessages).where(where);
+    return Number(row.n);
+  }
+  // A MATERIALIZED CTE is planned for full retrieval, so the planner picks the trigram index by how many
+  // rows match, and the count stops reading at atMost. Under a plain LIMIT it expected to meet 1,001
+  // matches soon and chose to read the folder row by row (ILIKE on 7,000 rows: 98 ms on PGlite for a
+  // sender in one message of seven, against 4 ms through the index).
+  const res = await db.execute(sql`with matched as materialized (${db.select({ one: sql`1` }).from(folderMessages).where(where)})
+    select count(*)::int as n from (select 1 from matched limit ${atMost}) m`);
+  // postgres.js answers with the rows, PGlite with { rows }
+  const rows = (Array.isArray(res) ? res : (res as unknown as { rows: unknown[] }).rows) as { n: number }[];
+  return Number(rows[0].n);
 }
 
 export interface FileInput {
