@@ -26,8 +26,9 @@ export async function listMessages(ctx: AppContext, mailbox: Mailbox, folderName
   const folder = await requireFolder(ctx, mailbox, folderName);
   const search = page.search?.trim() || undefined;
   const entries = await listEntries(ctx.db, folder.id, page.limit, page.cursor, search);
-  // one past the cap tells "exactly 1000" from "more"
-  const counted = await countEntries(ctx.db, folder.id, search, search ? SEARCH_COUNT_CAP + 1 : undefined);
+  // a first page that is not full holds them all; else one past the cap tells "exactly 1000" from "more"
+  const counted = !page.cursor && entries.length < page.limit ? entries.length
+    : await countEntries(ctx.db, folder.id, search, search ? SEARCH_COUNT_CAP + 1 : undefined);
   const isTotalCapped = search !== undefined && counted > SEARCH_COUNT_CAP;
   return { folder, entries, total: isTotalCapped ? SEARCH_COUNT_CAP : counted, isTotalCapped, last: entries.length === page.limit ? entries.at(-1) : undefined };
 }
