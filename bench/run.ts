@@ -45,7 +45,7 @@ const STEPS: Step[] = [
   // 8.5 minutes on PGlite with the machine's load average at 5-8
   { key: 'imap', title: '8. IMAP: FETCH of 10k headers, full-body sync of 1k × 5 KB, IDLE store→EXISTS, RSS per idle connection', run: async () => imapFigures(await benchImap(10_000, 1000, 200, 1000)), timeoutMs: 900_000 },
   { key: 'import', title: '9. peak RSS of pullmail-server import for a 200 MB mbox (and a 20 MB one), and of the node exporting it', run: async () => importFigures(await benchImport(200_000_000, 20_000_000)), timeoutMs: 600_000 },
-  { key: 'web', title: '10. web UI server time: Inbox, a deep page, search and a message page with 10k in the inbox', run: async () => webFigures(await benchWeb(10_000, 200)) },
+  { key: 'web', title: '10. web UI server time: Inbox, a deep page, searches and a message page with 10k in the inbox', run: async () => webFigures(await benchWeb(10_000, 200)) },
   { key: 'processes', title: '11. pm1 delivery with each node as one process and as two on one PostgreSQL (does it scale past one process?)', run: async () => processesFigures(await benchProcesses(2000, 2)), timeoutMs: 900_000 },
 ];
 

@@ -13,7 +13,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import { MIGRATIONS_DIR } from '../packages/server/src/store/db.ts';
+import { MIGRATIONS_DIR, PGLITE_EXTENSIONS } from '../packages/server/src/store/db.ts';
 import { testDatabase } from './harness/database.ts';
 
 /** The migrations folder as it was before `tag`: the same files, a journal that stops short of it. */
@@ -36,7 +36,7 @@ interface Target {
 }
 
 async function pgliteTarget(): Promise<Target> {
-  const client = new PGlite();
+  const client = new PGlite({ extensions: PGLITE_EXTENSIONS });
   const db = drizzlePglite(client);
   return {
     run: async (q) => ((await db.execute(q)) as unknown as { rows: Record<string, unknown>[] }).rows,

@@ -1,5 +1,5 @@
 // The hono application: every route of the node, with body limits and one error mapping.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { AppContext } from '../context.ts';
@@ -8,6 +8,7 @@ import { tooLargeDetail } from '../mail/limits.ts';
 import { sendBodyLimit } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { loadLimits } from './middleware/load-limits.ts';
+import { refuseBody } from './refused-body.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
@@ -25,17 +26,16 @@ export function createApp(ctx: AppContext, mounts: RouteMount[] = []): Hono {
   app.use('*', requestId({ limitLength: 64 }));
   const { httpMaxInflight, notifyMaxInflight, notifyBodyMs } = ctx.config;
   app.use('*', loadLimits({ maxInflight: httpMaxInflight, notifyMaxInflight, notifyBodyMs }));
-  const tooLarge = () => {
-    throw new PullmailError('too_large', 'request body is too large');
-  };
+  const tooLarge = () => new PullmailError('too_large', 'request body is too large');
   // a send over the limit is told the limit in its own terms (the largest attachment)
-  const sendTooLarge = () => {
-    throw new PullmailError('too_large', tooLargeDetail(undefined, ctx.config.maxMessageBytes));
-  };
+  const sendTooLarge = () => new PullmailError('too_large', tooLargeDetail(undefined, ctx.config.maxMessageBytes));
+  // the API gets the refusal as JSON, a web page as a page of its area (refused-body.ts)
+  const limit = (maxSize: number, refusal: () => PullmailError): MiddlewareHandler => (c, next) =>
+    bodyLimit({ maxSize, onError: () => refuseBody(c, next, refusal()) })(c, next);
   // sends carry whole messages, batches up to 500 notifications; everything else is small
-  const sendLimit = bodyLimit({ maxSize: sendBodyLimit(ctx.config), onError: sendTooLarge });
-  const batchLimit = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge });
-  const otherLimit = bodyLimit({ maxSize: ctx.config.maxRequestBytes, onError: tooLarge });
+  const sendLimit = limit(sendBodyLimit(ctx.config), sendTooLarge);
+  const batchLimit = limit(8 * 1024 * 1024, tooLarge);
+  const otherLimit = limit(ctx.config.maxRequestBytes, tooLarge);
   app.use('*', (c, next) => {
     const path = c.req.path;
     if (path === '/pm/v1/notify/batch') return batchLimit(c, next);

@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -43,6 +44,13 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../migrations', im
 
 /** Advisory lock id held while migrating ("pullmail" in ASCII, truncated). */
 const MIGRATION_LOCK = 0x70756c6c;
+
+/**
+ * The PostgreSQL extensions the migrations create, as PGlite loads them (it only offers an extension
+ * it was opened with): pg_trgm for the folder search index (migration 0011). Tests that open a PGlite
+ * of their own and migrate it pass these too.
+ */
+export const PGLITE_EXTENSIONS = { pg_trgm };
 
 /** Special data dir value: an embedded database that lives only in memory (ephemeral nodes, tests). */
 export const IN_MEMORY = ':memory:';
@@ -178,12 +186,12 @@ async function openPglite(dataDir: string): Promise<Database> {
   let unlock = () => {};
   let client: PGlite;
   if (dataDir === IN_MEMORY) {
-    client = new PGlite();
+    client = new PGlite({ extensions: PGLITE_EXTENSIONS });
   } else {
     mkdirSync(dataDir, { recursive: true });
     unlock = lockDataDir(dataDir);
     try {
-      client = new PGlite(join(dataDir, 'pglite'));
+      client = new PGlite(join(dataDir, 'pglite'), { extensions: PGLITE_EXTENSIONS });
       await client.waitReady;
     } catch (err) {
       unlock();

@@ -114,14 +114,18 @@ export async function findEntryByUid(db: Executor, mailboxId: string, folderName
   return row && toEntry(row);
 }
 
-/** Newest first; the cursor is the last row of the previous page. */
-/** Sender or subject contains `text` (case-insensitive; `%` and `_` taken literally). */
+/**
+ * Sender or subject contains `text` (case-insensitive; `%` and `_` taken literally). A text of three
+ * characters or more is looked up in folder_messages_search_idx (trigrams); a shorter one has no
+ * trigram to look up and reads the folder.
+ */
 function matching(text: string | undefined) {
   if (!text) return undefined;
   const like = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
   return or(ilike(folderMessages.sender, like), ilike(folderMessages.subject, like));
 }
 
+/** Newest first; the cursor is the last row of the previous page. */
 export async function listEntries(db: Executor, folderId: string, limit: number, cursor?: { at: Date; id: string }, search?: string): Promise<Entry[]> {
   const rows = await entrySelect(db, false)
     .where(and(
@@ -151,9 +155,22 @@ export async function entriesAfterUid(db: Executor, folderId: string, afterUid: 
   return rows.map(toEntry);
 }
 
-export async function countEntries(db: Executor, folderId: string, search?: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(folderMessages).where(and(eq(folderMessages.folderId, folderId), matching(search)));
-  return Number(row.n);
+/** Entries of a folder (those matching `search`, as listEntries keeps them); with `atMost`, counting stops there. */
+export async function countEntries(db: Executor, folderId: string, search?: string, atMost?: number): Promise<number> {
+  const where = and(eq(folderMessages.folderId, folderId), matching(search));
+  if (atMost === undefined) {
+    const [row] = await db.select({ n: count() }).from(folderMessages).where(where);
+    return Number(row.n);
+  }
+  // A MATERIALIZED CTE is planned for full retrieval, so the planner picks the trigram index by how many
+  // rows match, and the count stops reading at atMost. Under a plain LIMIT it expected to meet 1,001
+  // matches soon and chose to read the folder row by row (ILIKE on 7,000 rows: 98 ms on PGlite for a
+  // sender in one message of seven, against 4 ms through the index).
+  const res = await db.execute(sql`with matched as materialized (${db.select({ one: sql`1` }).from(folderMessages).where(where)})
+    select count(*)::int as n from (select 1 from matched limit ${atMost}) m`);
+  // postgres.js answers with the rows, PGlite with { rows }
+  const rows = (Array.isArray(res) ? res : (res as unknown as { rows: unknown[] }).rows) as { n: number }[];
+  return Number(rows[0].n);
 }
 
 export interface FileInput {

@@ -349,6 +349,9 @@ export const folderMessages = pgTable('folder_messages', {
   // unread counts (folder list, IMAP STATUS, the web UI's badges) read only the unread rows: with it the
   // web inbox page of a 10k folder stays a few ms (bench/web.ts); the predicate is the one listFolders uses
   index('folder_messages_unseen_idx').on(t.folderId).where(sql`not ${t.flags} @> '["\\\\Seen"]'::jsonb`),
+  // the web UI's search by sender or subject (ILIKE '%…%', store/folders.ts matching): trigrams find the
+  // few matching rows of a folder instead of reading all of it (pg_trgm, created by migration 0011)
+  index('folder_messages_search_idx').using('gin', t.sender.op('gin_trgm_ops'), t.subject.op('gin_trgm_ops')),
 ]);
 
 /**

@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { WebSessionKind } from '../accounts/web-sessions.ts';
 import type { AppContext } from '../context.ts';
+import { takeRefusedBody } from '../http/refused-body.ts';
 import { assetRoutes } from './assets.ts';
 import { cspHeaders } from './csp.ts';
 import { csrfGuard, type CsrfEnv } from './csrf.ts';
@@ -37,6 +38,13 @@ export function webArea(ctx: AppContext, opts: { kind: WebSessionKind; home: str
   const area = new Hono<WebEnv>().basePath(opts.home) as unknown as Hono<WebEnv>;
   const log = ctx.log.child({ sub: 'web' });
   area.use('*', cspHeaders());
+  // a body over the node's limits (http/app.ts) is refused here, so the refusal is a page of the area;
+  // before the session and the CSRF check, which would read the form
+  area.use('*', async (c, next) => {
+    const refused = takeRefusedBody(c);
+    if (refused) throw refused;
+    await next();
+  });
   area.use('*', loadSession(ctx, opts.kind));
   area.use('*', csrfGuard(ctx, (c) => csrfRefused(c as Context<WebEnv>, opts.home), opts.anonymousForms));
   area.onError(async (err, c) => {

@@ -27,7 +27,7 @@ async function folderScreen(ctx: AppContext, c: MailContext, name: string) {
   const page = parsePage({ cursor: c.req.query('cursor') }, PAGE_SIZE);
   page.limit = PAGE_SIZE;
   const [folders, list] = await Promise.all([listFolders(ctx, mailbox), listMessages(ctx, mailbox, name, { ...page, search: q })]);
-  const { folder, entries, total, last } = list;
+  const { folder, entries, total, isTotalCapped, last } = list;
   const title = folder.role === 'inbox' ? 'Inbox' : folder.name;
   const here = folderHref(folder.name);
   const now = new Date(ctx.now());
@@ -45,7 +45,7 @@ async function folderScreen(ctx: AppContext, c: MailContext, name: string) {
 <td class="when"><time datetime="${e.internalDate.toISOString()}">${formatDate(e.internalDate, now)}</time></td><td class="size">${formatSize(e.size)}</td></tr>`;
   });
   const body = html`<div class="layout">${sidebar}<section class="card" aria-labelledby="folder-h">
-<div class="toolbar"><h1 id="folder-h">${title} <span class="muted">(${total})</span></h1>
+<div class="toolbar"><h1 id="folder-h">${title} <span class="muted">(${total}${isTotalCapped ? '+' : ''})</span></h1>
 <form method="get" action="${here}" role="search"><label class="visually-hidden" for="q">Search sender or subject</label><input id="q" name="q" type="search" value="${q}" placeholder="Search sender or subject"><button type="submit">Search</button></form></div>
 ${entries.length ? html`<table class="list"><caption class="visually-hidden">Messages in ${title}</caption><thead><tr><th scope="col">From</th><th scope="col">Subject</th><th scope="col" class="when">Date</th><th scope="col" class="size">Size</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">${q ? 'No message matches.' : 'No messages here.'}</p>`}
 <div class="pager">${page.cursor ? html`<a href="${q ? `${here}?q=${encodeURIComponent(q)}` : here}">Newest</a>` : html`<span></span>`}${next ? html`<a href="${next}" rel="next">Older messages</a>` : ''}</div>

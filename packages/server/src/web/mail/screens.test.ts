@@ -3,11 +3,13 @@
 // mail arrives by APPEND or a signed notification, and sent mail stays queued.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { seconds } from '../../context.ts';
 import { sha256b64url } from '../../protocol/jws.ts';
 import { signNotification } from '../../protocol/notification.ts';
 import { loadBody } from '../../store/bodies.ts';
 import { findDelivery } from '../../store/deliveries.ts';
+import { findMailbox } from '../../store/mailboxes.ts';
 import { findVersion } from '../../store/messages.ts';
 import { createTestApp, type TestApp } from '../../http/test-app.ts';
 import { webClient, type WebClient } from '../test-client.ts';
@@ -57,6 +59,28 @@ describe('webmail screens', () => {
     assert.match(amy, /\(26\)/);
     assert.match(await page(u, '/mail/?q=Note%2051'), /\(1\)/);
     assert.match(await page(u, '/mail/?q=100%25'), /No message matches/);
+  });
+
+  it('counts a search up to 1,000 matches, then says 1000+; a text too short for the trigram index is still found', async () => {
+    const u = await user();
+    const mailbox = (await findMailbox(t.ctx.db, u.address))!;
+    // 1,001 entries in one statement (bench/web.ts fills its inbox so): appended one at a time they would
+    // take most of a minute. 1,000 from many@, one from last@, all of bulk.example
+    await t.ctx.db.execute(sql`
+      insert into folder_messages (mailbox_id, folder_id, uid, modseq, flags, internal_date, size, sender, subject, raw, sha256)
+      select f.mailbox_id, f.id, g, 1, '["\\\\Seen"]'::jsonb, now() - g * interval '1 second', 2,
+             case when g = 1001 then 'last@bulk.example' else 'Many@Bulk.example' end, 'bulk ' || g, '\\x6869'::bytea, 'x'
+      from folders f, generate_series(1, 1001) g where f.mailbox_id = ${mailbox.id}::uuid and f.role = 'inbox'`);
+    await t.ctx.db.execute(sql`update folders set uid_next = 1002 where mailbox_id = ${mailbox.id}::uuid and role = 'inbox'`);
+    await append(u, mail('amy@a.example', 'Plan B9 for Friday'));
+    assert.match(await page(u, '/mail/'), /Inbox <span class="muted">\(1002\)<\/span>/, 'the folder itself is counted in full');
+    assert.match(await page(u, '/mail/?q=bulk.EXAMPLE'), /Inbox <span class="muted">\(1000\+\)<\/span>/);
+    assert.match(await page(u, '/mail/?q=many@'), /Inbox <span class="muted">\(1000\)<\/span>/, 'exactly the cap is no more than it');
+    // two characters hold no trigram: the index cannot serve them, the folder is read
+    const short = await page(u, '/mail/?q=b9');
+    assert.match(short, /Inbox <span class="muted">\(1\)<\/span>/);
+    assert.match(short, /Plan B9 for Friday/);
+    assert.match(await page(u, '/mail/?q=n%20b9%20f'), /\(1\)/, 'a substring across words');
   });
 
   it('reads a message (marks it read), flags, moves and deletes it into Trash', async () => {
