@@ -10,10 +10,8 @@ import { readHeaderBlock, refuseBareCr } from '../mail/raw-stream.ts';
 import { peek, randomId } from '../protocol/jws.ts';
 import type { Mailbox } from '../store/mailboxes.ts';
 import { linkBody, spoolBody, storeBody, type StoredBody } from '../store/bodies.ts';
-import { insertMessage } from '../store/messages.ts';
+import { storeSentMessage } from '../store/messages.ts';
 import { aliasesOf } from '../store/aliases.ts';
-import { addCorrespondents } from '../store/policy-data.ts';
-import { fileSent } from '../mailbox/file-sent.ts';
 
 /**
  * What the user sends: JSON to compose, a raw message in memory (SMTP submission; `envelope` is its
@@ -35,28 +33,23 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
     if (recipients.length > MAX_RECIPIENTS) throw new PullmailError('bad_request', `at most ${MAX_RECIPIENTS} recipients`);
     const consent = consentByRecipient('json' in out ? out.json.consent : undefined);
     const giveUpAt = new Date(now.getTime() + ctx.config.notifyRetrySeconds * 1000);
-    const rows = await ctx.db.transaction(async (tx) => {
-      const ds = await insertMessage(tx, {
-        id,
-        mailboxId: mailbox.id,
-        sender: built.sender,
-        subject: built.subject,
-        messageIdHeader: built.messageIdHeader,
-        body: built.body,
-        createdAt: now,
-        deliveries: recipients.map((rcpt) => {
-          const rcptDomain = domainOf(rcpt);
-          return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt, consent: consent.get(rcpt) ?? null };
-        }),
-      });
-      // protocol §6: people the user wrote to count as known correspondents
-      await addCorrespondents(tx, mailbox.id, recipients, 'sent');
-      await fileSent(tx, { mailboxId: mailbox.id, messageId: id, sender: built.sender, subject: built.subject, size: built.body.size, messageIdHeader: built.messageIdHeader, at: now }, { first: true });
-      return ds;
+    // one statement: the message, its version, the deliveries, the correspondents (protocol §6) and Sent
+    await storeSentMessage(ctx.db, {
+      id,
+      mailboxId: mailbox.id,
+      sender: built.sender,
+      subject: built.subject,
+      messageIdHeader: built.messageIdHeader,
+      body: built.body,
+      createdAt: now,
+      deliveries: recipients.map((rcpt) => {
+        const rcptDomain = domainOf(rcpt);
+        return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt, consent: consent.get(rcpt) ?? null };
+      }),
     });
     ctx.kick('notify');
     ctx.log.child({ sub: 'send' }).info({ msgId: id, from: built.sender, rcpts: recipients.length, size: built.body.size }, 'message queued');
-    return { id, version: 1, deliveries: rows.map((d) => ({ rcpt: d.rcpt, state: 'queued' })) };
+    return { id, version: 1, deliveries: recipients.map((rcpt) => ({ rcpt, state: 'queued' })) };
   });
 }
 

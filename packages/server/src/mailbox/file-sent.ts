@@ -1,5 +1,6 @@
-// Filing what a user sends in Sent, through any door (API, submission, web): called in the
-// transaction that stores the message. An edit refiles every copy of the message (in Sent, or
+// Filing what a user sends in Sent, through any door (API, submission, web). A new message is filed
+// by the statement that stores it (store/messages.ts storeSentMessage); this refiles on an edit, in
+// the edit's transaction. An edit refiles every copy of the message (in Sent, or
 // wherever the user moved it) under a new uid, because a filed message never changes its bytes
 // (RFC 3501 §2.3.1.1); flags carry over.
 import type { Tx } from '../store/db.ts';
@@ -15,9 +16,9 @@ export interface SentFacts {
   at: Date;
 }
 
-/** `first`: the message was created in this transaction, so no copy of it is filed anywhere yet. */
-export async function fileSent(tx: Tx, m: SentFacts, opts: { first?: boolean } = {}): Promise<void> {
-  const earlier = opts.first ? [] : await sentEntries(tx, m.messageId);
+/** A new message is filed in Sent by store/messages.ts storeSentMessage, in the statement that stores it. */
+export async function fileSent(tx: Tx, m: SentFacts): Promise<void> {
+  const earlier = await sentEntries(tx, m.messageId);
   const facts = { internalDate: m.at, size: m.size, sender: m.sender, subject: m.subject, messageIdHeader: m.messageIdHeader, messageId: m.messageId };
   if (!earlier.length) {
     const sent = await findFolderByRole(tx, m.mailboxId, 'sent');

@@ -3,6 +3,7 @@ import type { Transport } from '@pullmail/client/wire';
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
+import { preparedFor } from './prepared.ts';
 import { deliveries, messages, messageVersions } from './schema.ts';
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -27,6 +28,41 @@ export async function insertMessage(tx: Executor, m: NewMessage): Promise<Delive
     .insert(deliveries)
     .values(m.deliveries.map((d) => ({ messageId: m.id, ...d, state: 'queued' as const, version: 1, notifyKind: 'new' as const, nextAttemptAt: m.createdAt, createdAt: m.createdAt })))
     .returning();
+}
+
+/**
+ * A user's new message in one statement (SQL function pm_send_message, migration 0012): the message, its
+ * first version, a queued delivery per recipient (unique), the recipients as known correspondents and
+ * the copy in the Sent folder. Returns how many deliveries were queued.
+ */
+export async function storeSentMessage(db: Executor, m: NewMessage): Promise<number> {
+  const send = preparedFor(db, 'send_message', (d) => {
+    const p = (name: string) => sql.placeholder(name);
+    return d
+      .select({
+        n: sql<number>`pm_send_message(${p('id')}, ${p('mailboxId')}::uuid, ${p('sender')}, ${p('subject')}, ${p('messageIdHeader')}, ${p('at')}::timestamptz,
+          ${p('giveUpAt')}::timestamptz, ${p('raw')}::bytea, ${p('blobId')}::uuid, ${p('size')}::integer, ${p('sha256')}, ${p('deliveries')}::jsonb)`,
+      })
+      .from(sql`(select 1) as one`)
+      .prepare('send_message');
+  });
+  const giveUpAt = m.deliveries[0]?.giveUpAt ?? m.createdAt;
+  if (m.deliveries.some((d) => d.giveUpAt.getTime() !== giveUpAt.getTime())) throw new Error('storeSentMessage: one give-up time for all deliveries');
+  const [row] = await send.execute({
+    id: m.id,
+    mailboxId: m.mailboxId,
+    sender: m.sender,
+    subject: m.subject,
+    messageIdHeader: m.messageIdHeader,
+    at: m.createdAt.toISOString(),
+    giveUpAt: giveUpAt.toISOString(),
+    raw: m.body.raw,
+    blobId: m.body.blobId,
+    size: m.body.size,
+    sha256: m.body.sha256,
+    deliveries: JSON.stringify(m.deliveries.map((d) => ({ rcpt: d.rcpt, rcptDomain: d.rcptDomain, transport: d.transport, consent: d.consent ?? null }))),
+  });
+  return Number(row.n);
 }
 
 export async function findOwnMessage(db: Executor, mailboxId: string, id: string): Promise<MessageRow | undefined> {
