@@ -25,7 +25,7 @@ export interface RateLimits {
 export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; send: RateLimit }, limiter: LimiterFactory): RateLimits {
   const byDomain = reservingTaker(limiter('d', opts.domain), opts.domain);
   const bySender = reservingTaker(limiter('s', opts.sender), opts.sender);
-  const byUser = limiter('u', opts.send);
+  const byUser = reservingTaker(limiter('u', opts.send), opts.send);
   async function takeEach(counts: ReadonlyMap<string, number>) {
     const taken: Taken[] = [];
     const refused = (wait: number, sender: string) => {
@@ -45,7 +45,7 @@ export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; s
   return {
     take: async (sender, count = 1) => (await takeEach(new Map([[sender, count]]))).wait,
     takeEach,
-    takeSend: (address) => consume(byUser, address),
+    takeSend: (address) => byUser.take(address),
   };
 }
 

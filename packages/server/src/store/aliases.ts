@@ -1,6 +1,7 @@
 // Aliases and catch-alls (schema `aliases`): the rows, and what one recipient address may match.
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
+import { preparedFor } from './prepared.ts';
 import { aliases, mailboxes } from './schema.ts';
 import type { Mailbox } from './mailboxes.ts';
 
@@ -25,7 +26,11 @@ export async function listAliases(db: Executor): Promise<AliasRow[]> {
 
 /** The exact aliases (no catch-all) of a mailbox: the addresses its user may also send as. */
 export async function aliasesOf(db: Executor, mailboxId: string): Promise<string[]> {
-  const rows = await db.select({ address: aliases.address }).from(aliases).where(eq(aliases.targetMailboxId, mailboxId));
+  // asked on every send: prepared once (store/prepared.ts)
+  const find = preparedFor(db, 'aliases_of', (d) =>
+    d.select({ address: aliases.address }).from(aliases).where(eq(aliases.targetMailboxId, sql.placeholder('mailboxId'))).prepare('aliases_of'),
+  );
+  const rows = await find.execute({ mailboxId });
   return rows.map((r) => r.address).filter((a) => !a.startsWith('@'));
 }
 

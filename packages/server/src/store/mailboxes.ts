@@ -2,6 +2,7 @@
 import type { FirstContact } from '@pullmail/client/wire';
 import { asc, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
+import { preparedFor } from './prepared.ts';
 import { apiTokens, domains, mailboxes } from './schema.ts';
 
 export type Mailbox = typeof mailboxes.$inferSelect;
@@ -39,11 +40,16 @@ export async function findMailboxById(db: Executor, id: string): Promise<Mailbox
 }
 
 export async function findMailboxByToken(db: Executor, tokenHash: string): Promise<Mailbox | undefined> {
-  const [row] = await db
-    .select({ mailbox: mailboxes })
-    .from(apiTokens)
-    .innerJoin(mailboxes, eq(apiTokens.mailboxId, mailboxes.id))
-    .where(eq(apiTokens.tokenHash, tokenHash));
+  // every API request asks this: prepared once (store/prepared.ts)
+  const find = preparedFor(db, 'mailbox_by_token', (d) =>
+    d
+      .select({ mailbox: mailboxes })
+      .from(apiTokens)
+      .innerJoin(mailboxes, eq(apiTokens.mailboxId, mailboxes.id))
+      .where(eq(apiTokens.tokenHash, sql.placeholder('tokenHash')))
+      .prepare('mailbox_by_token'),
+  );
+  const [row] = await find.execute({ tokenHash });
   return row?.mailbox;
 }
 

@@ -28,6 +28,14 @@ const ROUTES: [method: string, path: string][] = [
   ['POST', '/api/v1/consent-tokens'],
   ['DELETE', '/api/v1/consent-tokens/some-id'],
   ['GET', '/api/v1/me'],
+  ['GET', '/api/v1/inbox'],
+  ['GET', '/api/v1/inbox/some-id'],
+  ['GET', '/api/v1/folders'],
+  ['POST', '/api/v1/folders'],
+  ['GET', '/api/v1/folders/INBOX/messages'],
+  ['GET', '/api/v1/mail/some-id'],
+  ['GET', '/api/v1/changes'],
+  ['GET', '/api/v1/export'],
 ];
 
 const BAD_AUTH: [string, string | undefined][] = [
@@ -60,6 +68,26 @@ describe('user API authentication', () => {
     for (const scheme of ['Bearer', 'bearer']) {
       const res = await t.request('/api/v1/settings', { headers: { authorization: `${scheme} ${token}` } });
       assert.equal(res.status, 200, scheme);
+    }
+  });
+
+  it('checks the token once per request on every route', async () => {
+    const authenticate = t.ctx.accounts.authenticate;
+    let checks = 0;
+    t.ctx.accounts.authenticate = (tok) => {
+      checks++;
+      return authenticate(tok);
+    };
+    try {
+      for (const [method, path] of ROUTES) {
+        checks = 0;
+        // a body the routes refuse: only the check in front of them matters here
+        const res = await t.request(path, { method, token, ...(method === 'POST' || method === 'PUT' ? { json: {} } : {}) });
+        await res.arrayBuffer();
+        assert.equal(checks, 1, `${method} ${path}: ${checks} token checks (answered ${res.status})`);
+      }
+    } finally {
+      t.ctx.accounts.authenticate = authenticate;
     }
   });
 
