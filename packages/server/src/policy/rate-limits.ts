@@ -25,7 +25,8 @@ export interface RateLimits {
 export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; send: RateLimit }, limiter: LimiterFactory): RateLimits {
   const byDomain = reservingTaker(limiter('d', opts.domain), opts.domain);
   const bySender = reservingTaker(limiter('s', opts.sender), opts.sender);
-  const byUser = reservingTaker(limiter('u', opts.send), opts.send);
+  // not reserved: points held by another process would refuse a user's sends before the limit (P × batch early)
+  const byUser = limiter('u', opts.send);
   async function takeEach(counts: ReadonlyMap<string, number>) {
     const taken: Taken[] = [];
     const refused = (wait: number, sender: string) => {
@@ -45,7 +46,7 @@ export function createRateLimits(opts: { domain: RateLimit; sender: RateLimit; s
   return {
     take: async (sender, count = 1) => (await takeEach(new Map([[sender, count]]))).wait,
     takeEach,
-    takeSend: (address) => byUser.take(address),
+    takeSend: (address) => consume(byUser, address),
   };
 }
 
