@@ -42,9 +42,10 @@ export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoi
       messageIdHeader: built.messageIdHeader,
       body: built.body,
       createdAt: now,
+      giveUpAt,
       deliveries: recipients.map((rcpt) => {
         const rcptDomain = domainOf(rcpt);
-        return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', giveUpAt, consent: consent.get(rcpt) ?? null };
+        return { rcpt, rcptDomain, transport: ctx.config.domains.includes(rcptDomain) ? 'local' : 'pm1', consent: consent.get(rcpt) ?? null };
       }),
     });
     ctx.kick('notify');

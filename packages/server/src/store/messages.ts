@@ -35,7 +35,10 @@ export async function insertMessage(tx: Executor, m: NewMessage): Promise<Delive
  * first version, a queued delivery per recipient (unique), the recipients as known correspondents and
  * the copy in the Sent folder. Returns how many deliveries were queued.
  */
-export async function storeSentMessage(db: Executor, m: NewMessage): Promise<number> {
+export async function storeSentMessage(
+  db: Executor,
+  m: Omit<NewMessage, 'deliveries'> & { giveUpAt: Date; deliveries: Omit<NewMessage['deliveries'][number], 'giveUpAt'>[] },
+): Promise<number> {
   const send = preparedFor(db, 'send_message', (d) => {
     const p = (name: string) => sql.placeholder(name);
     return d
@@ -46,8 +49,6 @@ export async function storeSentMessage(db: Executor, m: NewMessage): Promise<num
       .from(sql`(select 1) as one`)
       .prepare('send_message');
   });
-  const giveUpAt = m.deliveries[0]?.giveUpAt ?? m.createdAt;
-  if (m.deliveries.some((d) => d.giveUpAt.getTime() !== giveUpAt.getTime())) throw new Error('storeSentMessage: one give-up time for all deliveries');
   const [row] = await send.execute({
     id: m.id,
     mailboxId: m.mailboxId,
@@ -55,7 +56,7 @@ export async function storeSentMessage(db: Executor, m: NewMessage): Promise<num
     subject: m.subject,
     messageIdHeader: m.messageIdHeader,
     at: m.createdAt.toISOString(),
-    giveUpAt: giveUpAt.toISOString(),
+    giveUpAt: m.giveUpAt.toISOString(),
     raw: m.body.raw,
     blobId: m.body.blobId,
     size: m.body.size,
