@@ -23,6 +23,7 @@ import { claimsSchema, signNotification, verifyNotification, type NotificationIn
 import { startNodes } from '../test/harness/node.ts';
 import { ensureDatabaseUrl, pgBackendCpu, pgCpuDelta, printFigure, type Figure } from './lib/common.ts';
 import './lib/db-instrument.ts';
+import { profilePhase } from './lib/profiler.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -182,12 +183,14 @@ export async function batchRoute(items: number): Promise<BatchResult> {
     const pg0 = await pgBackendCpu(dbNames);
     const cpu0 = process.cpuUsage();
     const t = performance.now();
-    for (let i = 0; i < all.length; i += batch) {
-      for (const r of await post(all.slice(i, i + batch))) {
-        const k = r.decision ?? `error:${r.error}`;
-        decisions[k] = (decisions[k] ?? 0) + 1;
+    await profilePhase('notify-batch', async () => {
+      for (let i = 0; i < all.length; i += batch) {
+        for (const r of await post(all.slice(i, i + batch))) {
+          const k = r.decision ?? `error:${r.error}`;
+          decisions[k] = (decisions[k] ?? 0) + 1;
+        }
       }
-    }
+    });
     const ms = performance.now() - t;
     const cpu = process.cpuUsage(cpu0);
     const pgMs = pgCpuDelta(pg0, await pgBackendCpu(dbNames));

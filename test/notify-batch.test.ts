@@ -9,7 +9,7 @@ import type { NotifyResult } from '@pullmail/client/wire';
 import { and, count, eq } from 'drizzle-orm';
 import { sha256b64url } from '../packages/server/src/protocol/jws.ts';
 import { signNotification, type NotificationInput } from '../packages/server/src/protocol/notification.ts';
-import { inbound } from '../packages/server/src/store/schema.ts';
+import { inbound, notifyLog } from '../packages/server/src/store/schema.ts';
 import { startNode, type TestNode } from './harness/node.ts';
 
 let node: TestNode;
@@ -96,5 +96,27 @@ describe('POST /pm/v1/notify/batch, a batch at a time', () => {
     const [x, y] = await Promise.all([batch(jws), batch([...jws].reverse())]);
     assert.deepEqual(x, [...y].reverse());
     for (const i of items) assert.equal(await rows(i.msg.id), 1, i.msg.id);
+  });
+
+  it('stores a subject PostgreSQL cannot hold (NUL, a lone surrogate) with U+FFFD, and refuses a cap that is not ASCII, one at a time and in a batch', async () => {
+    // valid JSON strings in a signed notification, but neither a text column nor jsonb takes them as they are
+    const hostile = (i: NotificationInput): NotificationInput => ({ ...i, msg: { ...i.msg, subject: 'a\u0000b\ud800c' } });
+    const one = hostile(input('alice@a.test', 'bob@b.test'));
+    const res = await node.api('/pm/v1/notify', { method: 'POST', headers: { 'content-type': 'application/jose' }, body: await sign(one) });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { decision: 'fetch', reason: 'allowed' });
+    const many = [hostile(input('alice@a.test', 'bob@b.test')), hostile(input('stranger@a.test', 'bob@b.test'))];
+    const badCap = input('alice@a.test', 'bob@b.test');
+    badCap.fetch.cap = 'cap\u0000\udfff';
+    const results = await batch(await Promise.all([...many, badCap].map(sign)));
+    assert.deepEqual(results.slice(0, 2), [{ decision: 'fetch', reason: 'allowed' }, { decision: 'hold', reason: 'first_contact' }]);
+    assert.equal(results[2].error, 'bad_request');
+    assert.equal(await rows(badCap.msg.id), 0);
+    for (const i of [one, ...many]) {
+      const [row] = await node.server.ctx.db.select({ subject: inbound.subject }).from(inbound).where(and(eq(inbound.iss, 'a.test'), eq(inbound.remoteId, i.msg.id)));
+      assert.equal(row.subject, 'a\ufffdb\ufffdc', i.msg.id);
+      const [answer] = await node.server.ctx.db.select({ n: count() }).from(notifyLog).where(and(eq(notifyLog.iss, 'a.test'), eq(notifyLog.remoteId, i.msg.id)));
+      assert.equal(Number(answer.n), 1);
+    }
   });
 });

@@ -11,7 +11,7 @@ import type { AppContext } from '../context.ts';
 import { PullmailError } from '../errors.ts';
 import { decideRedeeming } from '../policy/decide.ts';
 import type { Tx } from '../store/db.ts';
-import { copyKey, findCopies, insertInboundRows, lockCopies, lockInbounds, lockOrigins, type CopyKey, type NewInbound } from '../store/inbound.ts';
+import { copyKey, findCopies, insertNotifiedRows, lockBatch, lockInbounds, type CopyKey, type NotifiedInbound } from '../store/inbound.ts';
 import { findMailboxes, type Mailbox } from '../store/mailboxes.ts';
 import { findAnswers, saveAnswers, type NotifyKey } from '../store/replay.ts';
 import { answerLocked, mayReevaluate, notifyKey } from './receive.ts';
@@ -78,16 +78,15 @@ async function answerPlain(ctx: AppContext, tx: Tx, plain: Item[]): Promise<void
   const now = new Date(ctx.now());
   plain.sort((x, y) => (origin(x.key) < origin(y.key) ? -1 : 1));
   const origins = plain.map((i) => ({ iss: i.key.iss, remoteId: i.key.remoteId, rcpt: i.key.rcpt }));
-  await lockOrigins(tx, origins);
   // one copy per mailbox (delivery/one-copy.ts): the message's notifications to its other addresses wait
   const copyOf = (it: Item): CopyKey => ({ iss: it.key.iss, remoteId: it.key.remoteId, mailboxId: it.mailbox!.id });
-  await lockCopies(tx, plain.map(copyOf));
+  await lockBatch(tx, origins, plain.map(copyOf));
   const existing = await lockInbounds(tx, origins);
   const kept = await findCopies(tx, plain.map(copyOf));
   const claimed = new Set<string>();
   const again = await findAnswers(tx, plain.map((i) => i.key));
   const facts = new Map<string, Promise<SenderFacts>>();
-  const rows: NewInbound[] = [];
+  const rows: NotifiedInbound[] = [];
   const answers: { key: NotifyKey; result: NotifyResult }[] = [];
   const slow: Item[] = [];
   for (const it of plain) {
@@ -133,7 +132,6 @@ async function answerPlain(ctx: AppContext, tx: Tx, plain: Item[]): Promise<void
       sha256: n.msg.sha256,
       version: n.msg.version,
       sentAt: new Date(n.msg.sent_at * 1000),
-      via: 'pm1',
       state: d.decision === 'fetch' ? 'fetching' : 'held',
       fetchUrl: n.fetch.url,
       cap: n.fetch.cap,
@@ -141,9 +139,9 @@ async function answerPlain(ctx: AppContext, tx: Tx, plain: Item[]): Promise<void
       receivedAt: now,
     });
   }
-  const inserted = await insertInboundRows(tx, rows);
+  const inserted = await insertNotifiedRows(tx, rows);
   // the locks are held and no row existed: every row goes in (a conflict would be a bug, not a race)
-  if (inserted.length !== rows.length) throw new Error(`batch insert stored ${inserted.length} of ${rows.length} inbound rows`);
+  if (inserted !== rows.length) throw new Error(`batch insert stored ${inserted} of ${rows.length} inbound rows`);
   await saveAnswers(tx, answers);
   for (const it of slow) it.result = await answerLocked(ctx, tx, it.mailbox!, it.n, it.key);
 }

@@ -5,6 +5,7 @@ import {
 import { z } from 'zod';
 import { canonicalAddress, domainOf, isDomainName, normalizeDomain } from '../address.ts';
 import { PullmailError } from '../errors.ts';
+import { storableText } from '../text.ts';
 import type { Discovery } from '../peers/discovery.ts';
 import type { PeerKeys } from '../peers/peer-keys.ts';
 import { checkHeader, peek, randomId, signJwt, verifyJwt } from './jws.ts';
@@ -12,6 +13,8 @@ import type { KeySet } from './key-set.ts';
 
 const address = z.string().max(320).refine((a) => canonicalAddress(a) !== undefined, 'not an address');
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
+
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 export const claimsSchema = z.object({
   iss: z.string().min(1).max(253),
@@ -27,10 +30,12 @@ export const claimsSchema = z.object({
     version: z.number().int().min(1),
     size: z.number().int().min(0),
     sha256: b64url.length(43),
-    subject: z.string().max(998).optional(),
+    // shown and stored as it came, but for what a text column cannot hold
+    subject: z.string().max(998).transform(storableText).optional(),
     sent_at: z.number().int(),
   }),
-  fetch: z.object({ url: z.string().url().max(2048), cap: z.string().min(1).max(8192) }),
+  // a URL and a compact JWS are printable ASCII: anything else is refused here, not by the database
+  fetch: z.object({ url: z.string().url().max(2048).regex(PRINTABLE_ASCII, 'fetch.url must be printable ASCII'), cap: z.string().min(1).max(8192).regex(PRINTABLE_ASCII, 'fetch.cap must be printable ASCII') }),
   consent: z.string().max(8192).optional(),
   pow: z.object({ nonce: b64url.max(200), counter: z.string().regex(/^\d{1,20}$/) }).optional(),
 });

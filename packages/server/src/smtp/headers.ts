@@ -3,6 +3,7 @@
 import libmime from 'libmime';
 import addressparser from 'nodemailer/lib/addressparser';
 import { canonicalAddress } from '../address.ts';
+import { storableText } from '../text.ts';
 
 const HEADER_END = /\r?\n\r?\n/;
 
@@ -42,9 +43,9 @@ export function decodedHeader(fields: HeaderField[], name: string): string | und
   if (value === undefined) return undefined;
   const text = Buffer.from(value, 'latin1').toString('utf8');
   try {
-    return libmime.decodeWords(text);
+    return storableText(libmime.decodeWords(text));
   } catch {
-    return text;
+    return storableText(text);
   }
 }
 

@@ -3,7 +3,7 @@
 import type { InboundState } from '@pullmail/client/wire';
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
-import type { Executor } from './db.ts';
+import { rowsOf, type Executor } from './db.ts';
 import { preparedFor } from './prepared.ts';
 import { ownerGone } from './queue-workers.ts';
 import { inbound } from './schema.ts';
@@ -32,16 +32,6 @@ export async function lockOrigin(tx: Executor, iss: string, remoteId: string, rc
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${iss}\n${remoteId}\n${rcpt}`}, 0))`);
 }
 
-/**
- * lockOrigin for many notifications in one statement. Callers pass them in one order (sorted), so two
- * batches naming the same messages cannot wait on each other.
- */
-export async function lockOrigins(tx: Executor, origins: readonly { iss: string; remoteId: string; rcpt: string }[]): Promise<void> {
-  if (!origins.length) return;
-  const keys = origins.map((o) => sql`${`${o.iss}\n${o.remoteId}\n${o.rcpt}`}`);
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(keys, sql`, `)}]::text[]) as k`);
-}
-
 /** One message (iss, msg.id) in one mailbox, whichever of its addresses (an alias, the mailbox's own) it came to. */
 export interface CopyKey {
   iss: string;
@@ -63,14 +53,25 @@ export async function lockCopies(tx: Executor, copies: readonly CopyKey[]): Prom
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(keys.map((k) => sql`${k}`), sql`, `)}]::text[]) as k`);
 }
 
+/**
+ * lockOrigin for many notifications and then lockCopies for their copies, in one statement. Callers
+ * pass the origins in one order (sorted), and copies come after every origin, so two batches (or a
+ * batch and receive.ts) naming the same messages cannot wait on each other.
+ */
+export async function lockBatch(tx: Executor, origins: readonly { iss: string; remoteId: string; rcpt: string }[], copies: readonly CopyKey[]): Promise<void> {
+  const keys = [...origins.map((o) => `${o.iss}\n${o.remoteId}\n${o.rcpt}`), ...[...new Set(copies.map((c) => `copy\n${copyKey(c)}`))].sort()];
+  if (!keys.length) return;
+  // one jsonb parameter for the whole list: drizzle and the server handle one value, not one per key
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from jsonb_array_elements_text(${JSON.stringify(keys)}::jsonb) with ordinality as t(k, i) order by i`);
+}
+
 /** The rows (at most one each, under lockCopies) already kept for any of `copies`, by `iss\nmsg.id\nmailboxId`. */
 export async function findCopies(db: Executor, copies: readonly CopyKey[]): Promise<Map<string, InboundRow>> {
   if (!copies.length) return new Map();
-  const tuples = copies.map((c) => sql`(${c.iss}, ${c.remoteId}, ${c.mailboxId}::uuid)`);
   const rows = await db
     .select()
     .from(inbound)
-    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.mailboxId}) in (${sql.join(tuples, sql`, `)})`);
+    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.mailboxId}) in (select k->>0, k->>1, (k->>2)::uuid from jsonb_array_elements(${JSON.stringify(copies.map((c) => [c.iss, c.remoteId, c.mailboxId]))}::jsonb) as k)`);
   return new Map(rows.map((r) => [copyKey(r), r]));
 }
 
@@ -78,19 +79,33 @@ export async function findCopies(db: Executor, copies: readonly CopyKey[]): Prom
 export async function lockInbounds(tx: Executor, origins: readonly { iss: string; remoteId: string; rcpt: string }[]): Promise<Map<string, InboundRow>> {
   if (!origins.length) return new Map();
   // exactly these rows: the caller holds their origin locks, so no other transaction waits on them in another order
-  const tuples = origins.map((o) => sql`(${o.iss}, ${o.remoteId}, ${o.rcpt})`);
   const rows = await tx
     .select()
     .from(inbound)
-    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.rcpt}) in (${sql.join(tuples, sql`, `)})`)
+    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.rcpt}) in (select k->>0, k->>1, k->>2 from jsonb_array_elements(${JSON.stringify(origins.map((o) => [o.iss, o.remoteId, o.rcpt]))}::jsonb) as k)`)
     .for('update');
   return new Map(rows.map((r) => [`${r.iss}\n${r.remoteId}\n${r.rcpt}`, r]));
 }
 
-/** Inserts many rows in one statement, skipping any whose (iss, msg.id, rcpt) exists; returns those inserted. */
-export async function insertInboundRows(db: Executor, rows: readonly NewInbound[]): Promise<InboundRow[]> {
-  if (!rows.length) return [];
-  return db.insert(inbound).values([...rows]).onConflictDoNothing().returning();
+/** The columns the batch path sets on a new pm1 row (delivery/receive-batch.ts), `via` being pm1. */
+const NOTIFIED = ['mailboxId', 'iss', 'remoteId', 'rcpt', 'sender', 'subject', 'size', 'sha256', 'version', 'sentAt', 'state', 'fetchUrl', 'cap', 'nextAttemptAt', 'receivedAt'] as const;
+export type NotifiedInbound = Required<Pick<NewInbound, (typeof NOTIFIED)[number]>>;
+/** `insert … select` from a jsonb array of rows, each an array of NOTIFIED's values in order; names and types from the schema. */
+const insertNotified = (() => {
+  const cols = NOTIFIED.map((k) => inbound[k]);
+  const names = cols.map((c) => `"${c.name}"`).join(', ');
+  const values = cols.map((c, i) => `(r->>${i})::${c.getSQLType()}`).join(', ');
+  return (json: string) => sql`insert into inbound (${sql.raw(names)}, via) select ${sql.raw(values)}, 'pm1' from jsonb_array_elements(${json}::jsonb) as r on conflict do nothing returning id`;
+})();
+
+/**
+ * Inserts many pm1 rows in one statement whose one parameter is the rows as JSON (a multi-row VALUES
+ * list costs drizzle and PostgreSQL per value: 15 per row), skipping any whose (iss, msg.id, rcpt)
+ * exists; returns how many went in.
+ */
+export async function insertNotifiedRows(db: Executor, rows: readonly NotifiedInbound[]): Promise<number> {
+  if (!rows.length) return 0;
+  return rowsOf(await db.execute(insertNotified(JSON.stringify(rows.map((r) => NOTIFIED.map((k) => r[k])))))).length;
 }
 
 /** Inserts unless that (iss, msg.id, rcpt) exists; returns the new row or undefined. */

@@ -1,6 +1,6 @@
 // Notification answers for idempotent retries (protocol §2) and single-use token ids (protocol §4).
 import type { NotificationKind, NotifyResult } from '@pullmail/client/wire';
-import { and, desc, eq, inArray, lt, notExists, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, notExists, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { inbound, notifyLog, seenJti } from './schema.ts';
 
@@ -25,11 +25,12 @@ const keyString = (k: NotifyKey) => `${k.iss}\n${k.remoteId}\n${k.rcpt}\n${k.ver
 /** The answers already given to any of `keys` (a batch), by key; one query. */
 export async function findAnswers(db: Executor, keys: readonly NotifyKey[]): Promise<(k: NotifyKey) => NotifyResult | undefined> {
   if (!keys.length) return () => undefined;
-  // a superset by message id and recipient (the primary key's leading columns), narrowed here
+  // the keys as one jsonb parameter (one value for drizzle and the server, not five per key), matched on the primary key
+  const json = JSON.stringify(keys.map((k) => [k.iss, k.remoteId, k.rcpt, k.version, k.kind]));
   const rows = await db
     .select({ iss: notifyLog.iss, remoteId: notifyLog.remoteId, rcpt: notifyLog.rcpt, version: notifyLog.version, kind: notifyLog.kind, result: notifyLog.result })
     .from(notifyLog)
-    .where(and(inArray(notifyLog.iss, [...new Set(keys.map((k) => k.iss))]), inArray(notifyLog.remoteId, [...new Set(keys.map((k) => k.remoteId))]), inArray(notifyLog.rcpt, [...new Set(keys.map((k) => k.rcpt))])));
+    .where(sql`(${notifyLog.iss}, ${notifyLog.remoteId}, ${notifyLog.rcpt}, ${notifyLog.version}, ${notifyLog.kind}) in (select k->>0, k->>1, k->>2, (k->>3)::int, k->>4 from jsonb_array_elements(${json}::jsonb) as k)`);
   const found = new Map(rows.map((r) => [keyString(r), r.result]));
   return (k) => found.get(keyString(k));
 }
@@ -37,10 +38,12 @@ export async function findAnswers(db: Executor, keys: readonly NotifyKey[]): Pro
 /** Records many answers in one statement (saveAnswer for a batch; at most one entry per key). */
 export async function saveAnswers(db: Executor, entries: readonly { key: NotifyKey; result: NotifyResult }[]): Promise<void> {
   if (!entries.length) return;
-  await db.insert(notifyLog).values(entries.map((e) => ({ ...e.key, result: e.result }))).onConflictDoUpdate({
-    target: [notifyLog.iss, notifyLog.remoteId, notifyLog.rcpt, notifyLog.version, notifyLog.kind],
-    set: { result: sql`excluded.result` },
-  });
+  // the entries as one jsonb parameter, like findAnswers
+  const json = JSON.stringify(entries.map(({ key: k, result }) => [k.iss, k.remoteId, k.rcpt, k.version, k.kind, result]));
+  await db.execute(sql`
+    insert into notify_log (iss, remote_id, rcpt, version, kind, result)
+    select e->>0, e->>1, e->>2, (e->>3)::int, e->>4, e->5 from jsonb_array_elements(${json}::jsonb) as e
+    on conflict (iss, remote_id, rcpt, version, kind) do update set result = excluded.result`);
 }
 
 /** The last answer given about one version of a message for one recipient, whatever its kind. */
