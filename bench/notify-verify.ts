@@ -22,7 +22,7 @@ import type { KeySet } from '../packages/server/src/protocol/key-set.ts';
 import { claimsSchema, signNotification, verifyNotification, type NotificationInput } from '../packages/server/src/protocol/notification.ts';
 import { startNodes } from '../test/harness/node.ts';
 import { ensureDatabaseUrl, pgBackendCpu, pgCpuDelta, printFigure, type Figure } from './lib/common.ts';
-import './lib/db-instrument.ts';
+import { printCounts, resetCounts } from './lib/db-instrument.ts';
 import { profilePhase } from './lib/profiler.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -176,11 +176,12 @@ export async function batchRoute(items: number): Promise<BatchResult> {
     };
     const sign = (count: number) => Promise.all(Array.from({ length: count }, (_, i) => signNotification(keys, claimsFor(a.url, i, cap), nowS())));
     await post(await sign(50)); // warm-up: discovery, JWKS, connections, JIT
-    const batch = 500;
+    const batch = Number(process.env.PM_BENCH_BATCH ?? 500);
     const all = await sign(items);
     const decisions: Record<string, number> = {};
     const dbNames = [a.env.DATABASE_URL, b.env.DATABASE_URL].map((u) => new URL(u).pathname.slice(1));
     const pg0 = await pgBackendCpu(dbNames);
+    resetCounts();
     const cpu0 = process.cpuUsage();
     const t = performance.now();
     await profilePhase('notify-batch', async () => {
@@ -194,6 +195,7 @@ export async function batchRoute(items: number): Promise<BatchResult> {
     const ms = performance.now() - t;
     const cpu = process.cpuUsage(cpu0);
     const pgMs = pgCpuDelta(pg0, await pgBackendCpu(dbNames));
+    if (process.env.PM_BENCH_COUNT_QUERIES) printCounts(items, 'queries of the receiving node per notification');
     return { items, batch, msPerItem: ms / items, itemsPerSecond: items / (ms / 1000), decisions, cpuMsPerItem: { node: (cpu.user + cpu.system) / 1000 / items, postgres: pgMs / items } };
   } finally {
     await a.stop();

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NotifyResult } from '@pullmail/client/wire';
-import { and, count, eq } from 'drizzle-orm';
+import { and, asc, count, eq, inArray } from 'drizzle-orm';
 import { sha256b64url } from '../packages/server/src/protocol/jws.ts';
 import { signNotification, type NotificationInput } from '../packages/server/src/protocol/notification.ts';
-import { inbound, notifyLog } from '../packages/server/src/store/schema.ts';
+import { folderChanges, folderMessages, folders, inbound, mailboxes, notifyLog } from '../packages/server/src/store/schema.ts';
 import { startNode, type TestNode } from './harness/node.ts';
 
 let node: TestNode;
@@ -96,6 +96,28 @@ describe('POST /pm/v1/notify/batch, a batch at a time', () => {
     const [x, y] = await Promise.all([batch(jws), batch([...jws].reverse())]);
     assert.deepEqual(x, [...y].reverse());
     for (const i of items) assert.equal(await rows(i.msg.id), 1, i.msg.id);
+  });
+
+  it('files a batch of held requests in Requests as one at a time would: one entry each, consecutive uids and modseqs, a change line each', async () => {
+    const db = node.server.ctx.db;
+    const requestsOf = async (address: string) => {
+      const [f] = await db.select({ id: folders.id, uidNext: folders.uidNext, highestModseq: folders.highestModseq }).from(folders).innerJoin(mailboxes, eq(mailboxes.id, folders.mailboxId)).where(and(eq(mailboxes.address, address), eq(folders.role, 'requests')));
+      return f;
+    };
+    const [bob0, dave0] = [await requestsOf('bob@b.test'), await requestsOf('dave@b.test')];
+    const items = Array.from({ length: 12 }, (_, i) => input(`stranger${i}@a.test`, i % 3 ? 'bob@b.test' : 'dave@b.test'));
+    const results = await batch(await Promise.all(items.map(sign)));
+    assert.ok(results.every((r) => r.decision === 'hold'), JSON.stringify(results));
+    for (const [address, before, n] of [['bob@b.test', bob0, 8], ['dave@b.test', dave0, 4]] as const) {
+      const after = await requestsOf(address);
+      assert.equal(after.uidNext, before.uidNext + n, address);
+      assert.equal(after.highestModseq, before.highestModseq + n, address);
+      const entries = await db.select({ uid: folderMessages.uid, modseq: folderMessages.modseq, subject: folderMessages.subject, inboundId: folderMessages.inboundId }).from(folderMessages).where(and(eq(folderMessages.folderId, after.id), inArray(folderMessages.uid, Array.from({ length: n }, (_, i) => before.uidNext + i)))).orderBy(asc(folderMessages.uid));
+      assert.deepEqual(entries.map((e) => [e.uid, e.modseq]), Array.from({ length: n }, (_, i) => [before.uidNext + i, before.highestModseq + i + 1]), address);
+      assert.ok(entries.every((e) => e.subject === 'hi' && e.inboundId), address);
+      const changes = await db.select({ uid: folderChanges.uid, modseq: folderChanges.modseq, kind: folderChanges.kind }).from(folderChanges).where(and(eq(folderChanges.folderId, after.id), inArray(folderChanges.uid, entries.map((e) => e.uid)))).orderBy(asc(folderChanges.uid));
+      assert.deepEqual(changes, entries.map((e) => ({ uid: e.uid, modseq: e.modseq, kind: 'added' })), address);
+    }
   });
 
   it('stores a subject PostgreSQL cannot hold (NUL, a lone surrogate) with U+FFFD, and refuses a cap that is not ASCII, one at a time and in a batch', async () => {
