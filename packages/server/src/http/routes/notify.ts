@@ -46,7 +46,7 @@ export function notifyRoutes(app: Hono, ctx: AppContext): void {
     const verified: { i: number; claims: NotificationClaims }[] = [];
     const deps = { ourDomains: ctx.config.domains, peerKeys: ctx.peerKeys, discovery: ctx.discovery, client };
     // a few at a time: the first item of an unknown sender fetches its keys, the others wait for them
-    await mapLimit([...notifications.keys()], 8, async (i) => {
+    await mapLimit([...notifications.keys()], 16, async (i) => {
       try {
         verified.push({ i, claims: await verifyNotification(notifications[i], deps, seconds(ctx)) });
       } catch (err) {
