@@ -181,11 +181,19 @@ export async function claimDueFetches(db: Executor, now: Date, limit: number, le
 
 /** Completes a fetch unless the row moved on meanwhile (retracted, or a newer version was announced). */
 export async function storeFetched(db: Executor, id: string, f: { body: StoredBody; version: number; now: Date }): Promise<boolean> {
-  const rows = await db
-    .update(inbound)
-    .set({ state: 'stored', ...bodyColumns(f.body), version: f.version, storedAt: f.now, leaseUntil: null, lastError: null, cap: null })
-    .where(and(eq(inbound.id, id), eq(inbound.state, 'fetching')))
-    .returning({ id: inbound.id });
+  // every pm1 message received ends here: prepared once (store/prepared.ts)
+  const update = preparedFor(db, 'store_fetched', (d) => {
+    // update's set() takes SQL, not placeholders: each value goes in with its type named
+    const p = (name: string, type: string) => sql`${sql.placeholder(name)}::${sql.raw(type)}`;
+    return d
+      .update(inbound)
+      .set({ state: 'stored', raw: p('raw', 'bytea'), blobId: p('blobId', 'uuid'), size: p('size', 'integer'), sha256: p('sha256', 'text'), version: p('version', 'integer'), storedAt: p('storedAt', 'timestamptz'), leaseUntil: null, lastError: null, cap: null })
+      .where(and(eq(inbound.id, sql.placeholder('id')), eq(inbound.state, 'fetching')))
+      .returning({ id: inbound.id })
+      .prepare('store_fetched');
+  });
+  const b = bodyColumns(f.body);
+  const rows = await update.execute({ id, raw: b.raw ?? null, blobId: b.blobId ?? null, size: b.size, sha256: b.sha256, version: f.version, storedAt: f.now.toISOString() });
   return rows.length > 0;
 }
 
