@@ -120,7 +120,7 @@ describe('POST /pm/v1/notify/batch, a batch at a time', () => {
     }
   });
 
-  it('stores a subject PostgreSQL cannot hold (NUL, a lone surrogate) with U+FFFD, and refuses a cap that is not ASCII, one at a time and in a batch', async () => {
+  it('stores a subject PostgreSQL cannot hold (NUL, a lone surrogate) with U+FFFD, and refuses a cap that is not ASCII or a URL with a NUL, one at a time and in a batch', async () => {
     // valid JSON strings in a signed notification, but neither a text column nor jsonb takes them as they are
     const hostile = (i: NotificationInput): NotificationInput => ({ ...i, msg: { ...i.msg, subject: 'a\u0000b\ud800c' } });
     const one = hostile(input('alice@a.test', 'bob@b.test'));
@@ -130,10 +130,13 @@ describe('POST /pm/v1/notify/batch, a batch at a time', () => {
     const many = [hostile(input('alice@a.test', 'bob@b.test')), hostile(input('stranger@a.test', 'bob@b.test'))];
     const badCap = input('alice@a.test', 'bob@b.test');
     badCap.fetch.cap = 'cap\u0000\udfff';
-    const results = await batch(await Promise.all([...many, badCap].map(sign)));
+    const badUrl = input('alice@a.test', 'bob@b.test');
+    badUrl.fetch.url = badUrl.fetch.url.replace('/pm/v1/', '/pm/\u0000/../v1/');
+    const results = await batch(await Promise.all([...many, badCap, badUrl].map(sign)));
     assert.deepEqual(results.slice(0, 2), [{ decision: 'fetch', reason: 'allowed' }, { decision: 'hold', reason: 'first_contact' }]);
-    assert.equal(results[2].error, 'bad_request');
+    assert.deepEqual(results.slice(2).map((r) => r.error), ['bad_request', 'bad_request']);
     assert.equal(await rows(badCap.msg.id), 0);
+    assert.equal(await rows(badUrl.msg.id), 0);
     for (const i of [one, ...many]) {
       const [row] = await node.server.ctx.db.select({ subject: inbound.subject }).from(inbound).where(and(eq(inbound.iss, 'a.test'), eq(inbound.remoteId, i.msg.id)));
       assert.equal(row.subject, 'a\ufffdb\ufffdc', i.msg.id);

@@ -14,8 +14,6 @@ import type { KeySet } from './key-set.ts';
 const address = z.string().max(320).refine((a) => canonicalAddress(a) !== undefined, 'not an address');
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
 
-const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
-
 export const claimsSchema = z.object({
   iss: z.string().min(1).max(253),
   aud: z.string().min(1).max(253),
@@ -34,8 +32,12 @@ export const claimsSchema = z.object({
     subject: z.string().max(998).transform(storableText).optional(),
     sent_at: z.number().int(),
   }),
-  // a URL and a compact JWS are printable ASCII: anything else is refused here, not by the database
-  fetch: z.object({ url: z.string().url().max(2048).regex(PRINTABLE_ASCII, 'fetch.url must be printable ASCII'), cap: z.string().min(1).max(8192).regex(PRINTABLE_ASCII, 'fetch.cap must be printable ASCII') }),
+  // refused here rather than by the database: control characters or a broken surrogate in the URL,
+  // anything but printable ASCII in the token (a compact JWS)
+  fetch: z.object({
+    url: z.string().url().max(2048).refine((u) => u.isWellFormed() && !/[\x00-\x1f\x7f]/.test(u), 'fetch.url has control characters or broken UTF-16'),
+    cap: z.string().min(1).max(8192).regex(/^[\x21-\x7e]+$/, 'fetch.cap must be printable ASCII'),
+  }),
   consent: z.string().max(8192).optional(),
   pow: z.object({ nonce: b64url.max(200), counter: z.string().regex(/^\d{1,20}$/) }).optional(),
 });
