@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import postgres from 'postgres';
+import { postgresClient } from '../packages/server/src/store/db.ts';
 import { childEnv, run, runProcess, startNode, stop, type RunningNode } from './harness/cli-process.ts';
 import { freePort } from './harness/node.ts';
 import { postgresSkipReason } from './harness/postgres.ts';
@@ -98,7 +99,7 @@ const pglite: Backend = {
 
 function postgresBackend(serverUrl: string): Backend {
   const created: string[] = [];
-  const admin = () => postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const admin = () => postgresClient(serverUrl, { max: 1, onnotice: () => {} });
   after(async () => {
     const sql = admin();
     for (const name of created) await sql.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

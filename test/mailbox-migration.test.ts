@@ -12,8 +12,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
-import { MIGRATIONS_DIR, PGLITE_EXTENSIONS } from '../packages/server/src/store/db.ts';
+import { MIGRATIONS_DIR, PGLITE_EXTENSIONS, postgresClient } from '../packages/server/src/store/db.ts';
 import { testDatabase } from './harness/database.ts';
 
 /** The migrations folder as it was before `tag`: the same files, a journal that stops short of it. */
@@ -47,7 +46,7 @@ async function pgliteTarget(): Promise<Target> {
 
 async function postgresTarget(): Promise<Target> {
   const own = await testDatabase();
-  const client = postgres(own.env.DATABASE_URL, { max: 1, onnotice: () => {}, fetch_types: false });
+  const client = postgresClient(own.env.DATABASE_URL, { max: 1, onnotice: () => {}, fetch_types: false });
   const db = drizzlePostgres(client);
   return {
     run: async (q) => [...((await db.execute(q)) as unknown as Record<string, unknown>[])],

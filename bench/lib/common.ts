@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
+import { postgresClient } from '../../packages/server/src/store/db.ts';
 import { Agent, fetch } from 'undici';
 import { ADMIN_TOKEN, freePort } from '../../test/harness/node.ts';
 import { testDatabase, type TestDatabase } from '../../test/harness/database.ts';
@@ -57,7 +57,7 @@ export async function benchDatabase(): Promise<TestDatabase & { url: string }> {
 }
 
 export function sqlClient(url: string) {
-  return postgres(url, { max: 1, onnotice: () => {} });
+  return postgresClient(url, { max: 1, onnotice: () => {} });
 }
 
 const CLI = fileURLToPath(new URL('../../packages/server/src/cli.ts', import.meta.url));

@@ -1,8 +1,7 @@
 // Where a test node keeps its data: in-memory PGlite by default; with DATABASE_URL set, a fresh
 // PostgreSQL database of its own on that server, dropped when the test is done.
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
-import { IN_MEMORY, openDatabase, type Database } from '../../packages/server/src/store/db.ts';
+import { IN_MEMORY, openDatabase, postgresClient, type Database } from '../../packages/server/src/store/db.ts';
 
 export interface TestDatabase {
   env: Record<string, string>;
@@ -13,7 +12,7 @@ export async function testDatabase(): Promise<TestDatabase> {
   const url = process.env.DATABASE_URL;
   if (!url) return { env: { PULLMAIL_DATA_DIR: ':memory:' }, drop: async () => {} };
   const name = `pm_t_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  const admin = postgresClient(url, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE "${name}"`);
   await admin.end();
   const own = new URL(url);
@@ -21,7 +20,7 @@ export async function testDatabase(): Promise<TestDatabase> {
   return {
     env: { DATABASE_URL: own.href },
     async drop() {
-      const a = postgres(url, { max: 1, onnotice: () => {} });
+      const a = postgresClient(url, { max: 1, onnotice: () => {} });
       await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await a.end();
     },

@@ -2,6 +2,7 @@
 // server would: kill its sessions, make it refuse writes. Only ever touches the database named in the
 // node's DATABASE_URL (a pm_t_* database of its own), never the shared server.
 import postgres from 'postgres';
+import { postgresClient } from '../../packages/server/src/store/db.ts';
 
 /** The database name in a postgres:// URL. */
 export function databaseName(url: string): string {
@@ -12,7 +13,7 @@ export function databaseName(url: string): string {
 function admin(nodeUrl: string): postgres.Sql {
   const url = new URL(nodeUrl);
   url.pathname = '/postgres';
-  return postgres(url.href, { max: 1, onnotice: () => {} });
+  return postgresClient(url.href, { max: 1, onnotice: () => {} });
 }
 
 /** Terminates every session of the node's database, as a PostgreSQL restart would; returns how many. */
@@ -43,7 +44,7 @@ export async function setReadOnly(nodeUrl: string, readOnly: boolean): Promise<v
 
 /** One query against the node's database from a short-lived session of the test's own. */
 export async function queryNodeDb<T extends Record<string, unknown>>(nodeUrl: string, query: string): Promise<T[]> {
-  const sql = postgres(nodeUrl, { max: 1, onnotice: () => {} });
+  const sql = postgresClient(nodeUrl, { max: 1, onnotice: () => {} });
   try {
     return (await sql.unsafe(query)) as unknown as T[];
   } finally {

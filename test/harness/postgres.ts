@@ -1,6 +1,6 @@
 // Whether the PostgreSQL tests run: they skip in the PGlite pass (no DATABASE_URL), and fail, never
 // skip, when DATABASE_URL names a server that does not answer.
-import postgres from 'postgres';
+import { postgresClient } from '../../packages/server/src/store/db.ts';
 
 /** True when a PostgreSQL server answers at `url`. */
 export async function reachablePostgres(url: string | undefined): Promise<boolean> {
@@ -8,7 +8,7 @@ export async function reachablePostgres(url: string | undefined): Promise<boolea
 }
 
 async function unreachableReason(url: string): Promise<string | undefined> {
-  const c = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  const c = postgresClient(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
   try {
     await c`select 1`;
     return undefined;

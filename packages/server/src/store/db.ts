@@ -59,10 +59,31 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.dataDir);
 }
 
+/**
+ * postgres.js's arguments for `url`, which may name a Unix socket directory as libpq does, with
+ * `?host=/var/run/postgresql` (`postgres:///pullmail?host=…` or `postgres://user@localhost/pullmail?host=…`):
+ * postgres.js reads a socket only from its `host` option, and would send `host` to the server as a
+ * setting. A local PostgreSQL over its socket saves the TCP loopback path on every statement and
+ * allows peer authentication.
+ */
+export function postgresTarget(url: string): { url: string; host?: string } {
+  const parsed = new URL(url);
+  const host = parsed.searchParams.get('host');
+  if (!host?.startsWith('/')) return { url };
+  parsed.searchParams.delete('host');
+  return { url: parsed.href, host };
+}
+
+/** A postgres.js client for `url` (postgresTarget), with `options`. */
+export function postgresClient(url: string, options: postgres.Options<Record<string, never>> = {}): postgres.Sql {
+  const target = postgresTarget(url);
+  return postgres(target.url, target.host ? { ...options, host: target.host } : options);
+}
+
 async function openPostgres(url: string): Promise<Database> {
   // fetch_types off: the schema has no array columns, and postgres.js 3.4.9 runs that per-connection
   // query unawaited, so a session killed during it was an unhandled rejection that ended the process
-  const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10, fetch_types: false });
+  const client = postgresClient(url, { max: 10, onnotice: () => {}, connect_timeout: 10, fetch_types: false });
   const db = drizzlePostgres(preparing(client), { schema }) as unknown as Db;
   return {
     db,
