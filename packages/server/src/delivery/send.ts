@@ -25,7 +25,7 @@ const MAX_RECIPIENTS = 1000;
 export async function sendMessage(ctx: AppContext, mailbox: Mailbox, out: Outgoing): Promise<SendResponse> {
   await takeSendAllowance(ctx, mailbox);
   const now = new Date(ctx.now());
-  const built = await build(ctx, await sendingAddresses(ctx, mailbox), out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
+  const built = await build(ctx, await allowedSenders(ctx, mailbox, out), out, { messageIdHeader: newMessageIdHeader(mailbox.domain), date: now });
   const id = randomId(16);
   return linkBody(ctx.db, built.body, async () => {
     const recipients = 'raw' in out && out.envelope ? uniqueRecipients([out.envelope]) : built.recipients;
@@ -70,6 +70,12 @@ export async function takeSendAllowance(ctx: AppContext, mailbox: Mailbox): Prom
  */
 export async function sendingAddresses(ctx: Pick<AppContext, 'db'>, mailbox: Mailbox): Promise<string[]> {
   return [mailbox.address, ...(await aliasesOf(ctx.db, mailbox.id))];
+}
+
+/** What `out` may be from: a JSON send from the mailbox's own address needs no look-up of its aliases. */
+function allowedSenders(ctx: Pick<AppContext, 'db'>, mailbox: Mailbox, out: Outgoing): Promise<string[]> | string[] {
+  if ('json' in out && (out.json.from === undefined || canonicalAddress(out.json.from) === mailbox.address)) return [mailbox.address];
+  return sendingAddresses(ctx, mailbox);
 }
 
 export interface Built {
