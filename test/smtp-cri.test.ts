@@ -254,6 +254,8 @@ describe('SMTP gateway: challenge/response interworking (CRI)', () => {
       // (carol never wrote to cr.test, so cri@cr.test would get a 452 at RCPT: that one comes from the null sender)
       const cases: [string, string, string, string][] = [
         ['forged Message-ID', 'cri@cr.test', 'alice@a.test', challenge({ to: 'alice@a.test', about: '<never-sent@a.test>' })],
+        // PostgreSQL text cannot hold a NUL: no message of ours has such an id
+        ['a Message-ID with a NUL', 'cri@cr.test', 'alice@a.test', challenge({ to: 'alice@a.test', about: '<never\0sent@a.test>' })],
         ['real message, other recipient', 'cri@cr.test', 'alice@a.test', challenge({ to: 'alice@a.test', about: sentMessageId, criRecipient: 'victim@cr.test' })],
         ['real message, not carol\'s', '<>', 'carol@a.test', challenge({ to: 'carol@a.test', about: sentMessageId })],
       ];

@@ -14,7 +14,7 @@ import { createFakeResolver } from '../packages/server/src/peers/fake-resolver.t
 import { dkimKey, dkimRecord } from '../packages/server/src/smtp/dkim.ts';
 import { findDelivery } from '../packages/server/src/store/deliveries.ts';
 import { freePort, startNodes, type TestNode } from './harness/node.ts';
-import { sinkMessage, requireSmtpTools, startSmtpSink, swaks, type SmtpSink } from './harness/smtp-tools.ts';
+import { rawSmtp, sinkMessage, requireSmtpTools, startSmtpSink, swaks, type SmtpSink } from './harness/smtp-tools.ts';
 import { waitFor } from './harness/wait.ts';
 
 type Json = Record<string, any>;
@@ -117,6 +117,16 @@ describe('SMTP gateway: submission and outbound SMTP', () => {
     const header = await submit(['--to', 'bob@b.test', '--header', 'From: ceo@b.test', '--header', 'Subject: forged from']);
     assert.match(last(header), /^553 5\.7\.1 /, header.out);
     assert.equal(await sentNamed('forged from'), undefined, 'nothing was queued');
+  });
+
+  it('queues a message whose Subject has a NUL, the subject kept with U+FFFD (PostgreSQL text cannot hold a NUL)', async () => {
+    const auth = Buffer.from(`\0alice@a.test\0${PASSWORD}`).toString('base64');
+    const replies = await rawSmtp(submissionPort, [
+      'EHLO client.test\r\n', `AUTH PLAIN ${auth}\r\n`, 'MAIL FROM:<alice@a.test>\r\n', 'RCPT TO:<bob@b.test>\r\n', 'DATA\r\n',
+      'From: alice@a.test\r\nTo: bob@b.test\r\nSubject: nul\0here\r\n\r\nbody\r\n.\r\n', 'QUIT\r\n',
+    ]);
+    assert.match(replies[6], /^250 /, replies.join('\n'));
+    assert.ok(await sentNamed('nul\uFFFDhere'), 'in the sent list');
   });
 
   it('retries a relay that answers 4xx, with backoff, and hands over once it accepts', async () => {

@@ -24,8 +24,15 @@ export function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
   delete out.params;
-  for (const key of ['message', 'stack'] as const) {
-    if (typeof out[key] === 'string') out[key] = (out[key] as string).replace(/\nparams: [^\n]*/g, '\nparams: [redacted]');
+  // drizzle ends a failed query's message with its parameters, which may be a whole message with line
+  // breaks of its own: everything after `params:` goes, wherever pino repeats that message (the
+  // message and stack of this error and of every error it is the cause of)
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    const redacted = e.message.replace(/\nparams: [\s\S]*$/, '\nparams: [redacted]');
+    if (redacted === e.message) continue;
+    for (const key of ['message', 'stack'] as const) {
+      if (typeof out[key] === 'string') out[key] = (out[key] as string).replaceAll(e.message, () => redacted);
+    }
   }
   if (err.cause instanceof Error) out.cause = serializeError(err.cause);
   return out;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { storableText } from './text.ts';
+import { isStorableText, storableText } from './text.ts';
 
 describe('storableText', () => {
   it('replaces what PostgreSQL text cannot hold with U+FFFD and keeps everything else', () => {
@@ -15,6 +15,9 @@ describe('storableText', () => {
       ['pair split \u{1F44B}'.slice(0, -1), 'pair split \uFFFD'],
       ['tab\tand\x7f stay', 'tab\tand\x7f stay'],
     ];
-    for (const [input, want] of cases) assert.equal(storableText(input), want, JSON.stringify(input));
+    for (const [input, want] of cases) {
+      assert.equal(storableText(input), want, JSON.stringify(input));
+      assert.equal(isStorableText(input), input === want, JSON.stringify(input));
+    }
   });
 });

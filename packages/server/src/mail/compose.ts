@@ -6,6 +6,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { z } from 'zod';
 import { canonicalAddress } from '../address.ts';
 import { PullmailError } from '../errors.ts';
+import { storableText } from '../text.ts';
 
 const address = z.string().max(320).refine((a) => canonicalAddress(a) !== undefined, 'is not a mail address (local@domain)');
 /** Header text may not carry line breaks: they would inject headers. */
@@ -16,7 +17,8 @@ export const sendSchema = z
     to: z.array(address).max(1000).default([]),
     cc: z.array(address).max(1000).optional(),
     bcc: z.array(address).max(1000).optional(),
-    subject: headerText.default(''),
+    // stored (and shown) as text: what PostgreSQL cannot hold becomes U+FFFD, in the bytes too
+    subject: headerText.transform(storableText).default(''),
     text: z.string().optional(),
     html: z.string().optional(),
     attachments: z
@@ -129,7 +131,7 @@ export function completeRawMessage(
       }
     }
   }
-  return { raw: Buffer.from(out, 'latin1'), subject: value('subject') ?? '', messageIdHeader, recipients: [...new Set(recipients)], sender };
+  return { raw: Buffer.from(out, 'latin1'), subject: storableText(value('subject') ?? ''), messageIdHeader, recipients: [...new Set(recipients)], sender };
 }
 
 type Parsed = { address?: string; group?: Parsed[] };

@@ -2,6 +2,7 @@
 // block without parsing its MIME structure. Pure; encoded words (RFC 2047) are decoded.
 import libmime from 'libmime';
 import { fromAddress, headerValue, splitHeaders } from '../smtp/headers.ts';
+import { storableText } from '../text.ts';
 
 const HEADER_PEEK_BYTES = 64 * 1024;
 
@@ -21,6 +22,7 @@ export function peekHeaders(raw: Buffer): PeekedHeaders {
   } catch {
     // an undecodable word stays as written
   }
-  const messageId = headerValue(fields, 'message-id')?.match(/<[^<>\s]{1,900}>/)?.[0] ?? null;
-  return { from: fromAddress(fields) ?? '', subject: subject.slice(0, 998), messageId };
+  // an id with a NUL is none: PostgreSQL text cannot hold it
+  const messageId = headerValue(fields, 'message-id')?.match(/<[^<>\s\0]{1,900}>/)?.[0] ?? null;
+  return { from: fromAddress(fields) ?? '', subject: storableText(subject.slice(0, 998)), messageId };
 }

@@ -12,6 +12,8 @@ export function checkFolderName(raw: string): string {
     : name.length > MAX_NAME ? `is longer than ${MAX_NAME} characters`
     // eslint-disable-next-line no-control-regex
     : /[\x00-\x1f\x7f]/.test(name) ? 'contains a control character'
+    // PostgreSQL would store it as U+FFFD: a folder under another name than the one asked for
+    : !name.isWellFormed() ? 'contains an unpaired surrogate (not Unicode text)'
     // IMAP LIST wildcards could never name it exactly
     : /[*%]/.test(name) ? 'contains * or %'
     : name.startsWith('/') || name.endsWith('/') || name.includes('//') ? 'has an empty level (a leading, trailing or double /)'

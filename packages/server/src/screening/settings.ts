@@ -3,6 +3,7 @@
 import type { FirstContact } from '@pullmail/client/wire';
 import type { AppContext } from '../context.ts';
 import { updateSettings, type Mailbox } from '../store/mailboxes.ts';
+import { storableText } from '../text.ts';
 import { hashAnswer } from './challenge-question.ts';
 
 export interface ScreeningSettings {
@@ -19,7 +20,8 @@ export const settingsOf = (m: Pick<Mailbox, 'firstContact' | 'challengeQuestion'
 export async function changeSettings(ctx: Pick<AppContext, 'db'>, mailboxId: string, change: { firstContact?: FirstContact; challengeQuestion?: string | null; challengeAnswer?: string }): Promise<ScreeningSettings> {
   const updated = await updateSettings(ctx.db, mailboxId, {
     firstContact: change.firstContact,
-    ...(change.challengeQuestion !== undefined ? { challengeQuestion: change.challengeQuestion } : {}),
+    // shown as written on the challenge page: what PostgreSQL text cannot hold becomes U+FFFD
+    ...(change.challengeQuestion !== undefined ? { challengeQuestion: change.challengeQuestion === null ? null : storableText(change.challengeQuestion) } : {}),
     ...(change.challengeQuestion === null ? { challengeAnswerHash: null } : {}),
     ...(change.challengeAnswer ? { challengeAnswerHash: hashAnswer(change.challengeAnswer) } : {}),
   });

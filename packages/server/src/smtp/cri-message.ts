@@ -36,7 +36,8 @@ export interface CriMail {
 
 const MAX_DEPTH = 3;
 const MAX_IDS = 20;
-const MSG_ID = /<[^<>\s]{1,250}>/g;
+// no NUL: PostgreSQL text cannot hold it, so no message of ours has such an id
+const MSG_ID = /<[^<>\s\0]{1,250}>/g;
 
 /** Reads the CRI side of a message; undefined when it neither is `multipart/cri` nor declares a CRI type. */
 export function readCriMail(raw: Buffer): CriMail | undefined {

@@ -4,6 +4,7 @@
 // that files received mail uses too, so every door numbers messages the same way.
 import type { FolderRole, InboundState, Via } from '@pullmail/client/wire';
 import { and, asc, count, desc, eq, gt, ilike, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { isStorableText, storableText } from '../text.ts';
 import type { StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
 import { folderChanges, folderMessages, folders, inbound, messages, messageVersions } from './schema.ts';
@@ -36,6 +37,8 @@ export async function listFolders(db: Executor, mailboxId: string) {
 
 /** A folder by name; `INBOX` in any case is the inbox (RFC 3501 §5.1). */
 export async function findFolder(db: Executor, mailboxId: string, name: string): Promise<FolderRow | undefined> {
+  // no folder has a name PostgreSQL text cannot hold (a NUL would fail the query)
+  if (!isStorableText(name)) return undefined;
   const where = name.toUpperCase() === 'INBOX' ? eq(folders.role, 'inbox') : eq(folders.name, name);
   const [row] = await db.select().from(folders).where(and(eq(folders.mailboxId, mailboxId), where));
   return row;
@@ -109,6 +112,7 @@ export async function findEntry(db: Executor, mailboxId: string, id: string): Pr
 
 /** One filed message, with its body location, by folder name and uid: one query (IMAP reads one message at a time). */
 export async function findEntryByUid(db: Executor, mailboxId: string, folderName: string, uid: number): Promise<Entry | undefined> {
+  if (!isStorableText(folderName)) return undefined;
   const folder = folderName.toUpperCase() === 'INBOX' ? eq(folders.role, 'inbox') : eq(folders.name, folderName);
   const [row] = await entrySelect(db, true).where(and(eq(folders.mailboxId, mailboxId), folder, eq(folderMessages.uid, uid)));
   return row && toEntry(row);
@@ -121,7 +125,8 @@ export async function findEntryByUid(db: Executor, mailboxId: string, folderName
  */
 function matching(text: string | undefined) {
   if (!text) return undefined;
-  const like = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  // a NUL would fail the query; stored text has U+FFFD where the message had one
+  const like = `%${storableText(text).replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
   return or(ilike(folderMessages.sender, like), ilike(folderMessages.subject, like));
 }
 

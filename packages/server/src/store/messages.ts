@@ -1,6 +1,7 @@
 // Sent messages and their versions (sender side, protocol §5).
 import type { Transport } from '@pullmail/client/wire';
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { isStorableText } from '../text.ts';
 import { bodyColumns, type StoredBody } from './bodies.ts';
 import type { Executor } from './db.ts';
 import { preparedFor } from './prepared.ts';
@@ -67,6 +68,8 @@ export async function storeSentMessage(
 }
 
 export async function findOwnMessage(db: Executor, mailboxId: string, id: string): Promise<MessageRow | undefined> {
+  // an id PostgreSQL text cannot hold (a NUL) is no message, and would fail the query
+  if (!isStorableText(id)) return undefined;
   const [row] = await db.select().from(messages).where(and(eq(messages.id, id), eq(messages.mailboxId, mailboxId)));
   return row;
 }

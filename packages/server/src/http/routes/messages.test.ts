@@ -78,6 +78,20 @@ describe('POST /api/v1/messages', () => {
     });
   }
 
+  it('stores a subject PostgreSQL text cannot hold (NUL, a lone surrogate) with U+FFFD, sent as JSON or raw', async () => {
+    const cases: [string, SendResponse][] = [
+      ['a\uFFFDb', await send({ to: ['bob@b.test'], subject: 'a\u0000b', text: 'x' })],
+      ['c\uFFFDd', await send({ to: ['bob@b.test'], subject: 'c\uD800d', text: 'x' })],
+    ];
+    const raw = await t.request('/api/v1/messages', { method: 'POST', token: alice, headers: { 'content-type': 'message/rfc822' }, body: 'From: alice@a.test\r\nTo: bob@b.test\r\nSubject: e\u0000f\r\n\r\nx\r\n' });
+    assert.equal(raw.status, 201, await raw.clone().text());
+    cases.push(['e\uFFFDf', (await raw.json()) as SendResponse]);
+    for (const [subject, sent] of cases) {
+      const res = await t.request(`/api/v1/messages/${sent.id}`, { token: alice });
+      assert.equal(((await res.json()) as MessageStatus).subject, subject);
+    }
+  });
+
   it('answers 413 too_large for a JSON send over the send limit (1.4 × PULLMAIL_MAX_MESSAGE_BYTES)', async () => {
     const small = await createTestApp({ env: { PULLMAIL_MAX_MESSAGE_BYTES: '2000' } });
     try {
@@ -113,7 +127,8 @@ describe('GET /api/v1/messages/:id', () => {
 
   it("is 404 for another user's message and for an unknown id", async () => {
     const sent = await send({ to: ['bob@b.test'], text: 'x' });
-    for (const [id, token] of [[sent.id, carol], ['no-such-message', alice]]) {
+    // a NUL can be in no id: PostgreSQL text cannot hold it
+    for (const [id, token] of [[sent.id, carol], ['no-such-message', alice], ['a%00b', alice]]) {
       const res = await t.request(`/api/v1/messages/${id}`, { token });
       assert.equal(res.status, 404);
       assert.equal(((await res.json()) as { error: string }).error, 'not_found');
@@ -183,6 +198,7 @@ describe('POST /api/v1/messages/:id/retract', () => {
     const sent = await send({ to: ['bob@b.test'], text: 'x' });
     const res = await t.request(`/api/v1/messages/${sent.id}/retract`, { method: 'POST', token: carol });
     assert.equal(res.status, 404);
+    assert.equal((await t.request('/api/v1/messages/a%00b/retract', { method: 'POST', token: alice })).status, 404, 'an id with a NUL');
   });
 });
 
@@ -217,5 +233,6 @@ describe('PUT /api/v1/messages/:id', () => {
     const sent = await send({ to: ['bob@b.test'], text: 'first' });
     const res = await t.request(`/api/v1/messages/${sent.id}`, { method: 'PUT', token: carol, json: { to: ['bob@b.test'], text: 'mine now' } });
     assert.equal(res.status, 404);
+    assert.equal((await t.request('/api/v1/messages/a%00b', { method: 'PUT', token: alice, json: { to: ['bob@b.test'], text: 'x' } })).status, 404, 'an id with a NUL');
   });
 });

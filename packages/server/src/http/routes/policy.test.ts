@@ -161,6 +161,15 @@ describe('settings', () => {
     assert.deepEqual(await cleared.json(), { first_contact: 'challenge', challenge_question: null });
   });
 
+  it('keeps a question PostgreSQL text cannot hold (NUL, a lone surrogate) with U+FFFD', async () => {
+    const token = await user();
+    for (const [question, kept] of [['a\u0000b?', 'a\uFFFDb?'], ['c\uD800d?', 'c\uFFFDd?']]) {
+      const put = await t.request('/api/v1/settings', { method: 'PUT', token, json: { challenge_question: question, challenge_answer: 'x' } });
+      assert.equal(put.status, 200, await put.clone().text());
+      assert.equal(((await put.json()) as Settings).challenge_question, kept);
+    }
+  });
+
   it('first_contact fetch lets a stranger through', async () => {
     const token = await user();
     await t.request('/api/v1/settings', { method: 'PUT', token, json: { first_contact: 'fetch' } });

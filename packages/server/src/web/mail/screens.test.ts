@@ -320,6 +320,23 @@ describe('webmail screens', () => {
     assert.match(await page(u, '/mail/settings'), /value="fetch" checked[\s\S]*id="question"[^>]*value=""/);
   });
 
+  it('takes a NUL in a subject, a challenge question or a search as U+FFFD; a folder or sent message named with one is a 404 page', async () => {
+    const u = await user();
+    const sent = await u.web.post('/mail/compose', { to: 'amy@a.example', subject: 'a\u0000b', message: 'x' });
+    assert.equal(sent.status, 303, await sent.clone().text());
+    const id = /\/mail\/sent\/([^?]+)/.exec(sent.headers.get('location') ?? '')![1];
+    assert.match(await page(u, `/mail/sent/${id}`), /a\uFFFDb/);
+    assert.equal((await u.web.post('/mail/settings', { first_contact: 'challenge', challenge_question: 'c\u0000d?', challenge_answer: 'e' })).status, 303);
+    assert.match(await page(u, '/mail/settings'), /value="c\uFFFDd\?"/);
+    await append(u, mail('amy@a.example', 'Null search'));
+    assert.match(await page(u, '/mail/?q=a%00b'), /No message matches/);
+    for (const path of ['/mail/folders/a%00b', '/mail/sent/a%00b']) {
+      const res = await u.web.get(path);
+      assert.equal(res.status, 404, path);
+      assert.match(await res.text(), /<h1>Not found<\/h1>/, path);
+    }
+  });
+
   it('shows errors as pages: an unknown message is a 404 page, not JSON', async () => {
     const u = await user();
     const res = await u.web.get('/mail/m/00000000-0000-0000-0000-000000000000');
