@@ -6,6 +6,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { z } from 'zod';
 import { canonicalAddress } from '../address.ts';
 import { PullmailError } from '../errors.ts';
+import { decodeFieldText } from '../smtp/headers.ts';
 import { storableText } from '../text.ts';
 
 const address = z.string().max(320).refine((a) => canonicalAddress(a) !== undefined, 'is not a mail address (local@domain)');
@@ -131,7 +132,8 @@ export function completeRawMessage(
       }
     }
   }
-  return { raw: Buffer.from(out, 'latin1'), subject: storableText(value('subject') ?? ''), messageIdHeader, recipients: [...new Set(recipients)], sender };
+  // the subject as a reader sees it (the bytes were read as latin1 above), at most what a notification carries
+  return { raw: Buffer.from(out, 'latin1'), subject: storableText(decodeFieldText(value('subject') ?? '').slice(0, 998)), messageIdHeader, recipients: [...new Set(recipients)], sender };
 }
 
 type Parsed = { address?: string; group?: Parsed[] };

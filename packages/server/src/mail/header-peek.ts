@@ -1,7 +1,6 @@
 // The few header fields a listing needs (From, Subject, Message-ID), read from a message's header
 // block without parsing its MIME structure. Pure; encoded words (RFC 2047) are decoded.
-import libmime from 'libmime';
-import { fromAddress, headerValue, splitHeaders } from '../smtp/headers.ts';
+import { decodedHeader, fromAddress, headerValue, splitHeaders } from '../smtp/headers.ts';
 import { storableText } from '../text.ts';
 
 const HEADER_PEEK_BYTES = 64 * 1024;
@@ -16,12 +15,8 @@ export interface PeekedHeaders {
 
 export function peekHeaders(raw: Buffer): PeekedHeaders {
   const { fields } = splitHeaders(raw.subarray(0, HEADER_PEEK_BYTES));
-  let subject = headerValue(fields, 'subject') ?? '';
-  try {
-    subject = libmime.decodeWords(subject);
-  } catch {
-    // an undecodable word stays as written
-  }
+  // as the MX reads it: 8-bit bytes as UTF-8, encoded words decoded, what text cannot hold as U+FFFD
+  const subject = decodedHeader(fields, 'subject') ?? '';
   // an id with a NUL is none: PostgreSQL text cannot hold it
   const messageId = headerValue(fields, 'message-id')?.match(/<[^<>\s\0]{1,900}>/)?.[0] ?? null;
   return { from: fromAddress(fields) ?? '', subject: storableText(subject.slice(0, 998)), messageId };

@@ -40,7 +40,11 @@ export function headerValue(fields: HeaderField[], name: string): string | undef
  */
 export function decodedHeader(fields: HeaderField[], name: string): string | undefined {
   const value = headerValue(fields, name);
-  if (value === undefined) return undefined;
+  return value === undefined ? undefined : decodeFieldText(value);
+}
+
+/** decodedHeader for a value already unfolded, its bytes read as latin1 (what splitHeaders and completeRawMessage hold). */
+export function decodeFieldText(value: string): string {
   const text = Buffer.from(value, 'latin1').toString('utf8');
   try {
     return storableText(libmime.decodeWords(text));

@@ -92,6 +92,21 @@ describe('POST /api/v1/messages', () => {
     }
   });
 
+  it('reads a raw upload\'s Subject as a reader does: 8-bit UTF-8 and encoded words decoded, at most 998 characters', async () => {
+    const cases: [string, string][] = [
+      [Buffer.from('Grüße aus Köln', 'utf8').toString('latin1'), 'Grüße aus Köln'],
+      ['=?utf-8?Q?caf=C3=A9?= au lait', 'café au lait'],
+      ['x'.repeat(1200), 'x'.repeat(998)],
+    ];
+    for (const [field, want] of cases) {
+      const raw = Buffer.from(`From: alice@a.test\r\nTo: bob@b.test\r\nSubject: ${field}\r\n\r\nx\r\n`, 'latin1');
+      const res = await t.request('/api/v1/messages', { method: 'POST', token: alice, headers: { 'content-type': 'message/rfc822' }, body: raw });
+      assert.equal(res.status, 201, await res.clone().text());
+      const got = await t.request(`/api/v1/messages/${((await res.json()) as SendResponse).id}`, { token: alice });
+      assert.equal(((await got.json()) as MessageStatus).subject, want, field.slice(0, 40));
+    }
+  });
+
   it('answers 413 too_large for a JSON send over the send limit (1.4 × PULLMAIL_MAX_MESSAGE_BYTES)', async () => {
     const small = await createTestApp({ env: { PULLMAIL_MAX_MESSAGE_BYTES: '2000' } });
     try {
