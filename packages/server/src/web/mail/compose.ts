@@ -34,6 +34,10 @@ interface Draft {
 
 /** "Amy <amy@a.example>, bob@b.example" → the bare addresses; what is not an address is kept for the schema to refuse. */
 export function parseAddresses(text: string): string[] {
+  // addressparser drops control characters, so `a\0b@x` would go to ab@x: such a list is split as
+  // typed instead, and the schema refuses the piece that is no address
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return text.split(',').map((a) => a.trim()).filter(Boolean);
   const out: string[] = [];
   const walk = (list: ReturnType<typeof addressparser>) => {
     for (const a of list) {
