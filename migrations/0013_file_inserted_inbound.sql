@@ -9,11 +9,13 @@
 CREATE FUNCTION pm_inbound_folders_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE w record;
 BEGIN
-  -- the folders in one order, so two statements filing into the same folders cannot wait on each other
+  -- the folders in one order, so two statements filing into the same folders cannot wait on each
+  -- other; within a mailbox Requests before INBOX, the order pm_inbound_folders takes them in when a
+  -- request is accepted (it leaves Requests, then enters INBOX)
   PERFORM 1 FROM folders f WHERE f.id IN (
     SELECT f2.id FROM new_rows n JOIN folders f2 ON f2.mailbox_id = n.mailbox_id
      AND f2.role = CASE WHEN n.state = 'stored' THEN 'inbox' WHEN n.state IN ('held', 'challenged') THEN 'requests' END)
-    ORDER BY f.id FOR UPDATE;
+    ORDER BY f.mailbox_id, f.role = 'inbox', f.id FOR NO KEY UPDATE;
   WITH targets AS (
     SELECT n.id, n.mailbox_id, n.size, n.sender, n.subject, coalesce(n.stored_at, n.created_at) AS at,
            n.state = 'stored' AS to_inbox, f.id AS folder_id,

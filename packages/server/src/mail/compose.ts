@@ -103,7 +103,8 @@ export function completeRawMessage(
   }
   const value = (name: string) => {
     const h = headers.find((x) => x.name === name);
-    return h ? h.lines.join(' ').slice(name.length + 1).trim() : undefined;
+    // unfolded as RFC 5322 §2.2.3 says (and the MX's headerValue does): only the line breaks go
+    return h ? h.lines.join('').slice(name.length + 1).trim() : undefined;
   };
   // one From field naming one author, the user: a second field or a second author would let a user
   // put someone else's name on the message

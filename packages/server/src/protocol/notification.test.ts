@@ -97,6 +97,9 @@ const BAD: Case[] = [
   // the recipient must be at aud: one notification, one recipient of ours
   { name: 'rcpt not at aud', claims: (c) => msg(c, { rcpt: 'bob@c.test' }), code: 'wrong_audience' },
   { name: 'rcpt as a list', claims: (c) => msg(c, { rcpt: ['bob@b.test', 'carol@b.test'] }), code: 'bad_request' },
+  // no date could hold it: the batch path stored NULL, the single one failed with a 500
+  { name: 'sent_at past what a date holds', claims: (c) => msg(c, { sent_at: 9e12 }), code: 'bad_request' },
+  { name: 'sent_at before 1970', claims: (c) => msg(c, { sent_at: -1 }), code: 'bad_request' },
   // protocol §2 alignment: a.test's node may only speak for a.test senders
   { name: 'from not at iss', claims: (c) => msg(c, { from: 'ceo@bank.test' }), code: 'misaligned_sender' },
   { name: 'from at a subdomain of iss', claims: (c) => msg(c, { from: 'x@mail.a.test' }), code: 'misaligned_sender' },

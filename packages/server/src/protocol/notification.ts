@@ -30,7 +30,8 @@ export const claimsSchema = z.object({
     sha256: b64url.length(43),
     // shown and stored as it came, but for what a text column cannot hold
     subject: z.string().max(998).transform(storableText).optional(),
-    sent_at: z.number().int(),
+    // seconds since 1970 that a date can hold (a larger value would be no date: stored as NULL, or a 500)
+    sent_at: z.number().int().min(0).max(8_640_000_000_000),
   }),
   // refused here rather than by the database: control characters or a broken surrogate in the URL,
   // anything but printable ASCII in the token (a compact JWS)

@@ -60,18 +60,22 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
 }
 
 /**
- * postgres.js's arguments for `url`, which may name a Unix socket directory as libpq does, with
- * `?host=/var/run/postgresql` (`postgres:///pullmail?host=…` or `postgres://user@localhost/pullmail?host=…`):
- * postgres.js reads a socket only from its `host` option, and would send `host` to the server as a
- * setting. A local PostgreSQL over its socket saves the TCP loopback path on every statement and
- * allows peer authentication.
+ * postgres.js's arguments for `url`, whose `?host=` names the server as libpq's does: a host name, or a
+ * Unix socket directory (`postgres:///pullmail?host=/var/run/postgresql`). postgres.js reads the host
+ * only from the URL's authority and would send `host` to the server as a setting. A local PostgreSQL
+ * over its socket saves the TCP loopback path on every statement and allows peer authentication. The
+ * URL is otherwise left as written (a multi-host one included: the URL class cannot parse it).
  */
 export function postgresTarget(url: string): { url: string; host?: string } {
-  const parsed = new URL(url);
-  const host = parsed.searchParams.get('host');
-  if (!host?.startsWith('/')) return { url };
-  parsed.searchParams.delete('host');
-  return { url: parsed.href, host };
+  const m = /^([^?#]*\?)(.*?)(#.*)?$/s.exec(url);
+  if (!m) return { url };
+  const params = m[2].split('&');
+  const i = params.findIndex((p) => p.startsWith('host='));
+  if (i < 0) return { url };
+  const host = decodeURIComponent(params[i].slice('host='.length));
+  params.splice(i, 1);
+  const rest = params.join('&');
+  return { url: `${rest ? m[1] : m[1].slice(0, -1)}${rest}${m[3] ?? ''}`, host };
 }
 
 /** A postgres.js client for `url` (postgresTarget), with `options`. */
@@ -217,9 +221,9 @@ const PGLITE_TYPES = {
   },
   parsers: {
     [types.BYTEA]: (v: string) => Buffer.from(v.slice(2), 'hex'),
-    // what drizzle's PGlite driver asks for on every query (PgliteSession's parsers): dates and times
-    // stay text, and drizzle maps them per column
-    ...Object.fromEntries([types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE].map((t) => [t, (v: string) => v])),
+    // what drizzle's PGlite driver asks for on every query (PgliteSession's parsers): dates, times and
+    // numeric[] and the date and time arrays stay text, and drizzle maps them per column
+    ...Object.fromEntries([types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE, 1231, 1115, 1185, 1187, 1182].map((t) => [t, (v: string) => v])),
   },
 };
 

@@ -13,6 +13,10 @@ describe('parseAddresses (the compose form\'s To, Cc and Bcc)', () => {
       // addressparser would drop the control character and send to another address (ab@a.test)
       ['a\u0000b@a.test, bob@b.test', ['a\u0000b@a.test', 'bob@b.test']],
       ['Amy <amy\u0001@a.test>', ['Amy <amy\u0001@a.test>']],
+      ['a\rb@a.test', ['a\rb@a.test']],
+      // separated by a space only: both were typed as recipients
+      ['x@a.test y@a.test', ['x@a.test', 'y@a.test']],
+      ['x@a.test;y@a.test', ['x@a.test', 'y@a.test']],
     ];
     for (const [text, want] of cases) assert.deepEqual(parseAddresses(text), want, JSON.stringify(text));
   });

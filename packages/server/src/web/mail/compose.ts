@@ -37,13 +37,16 @@ export function parseAddresses(text: string): string[] {
   // addressparser drops control characters, so `a\0b@x` would go to ab@x: such a list is split as
   // typed instead, and the schema refuses the piece that is no address
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return text.split(',').map((a) => a.trim()).filter(Boolean);
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) return text.split(',').map((a) => a.trim()).filter(Boolean);
   const out: string[] = [];
   const walk = (list: ReturnType<typeof addressparser>) => {
     for (const a of list) {
       if ('group' in a && a.group) walk(a.group);
-      else if (a.address) out.push(a.address);
-      else if (a.name) out.push(a.name);
+      else if (a.address) {
+        out.push(a.address);
+        // `x@a y@b` parses as y@b naming x@a: the second recipient was typed too
+        if (a.name?.includes('@')) out.push(...a.name.split(/[\s,;]+/).filter((w) => w.includes('@')));
+      } else if (a.name) out.push(a.name);
     }
   };
   walk(addressparser(text));
