@@ -4,6 +4,7 @@ import type { InboundState } from '@pullmail/client/wire';
 import { and, count, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { bodyColumns, type StoredBody } from './bodies.ts';
 import { rowsOf, type Executor } from './db.ts';
+import { inJsonRows, jsonFields, jsonRowSet } from './json-rows.ts';
 import { preparedFor } from './prepared.ts';
 import { ownerGone } from './queue-workers.ts';
 import { inbound } from './schema.ts';
@@ -47,16 +48,14 @@ export const copyKey = (c: CopyKey): string => `${c.iss}\n${c.remoteId}\n${c.mai
  * they name different addresses of it: one of them stores the copy (delivery/receive.ts). Taken after
  * lockOrigin(s), never before, in one statement in one order, so two callers cannot wait on each other.
  */
-export async function lockCopies(tx: Executor, copies: readonly CopyKey[]): Promise<void> {
-  const keys = [...new Set(copies.map((c) => `copy\n${copyKey(c)}`))].sort();
-  if (!keys.length) return;
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(array[${sql.join(keys.map((k) => sql`${k}`), sql`, `)}]::text[]) as k`);
+export function lockCopies(tx: Executor, copies: readonly CopyKey[]): Promise<void> {
+  return lockBatch(tx, [], copies);
 }
 
 /**
  * lockOrigin for many notifications and then lockCopies for their copies, in one statement. Callers
- * pass the origins in one order (sorted), and copies come after every origin, so two batches (or a
- * batch and receive.ts) naming the same messages cannot wait on each other.
+ * pass the origins in one order (sorted), and copies come after every origin (sorted), so two batches
+ * (or a batch and receive.ts) naming the same messages cannot wait on each other.
  */
 export async function lockBatch(tx: Executor, origins: readonly { iss: string; remoteId: string; rcpt: string }[], copies: readonly CopyKey[]): Promise<void> {
   const keys = [...origins.map((o) => `${o.iss}\n${o.remoteId}\n${o.rcpt}`), ...[...new Set(copies.map((c) => `copy\n${copyKey(c)}`))].sort()];
@@ -71,7 +70,7 @@ export async function findCopies(db: Executor, copies: readonly CopyKey[]): Prom
   const rows = await db
     .select()
     .from(inbound)
-    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.mailboxId}) in (select k->>0, k->>1, (k->>2)::uuid from jsonb_array_elements(${JSON.stringify(copies.map((c) => [c.iss, c.remoteId, c.mailboxId]))}::jsonb) as k)`);
+    .where(inJsonRows([inbound.iss, inbound.remoteId, inbound.mailboxId], copies.map((c) => [c.iss, c.remoteId, c.mailboxId])));
   return new Map(rows.map((r) => [copyKey(r), r]));
 }
 
@@ -82,7 +81,7 @@ export async function lockInbounds(tx: Executor, origins: readonly { iss: string
   const rows = await tx
     .select()
     .from(inbound)
-    .where(sql`(${inbound.iss}, ${inbound.remoteId}, ${inbound.rcpt}) in (select k->>0, k->>1, k->>2 from jsonb_array_elements(${JSON.stringify(origins.map((o) => [o.iss, o.remoteId, o.rcpt]))}::jsonb) as k)`)
+    .where(inJsonRows([inbound.iss, inbound.remoteId, inbound.rcpt], origins.map((o) => [o.iss, o.remoteId, o.rcpt])))
     .for('update');
   return new Map(rows.map((r) => [`${r.iss}\n${r.remoteId}\n${r.rcpt}`, r]));
 }
@@ -90,13 +89,7 @@ export async function lockInbounds(tx: Executor, origins: readonly { iss: string
 /** The columns the batch path sets on a new pm1 row (delivery/receive-batch.ts), `via` being pm1. */
 const NOTIFIED = ['mailboxId', 'iss', 'remoteId', 'rcpt', 'sender', 'subject', 'size', 'sha256', 'version', 'sentAt', 'state', 'fetchUrl', 'cap', 'nextAttemptAt', 'receivedAt'] as const;
 export type NotifiedInbound = Required<Pick<NewInbound, (typeof NOTIFIED)[number]>>;
-/** `insert … select` from a jsonb array of rows, each an array of NOTIFIED's values in order; names and types from the schema. */
-const insertNotified = (() => {
-  const cols = NOTIFIED.map((k) => inbound[k]);
-  const names = cols.map((c) => `"${c.name}"`).join(', ');
-  const values = cols.map((c, i) => `(r->>${i})::${c.getSQLType()}`).join(', ');
-  return (json: string) => sql`insert into inbound (${sql.raw(names)}, via) select ${sql.raw(values)}, 'pm1' from jsonb_array_elements(${json}::jsonb) as r on conflict do nothing returning id`;
-})();
+const NOTIFIED_COLUMNS = NOTIFIED.map((k) => inbound[k]);
 
 /**
  * Inserts many pm1 rows in one statement whose one parameter is the rows as JSON (a multi-row VALUES
@@ -105,7 +98,11 @@ const insertNotified = (() => {
  */
 export async function insertNotifiedRows(db: Executor, rows: readonly NotifiedInbound[]): Promise<number> {
   if (!rows.length) return 0;
-  return rowsOf(await db.execute(insertNotified(JSON.stringify(rows.map((r) => NOTIFIED.map((k) => r[k])))))).length;
+  const names = sql.raw(NOTIFIED_COLUMNS.map((c) => `"${c.name}"`).join(', '));
+  const res = await db.execute(sql`insert into inbound (${names}, via)
+    select ${jsonFields(NOTIFIED_COLUMNS, 'r')}, 'pm1' from ${jsonRowSet(rows.map((r) => NOTIFIED.map((k) => r[k])), 'r')}
+    on conflict do nothing returning id`);
+  return rowsOf(res).length;
 }
 
 /** Inserts unless that (iss, msg.id, rcpt) exists; returns the new row or undefined. */

@@ -2,6 +2,7 @@
 import type { NotificationKind, NotifyResult } from '@pullmail/client/wire';
 import { and, desc, eq, lt, notExists, sql } from 'drizzle-orm';
 import type { Executor } from './db.ts';
+import { inJsonRows, jsonFields, jsonRowSet } from './json-rows.ts';
 import { inbound, notifyLog, seenJti } from './schema.ts';
 
 export interface NotifyKey {
@@ -20,17 +21,19 @@ export async function findAnswer(db: Executor, k: NotifyKey): Promise<NotifyResu
   return row?.result;
 }
 
+/** notify_log's primary key, in NotifyKey's order. */
+const KEY_COLUMNS = [notifyLog.iss, notifyLog.remoteId, notifyLog.rcpt, notifyLog.version, notifyLog.kind];
+
 const keyString = (k: NotifyKey) => `${k.iss}\n${k.remoteId}\n${k.rcpt}\n${k.version}\n${k.kind}`;
 
 /** The answers already given to any of `keys` (a batch), by key; one query. */
 export async function findAnswers(db: Executor, keys: readonly NotifyKey[]): Promise<(k: NotifyKey) => NotifyResult | undefined> {
   if (!keys.length) return () => undefined;
-  // the keys as one jsonb parameter (one value for drizzle and the server, not five per key), matched on the primary key
-  const json = JSON.stringify(keys.map((k) => [k.iss, k.remoteId, k.rcpt, k.version, k.kind]));
+  // matched on the primary key, the keys as one jsonb parameter
   const rows = await db
     .select({ iss: notifyLog.iss, remoteId: notifyLog.remoteId, rcpt: notifyLog.rcpt, version: notifyLog.version, kind: notifyLog.kind, result: notifyLog.result })
     .from(notifyLog)
-    .where(sql`(${notifyLog.iss}, ${notifyLog.remoteId}, ${notifyLog.rcpt}, ${notifyLog.version}, ${notifyLog.kind}) in (select k->>0, k->>1, k->>2, (k->>3)::int, k->>4 from jsonb_array_elements(${json}::jsonb) as k)`);
+    .where(inJsonRows(KEY_COLUMNS, keys.map((k) => [k.iss, k.remoteId, k.rcpt, k.version, k.kind])));
   const found = new Map(rows.map((r) => [keyString(r), r.result]));
   return (k) => found.get(keyString(k));
 }
@@ -39,10 +42,10 @@ export async function findAnswers(db: Executor, keys: readonly NotifyKey[]): Pro
 export async function saveAnswers(db: Executor, entries: readonly { key: NotifyKey; result: NotifyResult }[]): Promise<void> {
   if (!entries.length) return;
   // the entries as one jsonb parameter, like findAnswers
-  const json = JSON.stringify(entries.map(({ key: k, result }) => [k.iss, k.remoteId, k.rcpt, k.version, k.kind, result]));
+  const rows = entries.map(({ key: k, result }) => [k.iss, k.remoteId, k.rcpt, k.version, k.kind, result]);
   await db.execute(sql`
     insert into notify_log (iss, remote_id, rcpt, version, kind, result)
-    select e->>0, e->>1, e->>2, (e->>3)::int, e->>4, e->5 from jsonb_array_elements(${json}::jsonb) as e
+    select ${jsonFields([...KEY_COLUMNS, notifyLog.result], 'e')} from ${jsonRowSet(rows, 'e')}
     on conflict (iss, remote_id, rcpt, version, kind) do update set result = excluded.result`);
 }
 
