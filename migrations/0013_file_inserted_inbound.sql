@@ -6,15 +6,19 @@
 -- function did for an inserted row is unchanged: stored mail enters INBOX under the inbound row's id,
 -- a held or challenged request enters Requests, each with a change journal line and a wake-up.
 -- Updates (a request decided, a new version, a fetch stored) still go through pm_inbound_folders.
+-- The folder a new inbound row is filed in, by its state (pm_inbound_folders' rule for an inserted row).
+CREATE FUNCTION pm_inbound_folder_role(p_state text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN p_state = 'stored' THEN 'inbox' WHEN p_state IN ('held', 'challenged') THEN 'requests' END
+$$;
+--> statement-breakpoint
 CREATE FUNCTION pm_inbound_folders_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE w record;
 BEGIN
   -- the folders in one order, so two statements filing into the same folders cannot wait on each
   -- other; within a mailbox Requests before INBOX, the order pm_inbound_folders takes them in when a
   -- request is accepted (it leaves Requests, then enters INBOX)
   PERFORM 1 FROM folders f WHERE f.id IN (
     SELECT f2.id FROM new_rows n JOIN folders f2 ON f2.mailbox_id = n.mailbox_id
-     AND f2.role = CASE WHEN n.state = 'stored' THEN 'inbox' WHEN n.state IN ('held', 'challenged') THEN 'requests' END)
+     AND f2.role = pm_inbound_folder_role(n.state))
     ORDER BY f.mailbox_id, f.role = 'inbox', f.id FOR NO KEY UPDATE;
   WITH targets AS (
     SELECT n.id, n.mailbox_id, n.size, n.sender, n.subject, coalesce(n.stored_at, n.created_at) AS at,
@@ -22,7 +26,7 @@ BEGIN
            row_number() OVER (PARTITION BY f.id ORDER BY n.created_at, n.id) AS k
     FROM new_rows n
     JOIN folders f ON f.mailbox_id = n.mailbox_id
-     AND f.role = CASE WHEN n.state = 'stored' THEN 'inbox' WHEN n.state IN ('held', 'challenged') THEN 'requests' END
+     AND f.role = pm_inbound_folder_role(n.state)
   ), counted AS (
     SELECT folder_id, count(*) AS c FROM targets GROUP BY folder_id
   ), bumped AS (
@@ -38,11 +42,8 @@ BEGIN
   )
   INSERT INTO folder_changes (mailbox_id, folder_id, modseq, uid, kind)
   SELECT mailbox_id, folder_id, modseq, uid, 'added' FROM filed;
-  FOR w IN SELECT DISTINCT n.mailbox_id, f.id AS folder_id
-           FROM new_rows n JOIN folders f ON f.mailbox_id = n.mailbox_id
-            AND f.role = CASE WHEN n.state = 'stored' THEN 'inbox' WHEN n.state IN ('held', 'challenged') THEN 'requests' END LOOP
-    PERFORM pg_notify('pullmail_mail', w.mailbox_id::text || ' ' || w.folder_id::text);
-  END LOOP;
+  PERFORM pg_notify('pullmail_mail', w.mailbox_id::text || ' ' || w.folder_id::text)
+  FROM (SELECT DISTINCT n.mailbox_id, f.id AS folder_id FROM new_rows n JOIN folders f ON f.mailbox_id = n.mailbox_id AND f.role = pm_inbound_folder_role(n.state)) w;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
