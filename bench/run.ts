@@ -41,7 +41,7 @@ const STEPS: Step[] = [
       return smtpIngestFigures(await benchSmtpIngest());
     },
   },
-  // 1,000 IMAP logins are 1,000 scrypt checks, and the 10k-header FETCH reads message by message:
+  // 1,000 IMAP logins are 1,000 scrypt checks (before round 5 the 10k-header FETCH also read message by message):
   // 8.5 minutes on PGlite with the machine's load average at 5-8
   { key: 'imap', title: '8. IMAP: FETCH of 10k headers, full-body sync of 1k × 5 KB, IDLE store→EXISTS, RSS per idle connection', run: async () => imapFigures(await benchImap(10_000, 1000, 200, 1000)), timeoutMs: 900_000 },
   { key: 'import', title: '9. peak RSS of pullmail-server import for a 200 MB mbox (and a 20 MB one), and of the node exporting it', run: async () => importFigures(await benchImport(200_000_000, 20_000_000)), timeoutMs: 600_000 },

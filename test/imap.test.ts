@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { ImapFlow } from 'imapflow';
+import { RUN_LIMITS } from '../packages/server/src/imap/fetch.ts';
 import { startImapListener, type ImapListener } from '../packages/server/src/imap/listener.ts';
 import { createMemoryBackend } from '../packages/server/src/imap/memory-backend.ts';
 import { testPki } from './harness/tls.ts';
@@ -279,7 +280,9 @@ describe('IMAP listener streaming', () => {
     };
     const listener = await startImapListener({ host: '127.0.0.1', port: 0, backend, login: async (u) => ({ user: u }), maxConnectionsPerAddress: 1 });
     try {
-      await memory.account('u').append('INBOX', Buffer.from(simple('x')), [], new Date());
+      // large enough to be streamed rather than read with its neighbours (imap/fetch.ts RUN_LIMITS)
+      const large = `${simple('x')}${'a'.repeat(76)}\r\n`.repeat(1 + Math.ceil(RUN_LIMITS.streamOver / 78));
+      await memory.account('u').append('INBOX', Buffer.from(large), [], new Date());
       const sock = connect(listener.port, '127.0.0.1');
       sock.write('a LOGIN u p\r\nb SELECT INBOX\r\nc FETCH 1 BODY.PEEK[]\r\n');
       await openedNow;

@@ -101,3 +101,48 @@ export function fetchValues(items: FetchItem[], src: FetchSource): ImapValue[] {
   }
   return out;
 }
+
+/** How a FETCH reads the messages it answers: runs of several read at once, each within these bounds. */
+export interface RunLimits {
+  /** Messages in one run. */
+  messages: number;
+  /** Bytes (by RFC822.SIZE) in one run: at most two runs are in memory, the one sent and the next. */
+  bytes: number;
+  /** A message of more bytes than this is a run of its own, streamed rather than read (whole-body FETCH only). */
+  streamOver: number;
+}
+
+export const RUN_LIMITS: RunLimits = { messages: 64, bytes: 4 * 1024 * 1024, streamOver: 1024 * 1024 };
+
+export interface FetchRun {
+  targets: [seq: number, uid: number][];
+  /** One large message, streamed. */
+  stream: boolean;
+}
+
+/**
+ * Splits the messages of a FETCH (in answer order) into runs read with one backend call each: consecutive
+ * messages until a run holds `messages` of them or would pass `bytes`; with `streamable`, a message over
+ * `streamOver` alone and streamed. A message larger than `bytes` that is not streamed is a run by itself.
+ */
+export function fetchRuns(targets: readonly [number, number][], sizeOf: (uid: number) => number, streamable: boolean, limits: RunLimits = RUN_LIMITS): FetchRun[] {
+  const runs: FetchRun[] = [];
+  let run: FetchRun | undefined;
+  let bytes = 0;
+  for (const target of targets) {
+    const size = sizeOf(target[1]);
+    if (streamable && size > limits.streamOver) {
+      runs.push({ targets: [target], stream: true });
+      run = undefined;
+      continue;
+    }
+    if (!run || run.targets.length >= limits.messages || bytes + size > limits.bytes) {
+      run = { targets: [], stream: false };
+      runs.push(run);
+      bytes = 0;
+    }
+    run.targets.push(target);
+    bytes += size;
+  }
+  return runs;
+}

@@ -16,7 +16,7 @@ import { removeMessages } from '../mailbox/remove.ts';
 import type { MailWatch } from '../mailbox/watch.ts';
 import { copyMessages, flagMessages, moveMessages } from '../mailbox/update.ts';
 import { acceptRequest, blockRequestSender, rejectRequest } from '../screening/held-requests.ts';
-import { entriesByUid, findEntryByUid, listFolders, type Entry, type FolderRow } from '../store/folders.ts';
+import { entriesByUid, findEntriesByUid, findEntryByUid, listFolders, type Entry, type FolderRow } from '../store/folders.ts';
 import { findMailbox, type Mailbox } from '../store/mailboxes.ts';
 import { sentDeliveryCounts } from '../store/messages.ts';
 import { BackendError, type CopyResult, type FolderInfo, type MailAccount, type MailBackend, type MessageInfo, type SpecialUse } from './backend.ts';
@@ -111,6 +111,10 @@ function account(ctx: AppContext, watch: MailWatch, mailbox: Mailbox): MailAccou
     async readMessage(name, uid) {
       const e = await entryAt(name, uid);
       return e && messageBytes(ctx, e).whole();
+    },
+    async readMessages(name, uids) {
+      const entries = await findEntriesByUid(ctx.db, mailbox.id, name, uids);
+      return new Map(await Promise.all(entries.map(async (e) => [e.uid, await messageBytes(ctx, e).whole()] as const)));
     },
     async openMessage(name, uid) {
       const e = await entryAt(name, uid);

@@ -133,6 +133,15 @@ class MemoryAccount implements MailAccount {
     return undefined;
   }
 
+  async readMessages(folder: string, uids: readonly number[]) {
+    const found = new Map<number, Buffer>();
+    for (const uid of uids) {
+      const bytes = await this.readMessage(folder, uid);
+      if (bytes) found.set(uid, bytes);
+    }
+    return found;
+  }
+
   async openMessage(folder: string, uid: number) {
     const bytes = await this.readMessage(folder, uid);
     // chunked like a blob store read, so the socket layer's streaming path is exercised

@@ -5,7 +5,7 @@
 // The socket layer (listener.ts) frames commands and writes what `write` is given.
 import { BackendError, type FolderInfo, type MailAccount, type MailBackend, type MessageInfo } from './backend.ts';
 import { atom, responseLine, type ImapValue, type OutPart } from './encode.ts';
-import { fetchValues, flagList, needsBytes, setsSeen, wantsOnlyWholeBody } from './fetch.ts';
+import { fetchRuns, fetchValues, flagList, needsBytes, setsSeen, wantsOnlyWholeBody, type FetchRun } from './fetch.ts';
 import { ParseError, parseAuthLine, parseCommand, type Command, type FetchItem, type SearchKey, type SequenceSet } from './parser.ts';
 import { matches, needsContent, searchContent } from './search.ts';
 import { decodeMailboxName, encodeMailboxName } from './utf7.ts';
@@ -381,21 +381,42 @@ export function createSession(opts: SessionOptions): ImapSession {
     }
     const contentNeeded = items.some(needsBytes);
     const streamable = contentNeeded && wantsOnlyWholeBody(items);
-    // whole bodies are streamed from the backend; anything that needs the structure reads the bytes
-    const load = async (uid: number, info: MessageInfo) => {
-      if (!contentNeeded) return fetchValues(items, { info });
-      if (streamable) {
-        const stream = await acc.openMessage(sel.name, uid);
-        return stream && fetchValues(items, { info, stream: () => stream });
+    if (!contentNeeded) {
+      for (const [seq, uid] of targets) {
+        if (state === 'logout') break;
+        await send(`* ${seq} FETCH`, [fetchValues(items, { info: sel.meta.get(uid)! })]);
       }
-      const bytes = await acc.readMessage(sel.name, uid);
-      return bytes && fetchValues(items, { info, bytes });
+      return ok(`${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`);
+    }
+    // the bytes are read a run of messages at a time, the next run while this one is sent; a large
+    // message asked for whole is streamed from the backend, anything needing the structure is parsed
+    const gone = () => state === 'logout';
+    const runs = fetchRuns(targets, (uid) => sel.meta.get(uid)!.size, streamable);
+    const read = (run: FetchRun | undefined) => {
+      if (!run || run.stream) return undefined;
+      const p = acc.readMessages(sel.name, run.targets.map(([, uid]) => uid));
+      p.catch(() => {}); // awaited below, unless the connection is gone before
+      return p;
     };
-    for (const [seq, uid] of targets) {
-      if (state === 'logout') break; // the connection is gone: read no more messages for it
-      const values = await load(uid, sel.meta.get(uid)!);
-      if (!values) continue; // expunged meanwhile by another connection; the EXPUNGE follows later
-      await send(`* ${seq} FETCH`, [values]);
+    let next = read(runs[0]);
+    for (const [r, run] of runs.entries()) {
+      if (gone()) break; // the connection is gone: read no more messages for it
+      const bytes = await next;
+      next = read(runs[r + 1]);
+      for (const [seq, uid] of run.targets) {
+        if (gone()) break;
+        const info = sel.meta.get(uid)!;
+        let values: ImapValue[] | undefined;
+        if (run.stream) {
+          const stream = await acc.openMessage(sel.name, uid);
+          values = stream && fetchValues(items, { info, stream: () => stream });
+        } else {
+          const b = bytes!.get(uid);
+          values = b && fetchValues(items, { info, bytes: b });
+        }
+        if (!values) continue; // expunged meanwhile by another connection; the EXPUNGE follows later
+        await send(`* ${seq} FETCH`, [values]);
+      }
     }
     return ok(`${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`);
   }

@@ -110,12 +110,20 @@ export async function findEntry(db: Executor, mailboxId: string, id: string): Pr
   return row && toEntry(row);
 }
 
-/** One filed message, with its body location, by folder name and uid: one query (IMAP reads one message at a time). */
+/** One filed message, with its body location, by folder name and uid: one query. */
 export async function findEntryByUid(db: Executor, mailboxId: string, folderName: string, uid: number): Promise<Entry | undefined> {
   if (!isStorableText(folderName)) return undefined;
   const folder = folderName.toUpperCase() === 'INBOX' ? eq(folders.role, 'inbox') : eq(folders.name, folderName);
   const [row] = await entrySelect(db, true).where(and(eq(folders.mailboxId, mailboxId), folder, eq(folderMessages.uid, uid)));
   return row && toEntry(row);
+}
+
+/** Filed messages of one folder with their body locations, by uid: one query for all of `uids` (ascending by uid). */
+export async function findEntriesByUid(db: Executor, mailboxId: string, folderName: string, uids: readonly number[]): Promise<Entry[]> {
+  if (!uids.length || !isStorableText(folderName)) return [];
+  const folder = folderName.toUpperCase() === 'INBOX' ? eq(folders.role, 'inbox') : eq(folders.name, folderName);
+  const rows = await entrySelect(db, true).where(and(eq(folders.mailboxId, mailboxId), folder, inArray(folderMessages.uid, [...uids]))).orderBy(asc(folderMessages.uid));
+  return rows.map(toEntry);
 }
 
 /**
