@@ -98,6 +98,21 @@ describe('POST /pm/v1/notify/batch, a batch at a time', () => {
     for (const i of items) assert.equal(await rows(i.msg.id), 1, i.msg.id);
   });
 
+  it('answers a batch of 300 in order: a refused item in place, a later copy answered as the first', async () => {
+    const items = Array.from({ length: 300 }, (_, i) => input(i % 2 ? 'alice@a.test' : `stranger${i}@a.test`, i % 5 ? 'bob@b.test' : 'dave@b.test')); // alice is allowed by bob only
+    const jws = await Promise.all(items.map(sign));
+    jws[150] = 'not-a-jws';
+    const copyOfFirst = await sign(items[1]);
+    const results = await batch([...jws, copyOfFirst]);
+    assert.equal(results.length, 301);
+    for (const [i, r] of results.slice(0, 300).entries()) {
+      if (i === 150) assert.equal(r.error, 'bad_request');
+      else assert.deepEqual(r, i % 2 && i % 5 ? { decision: 'fetch', reason: 'allowed' } : { decision: 'hold', reason: 'first_contact' }, `item ${i}`);
+    }
+    assert.deepEqual(results[300], results[1]);
+    for (const [i, it] of items.entries()) assert.equal(await rows(it.msg.id), i === 150 ? 0 : 1, it.msg.id);
+  });
+
   it('files a batch of held requests in Requests as one at a time would: one entry each, consecutive uids and modseqs, a change line each', async () => {
     const db = node.server.ctx.db;
     const requestsOf = async (address: string) => {
