@@ -1,9 +1,16 @@
-// A stored message body as a response body: read chunk by chunk from the store as the client takes it
-// (pull-based, so a slow client holds one chunk, not the message).
+// A stored message body as a response body: a blob is read chunk by chunk from the store as the client
+// takes it (pull-based, so a slow client holds one chunk, not the message).
 import type { AppContext } from '../context.ts';
 import { readBody, type BodyRef } from '../store/bodies.ts';
 
-export function bodyStream(ctx: AppContext, body: BodyRef & { size: number }): ReadableStream<Uint8Array> {
+/**
+ * A stored body as a response body: the bytes themselves when the row holds them (an inline body is
+ * already in memory: written with the head in one go, without a stream's per-chunk machinery), else a
+ * pull-based stream of its blob's chunks.
+ */
+export function bodyStream(ctx: AppContext, body: BodyRef & { size: number }): Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> {
+  // a Buffer read from the database is on a plain ArrayBuffer, never a shared one
+  if (body.raw) return new Uint8Array(body.raw.buffer as ArrayBuffer, body.raw.byteOffset, body.raw.byteLength);
   return chunkStream(ctx, readBody(ctx.db, body), body.blobId);
 }
 
