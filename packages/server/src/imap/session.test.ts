@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { OutPart } from './encode.ts';
+import { RUN_LIMITS } from './fetch.ts';
 import { createMemoryBackend } from './memory-backend.ts';
 import { createSession, type SessionLogin } from './session.ts';
 
@@ -227,6 +228,30 @@ describe('IMAP session: messages', () => {
     assert.equal(await c.send('e UID SEARCH 2:*'), '* SEARCH 3 4\r\ne OK UID SEARCH completed\r\n');
     assert.match(await c.send('f SEARCH CHARSET KOI8-R TEXT x'), /^f NO \[BADCHARSET/);
     assert.equal(await c.send('g FETCH 3 (UID)'), '* 3 FETCH (UID 4)\r\ng OK FETCH completed\r\n');
+  });
+  it('FETCH and SEARCH over more messages than one run (imap/fetch.ts RUN_LIMITS) answer each once, in order', async () => {
+    const n = RUN_LIMITS.messages * 2 + 5;
+    const c = await withMessages(n);
+    await c.send('s SELECT INBOX');
+    const fetched = await c.send('f FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    assert.deepEqual([...fetched.matchAll(/^\* (\d+) FETCH \(UID (\d+) BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: m(\d+)\r\n/gm)].map((m) => [m[1], m[2], m[3]].map(Number)), Array.from({ length: n }, (_, i) => [i + 1, i + 1, i + 1]));
+    assert.match(fetched, /f OK FETCH completed\r\n$/);
+    // the subject of the last message of the second run and of one in the third, in bodies read a run at a time
+    assert.equal(await c.send(`b SEARCH TEXT m${RUN_LIMITS.messages * 2}`), `* SEARCH ${RUN_LIMITS.messages * 2}\r\nb OK SEARCH completed\r\n`);
+    assert.equal(await c.send(`u UID SEARCH BODY hello SUBJECT m${n}`), `* SEARCH ${n}\r\nu OK UID SEARCH completed\r\n`);
+  });
+  it('FETCH leaves out a message another connection expunged before its run was read', async () => {
+    const backend = createMemoryBackend();
+    const c = connect(backend);
+    await c.login();
+    for (let i = 1; i <= 3; i++) await c.send(`a${i} APPEND INBOX {${MSG(`m${i}`).length}+}\r\n${MSG(`m${i}`)}`);
+    await c.send('s SELECT INBOX');
+    const other = backend.account('bob@y.test');
+    await other.storeFlags('INBOX', [2], 'add', ['\\Deleted']);
+    await other.expunge('INBOX', [2]);
+    const got = await c.send('f FETCH 1:3 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    assert.deepEqual([...got.matchAll(/^\* (\d+) FETCH \(UID (\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])]), [[1, 1], [3, 3]]);
+    assert.match(got, /f OK FETCH completed\r\n$/);
   });
   it('UID EXPUNGE removes only the named deleted messages', async () => {
     const c = await withMessages(3);

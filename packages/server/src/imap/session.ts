@@ -3,6 +3,7 @@
 // CONDSTORE (RFC 7162), SPECIAL-USE (RFC 6154), UNSELECT, ID, ENABLE, NAMESPACE, SASL-IR, LITERAL+.
 // It keeps the sequence-number ↔ uid map and announces changes as EXISTS / EXPUNGE / FETCH.
 // The socket layer (listener.ts) frames commands and writes what `write` is given.
+import type { Readable } from 'node:stream';
 import { BackendError, type FolderInfo, type MailAccount, type MailBackend, type MessageInfo } from './backend.ts';
 import { atom, responseLine, type ImapValue, type OutPart } from './encode.ts';
 import { fetchRuns, fetchValues, flagList, needsBytes, setsSeen, wantsOnlyWholeBody, type FetchRun } from './fetch.ts';
@@ -69,6 +70,15 @@ export interface ImapSession {
   continueLiteral(): Promise<void>;
   /** The connection ended: stop watching. */
   end(): void;
+}
+
+/** A message a command names, with its bytes when the command needs them (the whole of a large one as a stream). */
+interface Target {
+  seq: number;
+  uid: number;
+  info: MessageInfo;
+  bytes?: Buffer;
+  stream?: Readable;
 }
 
 interface Selected {
@@ -359,6 +369,48 @@ export function createSession(opts: SessionOptions): ImapSession {
     return ok('STATUS completed');
   }
 
+  /**
+   * The messages of `targets` with their bytes, read a run at a time (imap/fetch.ts fetchRuns), the next
+   * run while the caller works on this one; with `streamable`, a large one comes as a stream instead.
+   * A message expunged meanwhile by another connection is left out (its EXPUNGE follows later); the
+   * reading stops once the connection is gone.
+   */
+  async function* withBytes(sel: Selected, acc: MailAccount, targets: [number, number][], streamable: boolean): AsyncGenerator<Target> {
+    const gone = () => state === 'logout';
+    const runs = fetchRuns(targets, (uid) => sel.meta.get(uid)!.size, streamable);
+    const read = (run: FetchRun | undefined) => {
+      if (!run || run.stream) return undefined;
+      const p = acc.readMessages(sel.name, run.targets.map(([, uid]) => uid));
+      p.catch(() => {}); // awaited below, unless the connection is gone before
+      return p;
+    };
+    let next = read(runs[0]);
+    for (const [r, run] of runs.entries()) {
+      if (gone()) return;
+      const bytes = await next;
+      next = read(runs[r + 1]);
+      for (const [seq, uid] of run.targets) {
+        if (gone()) return;
+        const info = sel.meta.get(uid)!;
+        if (run.stream) {
+          const stream = await acc.openMessage(sel.name, uid);
+          if (stream) yield { seq, uid, info, stream };
+        } else {
+          const b = bytes!.get(uid);
+          if (b) yield { seq, uid, info, bytes: b };
+        }
+      }
+    }
+  }
+
+  /** The messages of `targets` as withBytes gives them, for what needs no content. */
+  async function* withoutBytes(sel: Selected, targets: [number, number][]): AsyncGenerator<Target> {
+    for (const [seq, uid] of targets) {
+      if (state === 'logout') return;
+      yield { seq, uid, info: sel.meta.get(uid)! };
+    }
+  }
+
   async function fetch(cmd: Extract<Command, { name: 'FETCH' }>): Promise<Result> {
     const sel = needSelected();
     const acc = needAccount();
@@ -380,43 +432,12 @@ export function createSession(opts: SessionOptions): ImapSession {
       }
     }
     const contentNeeded = items.some(needsBytes);
-    const streamable = contentNeeded && wantsOnlyWholeBody(items);
-    if (!contentNeeded) {
-      for (const [seq, uid] of targets) {
-        if (state === 'logout') break;
-        await send(`* ${seq} FETCH`, [fetchValues(items, { info: sel.meta.get(uid)! })]);
-      }
-      return ok(`${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`);
-    }
-    // the bytes are read a run of messages at a time, the next run while this one is sent; a large
-    // message asked for whole is streamed from the backend, anything needing the structure is parsed
-    const gone = () => state === 'logout';
-    const runs = fetchRuns(targets, (uid) => sel.meta.get(uid)!.size, streamable);
-    const read = (run: FetchRun | undefined) => {
-      if (!run || run.stream) return undefined;
-      const p = acc.readMessages(sel.name, run.targets.map(([, uid]) => uid));
-      p.catch(() => {}); // awaited below, unless the connection is gone before
-      return p;
-    };
-    let next = read(runs[0]);
-    for (const [r, run] of runs.entries()) {
-      if (gone()) break; // the connection is gone: read no more messages for it
-      const bytes = await next;
-      next = read(runs[r + 1]);
-      for (const [seq, uid] of run.targets) {
-        if (gone()) break;
-        const info = sel.meta.get(uid)!;
-        let values: ImapValue[] | undefined;
-        if (run.stream) {
-          const stream = await acc.openMessage(sel.name, uid);
-          values = stream && fetchValues(items, { info, stream: () => stream });
-        } else {
-          const b = bytes!.get(uid);
-          values = b && fetchValues(items, { info, bytes: b });
-        }
-        if (!values) continue; // expunged meanwhile by another connection; the EXPUNGE follows later
-        await send(`* ${seq} FETCH`, [values]);
-      }
+    // with content, the bytes are read a run at a time; a large message asked for whole is streamed
+    // from the backend, anything that needs the structure is parsed
+    const messages = contentNeeded ? withBytes(sel, acc, targets, wantsOnlyWholeBody(items)) : withoutBytes(sel, targets);
+    for await (const m of messages) {
+      const stream = m.stream;
+      await send(`* ${m.seq} FETCH`, [fetchValues(items, { info: m.info, bytes: m.bytes, stream: stream && (() => stream) })]);
     }
     return ok(`${cmd.uid ? 'UID FETCH' : 'FETCH'} completed`);
   }
@@ -456,13 +477,10 @@ export function createSession(opts: SessionOptions): ImapSession {
     const maxUid = sel.uids.length ? sel.uids[sel.uids.length - 1] : 0;
     const hits: number[] = [];
     let highest = 0;
-    for (let i = 0; i < sel.uids.length; i++) {
-      const info = sel.meta.get(sel.uids[i]);
-      if (!info) continue;
-      const bytes = content ? await acc.readMessage(sel.name, info.uid) : undefined;
-      if (content && !bytes) continue;
-      if (!matches(cmd.key, { seq: i + 1, info, maxSeq: sel.uids.length, maxUid, content: bytes && searchContent(bytes) })) continue;
-      hits.push(cmd.uid ? info.uid : i + 1);
+    const all = sel.uids.flatMap((uid, i): [number, number][] => (sel.meta.has(uid) ? [[i + 1, uid]] : []));
+    for await (const { seq, info, bytes } of content ? withBytes(sel, acc, all, false) : withoutBytes(sel, all)) {
+      if (!matches(cmd.key, { seq, info, maxSeq: sel.uids.length, maxUid, content: bytes && searchContent(bytes) })) continue;
+      hits.push(cmd.uid ? info.uid : seq);
       highest = Math.max(highest, info.modseq);
     }
     await sendText(`* SEARCH${hits.length ? ` ${hits.join(' ')}` : ''}${withModseq && hits.length ? ` (MODSEQ ${highest})` : ''}`);
