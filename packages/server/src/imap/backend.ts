@@ -79,11 +79,10 @@ export interface MailAccount {
 
   /** Every message in the folder, ascending by uid. */
   listMessages(folder: string): Promise<MessageInfo[]>;
-  /** The exact stored bytes; undefined when the message was expunged meanwhile. */
-  readMessage(folder: string, uid: number): Promise<Buffer | undefined>;
   /**
-   * The bytes of several messages at once (a FETCH reads a run of messages in one go): those of `uids`
-   * still there, by uid. The caller keeps the run small enough to hold in memory.
+   * The exact stored bytes of several messages at once (FETCH and SEARCH read a run of messages in one
+   * go): those of `uids` still there, by uid; one expunged meanwhile is missing. The caller keeps the
+   * run small enough to hold in memory.
    */
   readMessages(folder: string, uids: readonly number[]): Promise<Map<number, Buffer>>;
   /** The same bytes as a stream, for full-body FETCH of large messages. */

@@ -108,10 +108,6 @@ function account(ctx: AppContext, watch: MailWatch, mailbox: Mailbox): MailAccou
     async listMessages(name) {
       return infos(await entriesByUid(ctx.db, (await folder(name)).id));
     },
-    async readMessage(name, uid) {
-      const e = await entryAt(name, uid);
-      return e && messageBytes(ctx, e).whole();
-    },
     async readMessages(name, uids) {
       const entries = await findEntriesByUid(ctx.db, mailbox.id, name, uids);
       return new Map(await Promise.all(entries.map(async (e) => [e.uid, await messageBytes(ctx, e).whole()] as const)));

@@ -119,7 +119,7 @@ class MemoryAccount implements MailAccount {
     return this.folder(folder).messages.map(MemoryAccount.meta);
   }
 
-  async readMessage(folder: string, uid: number) {
+  private bytesAt(folder: string, uid: number): Buffer | undefined {
     // messages are kept in uid order: binary search, so a FETCH of every message stays linear
     const list = this.folder(folder).messages;
     let lo = 0;
@@ -136,14 +136,14 @@ class MemoryAccount implements MailAccount {
   async readMessages(folder: string, uids: readonly number[]) {
     const found = new Map<number, Buffer>();
     for (const uid of uids) {
-      const bytes = await this.readMessage(folder, uid);
+      const bytes = this.bytesAt(folder, uid);
       if (bytes) found.set(uid, bytes);
     }
     return found;
   }
 
   async openMessage(folder: string, uid: number) {
-    const bytes = await this.readMessage(folder, uid);
+    const bytes = this.bytesAt(folder, uid);
     // chunked like a blob store read, so the socket layer's streaming path is exercised
     return bytes && Readable.from((function* chunks() { for (let i = 0; i < bytes.length; i += 16_384) yield bytes.subarray(i, i + 16_384); })());
   }

@@ -311,7 +311,7 @@ describe('IMAP session: changes from other connections', () => {
     await b.send('b EXPUNGE');
     // a still numbers uid 2 as 2: the EXPUNGE may only come after the COPY ran
     assert.match(await a.send('c COPY 2 Archive'), /^\* 1 EXPUNGE\r\nc OK \[COPYUID \d+ 2 1\]/);
-    const copied = await backend.account('bob@y.test').readMessage('Archive', 1);
+    const copied = (await backend.account('bob@y.test').readMessages('Archive', [1])).get(1);
     assert.match(String(copied), /Subject: m2/);
   });
   it('IDLE announces an APPEND made by another connection, and DONE ends it', async () => {

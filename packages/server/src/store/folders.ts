@@ -112,10 +112,8 @@ export async function findEntry(db: Executor, mailboxId: string, id: string): Pr
 
 /** One filed message, with its body location, by folder name and uid: one query. */
 export async function findEntryByUid(db: Executor, mailboxId: string, folderName: string, uid: number): Promise<Entry | undefined> {
-  if (!isStorableText(folderName)) return undefined;
-  const folder = folderName.toUpperCase() === 'INBOX' ? eq(folders.role, 'inbox') : eq(folders.name, folderName);
-  const [row] = await entrySelect(db, true).where(and(eq(folders.mailboxId, mailboxId), folder, eq(folderMessages.uid, uid)));
-  return row && toEntry(row);
+  const [entry] = await findEntriesByUid(db, mailboxId, folderName, [uid]);
+  return entry;
 }
 
 /** Filed messages of one folder with their body locations, by uid: one query for all of `uids` (ascending by uid). */
