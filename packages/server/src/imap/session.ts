@@ -369,6 +369,9 @@ export function createSession(opts: SessionOptions): ImapSession {
     return ok('STATUS completed');
   }
 
+  /** The connection is gone (a function: `state` changes across the awaits of a long command). */
+  const gone = () => state === 'logout';
+
   /**
    * The messages of `targets` with their bytes, read a run at a time (imap/fetch.ts fetchRuns), the next
    * run while the caller works on this one; with `streamable`, a large one comes as a stream instead.
@@ -376,7 +379,6 @@ export function createSession(opts: SessionOptions): ImapSession {
    * reading stops once the connection is gone.
    */
   async function* withBytes(sel: Selected, acc: MailAccount, targets: [number, number][], streamable: boolean): AsyncGenerator<Target> {
-    const gone = () => state === 'logout';
     const runs = fetchRuns(targets, (uid) => sel.meta.get(uid)!.size, streamable);
     const read = (run: FetchRun | undefined) => {
       if (!run || run.stream) return undefined;
@@ -406,7 +408,7 @@ export function createSession(opts: SessionOptions): ImapSession {
   /** The messages of `targets` as withBytes gives them, for what needs no content. */
   async function* withoutBytes(sel: Selected, targets: [number, number][]): AsyncGenerator<Target> {
     for (const [seq, uid] of targets) {
-      if (state === 'logout') return;
+      if (gone()) return;
       yield { seq, uid, info: sel.meta.get(uid)! };
     }
   }
