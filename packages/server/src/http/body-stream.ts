@@ -8,7 +8,7 @@ import { readBody, type BodyRef } from '../store/bodies.ts';
  * already in memory: written with the head in one go, without a stream's per-chunk machinery), else a
  * pull-based stream of its blob's chunks.
  */
-export function bodyStream(ctx: AppContext, body: BodyRef & { size: number }): Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> {
+export function storedBody(ctx: AppContext, body: BodyRef & { size: number }): Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> {
   // a Buffer read from the database is on a plain ArrayBuffer, never a shared one
   if (body.raw) return new Uint8Array(body.raw.buffer as ArrayBuffer, body.raw.byteOffset, body.raw.byteLength);
   return chunkStream(ctx, readBody(ctx.db, body), body.blobId);

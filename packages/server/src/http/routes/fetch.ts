@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { serveFetch } from '../../delivery/serve-fetch.ts';
 import { PullmailError } from '../../errors.ts';
-import { bodyStream } from '../body-stream.ts';
+import { storedBody } from '../body-stream.ts';
 
 export function fetchRoutes(app: Hono, ctx: AppContext): void {
   app.get('/pm/v1/messages/:id', async (c) => {
@@ -15,7 +15,7 @@ export function fetchRoutes(app: Hono, ctx: AppContext): void {
     if (!cap) throw new PullmailError('bad_request', `missing Authorization: ${AUTH_SCHEME_CAP} <token>`, { httpStatus: 401 });
     if (!proof) throw new PullmailError('bad_request', `missing ${HEADER_PROOF} header`, { httpStatus: 401 });
     const served = await serveFetch(ctx, { id, cap, proof, url: `${ctx.publicUrl}/pm/v1/messages/${id}` });
-    return c.body(bodyStream(ctx, served.body), 200, {
+    return c.body(storedBody(ctx, served.body), 200, {
       'content-type': 'message/rfc822',
       'content-length': String(served.body.size),
       [HEADER_VERSION]: String(served.version),
